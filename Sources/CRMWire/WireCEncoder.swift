@@ -34,6 +34,17 @@ public struct WireCEncoder {
         return copy
     }
 
+    /// A NUL-terminated copy of `value` for the chosen field of a oneof. protobuf-c does not
+    /// send a chosen string whose pointer is the shared empty default, so even an empty
+    /// one is copied.
+    @inlinable
+    public func chosenString(_ value: String, field: StaticString) throws(WireEncodingError) -> UnsafeMutablePointer<CChar> {
+        guard value.isEmpty else { return try string(value, field: field) }
+        let target = arena.allocate(CChar.self, count: 1)
+        target.initialize(to: 0)
+        return target
+    }
+
     /// A copy of `value` for a `bytes` field.
     @inlinable
     public func bytes(_ value: [UInt8]) -> ProtobufCBinaryData {

@@ -391,7 +391,14 @@ struct SwiftEmitter {
                         w.line("case .\(SwiftNaming.escaped(p.swiftName))(let value)?:")
                         w.indent { w in
                             w.line("c.pointee.\(o.name.lowercased())_case = .init(rawValue: \(p.field.number))")
-                            w.line("c.pointee.\(p.cMember) = \(encodeValue(p, "value"))")
+                            // protobuf-c skips a chosen string that points at the shared
+                            // empty default, so a chosen empty string gets its own copy.
+                            let value = if case .string = p.shape {
+                                "try e.chosenString(value, field: \(fieldLiteral(p)))"
+                            } else {
+                                encodeValue(p, "value")
+                            }
+                            w.line("c.pointee.\(p.cMember) = \(value)")
                         }
                     }
                     w.line("}")
