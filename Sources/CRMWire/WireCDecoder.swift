@@ -13,6 +13,7 @@ public struct WireCDecoder {
     @usableFromInline let limits: WireLimits
     @usableFromInline let emptyString: UnsafeRawPointer
 
+    @usableFromInline
     init(arena: WireArena, limits: WireLimits) {
         self.arena = arena
         self.limits = limits
@@ -23,20 +24,14 @@ public struct WireCDecoder {
     @inlinable
     public func string(_ pointer: UnsafeMutablePointer<CChar>?, field: StaticString) throws(WireDecodingError) -> String {
         guard let pointer, UnsafeRawPointer(pointer) != emptyString else { return "" }
-        let raw = UnsafeRawPointer(pointer)
-        let count: Int
-        if let size = arena.allocationSize(of: raw) {
-            // protobuf-c allocates length + 1 and writes the terminating NUL itself.
-            count = size - 1
-            if memchr(raw, 0, count) != nil {
-                throw WireDecodingError(messageName: "", fieldPath: field.description, reason: .nulInString)
-            }
-        } else {
-            count = strlen(pointer)
-        }
-        let utf8 = UnsafeBufferPointer(start: raw.assumingMemoryBound(to: UInt8.self), count: count)
-        guard let text = String(validating: utf8, as: UTF8.self) else {
+        // String(validatingCString:) takes the stdlib's fast, non-generic UTF-8 check.
+        guard let text = String(validatingCString: pointer) else {
             throw WireDecodingError(messageName: "", fieldPath: field.description, reason: .invalidUTF8)
+        }
+        // protobuf-c allocated the string's length + 1 from the arena, and C stops at the
+        // first NUL: a shorter text means the field held a NUL byte.
+        if let size = arena.allocationSize(of: pointer), text.utf8.count != size - 1 {
+            throw WireDecodingError(messageName: "", fieldPath: field.description, reason: .nulInString)
         }
         return text
     }

@@ -10,6 +10,7 @@ public struct WireCEncoder {
     @usableFromInline let arena: WireArena
     @usableFromInline let emptyString: UnsafeMutablePointer<CChar>
 
+    @usableFromInline
     init(arena: WireArena) {
         self.arena = arena
         // protobuf-c only reads through this pointer; it is `char *` in the C structs.
@@ -19,19 +20,54 @@ public struct WireCEncoder {
     /// A NUL-terminated copy of `value`.
     @inlinable
     public func string(_ value: String, field: StaticString) throws(WireEncodingError) -> UnsafeMutablePointer<CChar> {
-        var value = value
-        let copy: UnsafeMutablePointer<CChar>? = value.withUTF8 { utf8 in
-            guard let source = utf8.baseAddress, !utf8.isEmpty else { return emptyString }
-            if memchr(source, 0, utf8.count) != nil { return nil }
-            let target = arena.allocate(CChar.self, count: utf8.count + 1)
-            UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: utf8.count)
-            target[utf8.count] = 0
+        let copy: UnsafeMutablePointer<CChar>? = value.utf8.withContiguousStorageIfAvailable { utf8 in
+            let count = utf8.count
+            guard let source = utf8.baseAddress, count > 0 else { return emptyString }
+            if count > 64 {
+                if memchr(source, 0, count) != nil { return nil }
+            } else if Self.containsNUL(source, count) {
+                return nil
+            }
+            let target = arena.allocate(CChar.self, count: count + 1)
+            UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: count)
+            target[count] = 0
             return target
-        }
+        } ?? copyBridged(value)
         guard let copy else {
             throw WireEncodingError(messageName: "", fieldPath: field.description, reason: .nulInString)
         }
         return copy
+    }
+
+    /// Whether `count` bytes at `bytes` hold a zero byte, eight at a time: most fields are
+    /// short, and for them this beats a call to `memchr`.
+    @inlinable
+    static func containsNUL(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        let raw = UnsafeRawPointer(bytes)
+        var i = 0
+        while i + 8 <= count {
+            let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            // A byte of `word` is zero exactly when this leaves its high bit set.
+            if (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080 != 0 { return true }
+            i += 8
+        }
+        while i < count {
+            if bytes[i] == 0 { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// The slow path for a string without contiguous UTF-8 (one bridged from another
+    /// representation): nil when it contains a NUL byte.
+    @usableFromInline
+    func copyBridged(_ value: String) -> UnsafeMutablePointer<CChar>? {
+        let utf8 = Array(value.utf8)
+        if utf8.contains(0) { return nil }
+        let target = arena.allocate(CChar.self, count: utf8.count + 1)
+        for (i, byte) in utf8.enumerated() { target[i] = CChar(bitPattern: byte) }
+        target[utf8.count] = 0
+        return target
     }
 
     /// A NUL-terminated copy of `value` for the chosen field of a oneof. protobuf-c does not
@@ -68,7 +104,7 @@ public struct WireCEncoder {
     public func mapped<T, C>(_ values: [T], _ transform: (T) -> C) -> UnsafeMutablePointer<C>? {
         guard !values.isEmpty else { return nil }
         let target = arena.allocate(C.self, count: values.count)
-        for (i, v) in values.enumerated() { (target + i).initialize(to: transform(v)) }
+        for i in values.indices { (target + i).initialize(to: transform(values[i])) }
         return target
     }
 
@@ -79,9 +115,9 @@ public struct WireCEncoder {
     {
         guard !values.isEmpty else { return nil }
         let target = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: values.count)
-        for (i, v) in values.enumerated() {
+        for i in values.indices {
             do {
-                (target + i).initialize(to: try string(v, field: field))
+                (target + i).initialize(to: try string(values[i], field: field))
             } catch {
                 var e = error
                 e.fieldPath = "\(field)[\(i)]"
@@ -118,10 +154,11 @@ public struct WireCEncoder {
     {
         guard !values.isEmpty else { return nil }
         let target = arena.allocate(UnsafeMutablePointer<M.CMessage>?.self, count: values.count)
-        for (i, v) in values.enumerated() {
+        // By index, not `for v in values`, which would copy (and retain) every element.
+        for i in values.indices {
             let element = arena.allocate(M.CMessage.self)
             do {
-                try v.encodeC(into: element, encoder: &self)
+                try values[i].encodeC(into: element, encoder: &self)
             } catch {
                 throw error.nested(in: field, index: i)
             }

@@ -7,13 +7,14 @@ import CProtobufC
 public final class WireEncoder {
     /// The limits every encoded message is held to.
     public let limits: WireLimits
-    private let arena = WireArena()
+    @usableFromInline let arena = WireArena()
 
     public init(limits: WireLimits = .default) {
         self.limits = limits
     }
 
     /// The message in the protobuf wire format.
+    @inlinable
     public func encode<M: WireMessage>(_ message: M) throws(WireEncodingError) -> [UInt8] {
         let (root, size) = try pack(message)
         return [UInt8](unsafeUninitializedCapacity: max(size, 1)) { buffer, count in
@@ -23,6 +24,7 @@ public final class WireEncoder {
 
     /// Calls `body` with the message's encoding, which is valid only during the call.
     /// Saves a copy when the bytes go straight into another buffer.
+    @inlinable
     public func withEncodedBytes<M: WireMessage, R>(
         _ message: M, _ body: (UnsafeRawBufferPointer) -> R
     ) throws(WireEncodingError) -> R {
@@ -32,7 +34,9 @@ public final class WireEncoder {
         return body(UnsafeRawBufferPointer(start: target, count: written))
     }
 
-    private func pack<M: WireMessage>(_ message: M) throws(WireEncodingError) -> (UnsafePointer<ProtobufCMessage>, Int) {
+    /// Builds the message's C struct in the arena and measures its encoding.
+    @inlinable
+    func pack<M: WireMessage>(_ message: M) throws(WireEncodingError) -> (UnsafePointer<ProtobufCMessage>, Int) {
         arena.reset()
         var encoder = WireCEncoder(arena: arena)
         let c = try encoder.root(message)
@@ -56,20 +60,22 @@ public final class WireEncoder {
 public final class WireDecoder {
     /// The limits every decoded message is held to.
     public let limits: WireLimits
-    private let arena: WireArena
+    @usableFromInline let arena = WireArena()
 
     public init(limits: WireLimits = .default) {
         self.limits = limits
-        arena = WireArena()
     }
 
     /// Decodes a message of type `type` from `bytes`.
+    @inlinable
     public func decode<M: WireMessage>(_ type: M.Type = M.self, from bytes: [UInt8]) throws(WireDecodingError) -> M {
-        // withUnsafeBytes rethrows untyped errors; carry the typed one out in a Result.
-        try bytes.withUnsafeBytes { raw in Result { () throws(WireDecodingError) -> M in try decode(type, from: raw) } }.get()
+        try bytes.withUnsafeBufferPointer { (buffer) throws(WireDecodingError) -> M in
+            try decode(type, from: UnsafeRawBufferPointer(buffer))
+        }
     }
 
     /// Decodes a message of type `type` from `bytes`.
+    @inlinable
     public func decode<M: WireMessage>(_ type: M.Type = M.self, from bytes: UnsafeRawBufferPointer) throws(WireDecodingError) -> M {
         do {
             return try unpackAndRead(type, from: bytes)
@@ -80,30 +86,44 @@ public final class WireDecoder {
         }
     }
 
-    private func unpackAndRead<M: WireMessage>(_ type: M.Type, from bytes: UnsafeRawBufferPointer) throws(WireDecodingError) -> M {
-        guard bytes.count <= limits.maxMessageSize else {
-            throw WireDecodingError(
-                messageName: "", fieldPath: "", reason: .messageTooLarge(size: bytes.count, limit: limits.maxMessageSize))
-        }
+    @inlinable
+    func unpackAndRead<M: WireMessage>(_ type: M.Type, from bytes: UnsafeRawBufferPointer) throws(WireDecodingError) -> M {
         let descriptor = M.wireDescriptor
-        if descriptor.maxNestingDepth > limits.maxNestingDepth {
-            // protobuf-c recurses once per level with no limit: bound the depth first.
-            try WireScanner(limits: limits).scan(bytes, as: descriptor.pointer)
-        }
+        try check(bytes, descriptor)
         arena.reset(budget: limits.maxDecodeMemory)
         var allocator = arena.protobufCAllocator
-        var empty: UInt8 = 0
-        let unpacked = withUnsafePointer(to: &empty) { emptyPointer in
-            let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyPointer
-            return protobuf_c_message_unpack(descriptor.pointer, &allocator, bytes.count, data)
-        }
-        guard let unpacked else { throw diagnose(bytes, descriptor) }
+        guard let unpacked = unpack(bytes, descriptor, &allocator) else { throw diagnose(bytes, descriptor) }
         var decoder = WireCDecoder(arena: arena, limits: limits)
         return try M(decodingC: UnsafeRawPointer(unpacked).assumingMemoryBound(to: M.CMessage.self), decoder: &decoder)
     }
 
+    /// The checks protobuf-c cannot make before it unpacks: size, and nesting depth when
+    /// the message type can nest deeper than the limit (protobuf-c recurses once per level).
+    @usableFromInline
+    func check(_ bytes: UnsafeRawBufferPointer, _ descriptor: WireDescriptor) throws(WireDecodingError) {
+        guard bytes.count <= limits.maxMessageSize else {
+            throw WireDecodingError(
+                messageName: "", fieldPath: "", reason: .messageTooLarge(size: bytes.count, limit: limits.maxMessageSize))
+        }
+        if descriptor.maxNestingDepth > limits.maxNestingDepth {
+            try WireScanner(limits: limits).scan(bytes, as: descriptor.pointer)
+        }
+    }
+
+    @usableFromInline
+    func unpack(
+        _ bytes: UnsafeRawBufferPointer, _ descriptor: WireDescriptor, _ allocator: inout ProtobufCAllocator
+    ) -> UnsafeMutablePointer<ProtobufCMessage>? {
+        var empty: UInt8 = 0
+        return withUnsafePointer(to: &empty) { emptyPointer in
+            let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyPointer
+            return protobuf_c_message_unpack(descriptor.pointer, &allocator, bytes.count, data)
+        }
+    }
+
     /// Why protobuf-c refused `bytes`.
-    private func diagnose(_ bytes: UnsafeRawBufferPointer, _ descriptor: WireDescriptor) -> WireDecodingError {
+    @usableFromInline
+    func diagnose(_ bytes: UnsafeRawBufferPointer, _ descriptor: WireDescriptor) -> WireDecodingError {
         do {
             try WireScanner(limits: limits).scan(bytes, as: descriptor.pointer)
         } catch {

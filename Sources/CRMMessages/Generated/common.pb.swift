@@ -962,7 +962,6 @@ extension Int64Value {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__Int64Value>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         value = c.pointee.value
     }
 }
@@ -982,7 +981,6 @@ extension StringValue {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__StringValue>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         value = try d.string(c.pointee.value, field: "value")
     }
 }
@@ -1002,7 +1000,6 @@ extension BoolValue {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__BoolValue>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         value = c.pointee.value != 0
     }
 }
@@ -1023,7 +1020,6 @@ extension TimeRange {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__TimeRange>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         fromMs = c.pointee.from_ms
         toMs = c.pointee.to_ms
     }
@@ -1045,7 +1041,6 @@ extension PageRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__PageRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         pageSize = c.pointee.page_size
         pageToken = try d.string(c.pointee.page_token, field: "page_token")
     }
@@ -1066,7 +1061,6 @@ extension PageInfo {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__PageInfo>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         nextPageToken = try d.string(c.pointee.next_page_token, field: "next_page_token")
     }
 }
@@ -1088,7 +1082,6 @@ extension ActorRef {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ActorRef>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         role = Role(rawValue: Int32(truncatingIfNeeded: c.pointee.role.rawValue))
         name = try d.string(c.pointee.name, field: "name")
         team = AgentTeam(rawValue: Int32(truncatingIfNeeded: c.pointee.team.rawValue))
@@ -1111,7 +1104,6 @@ extension Handle {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__Handle>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         kind = HandleKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         value = try d.string(c.pointee.value, field: "value")
     }
@@ -1133,7 +1125,6 @@ extension IdempotencyKey {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__IdempotencyKey>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         adapterID = try d.string(c.pointee.adapter_id, field: "adapter_id")
         externalID = try d.string(c.pointee.external_id, field: "external_id")
     }
@@ -1162,7 +1153,6 @@ extension CustomerSelector {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__CustomerSelector>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         switch c.pointee.target_case.rawValue {
         case 1: target = .customerID(try d.string(c.pointee.customer_id, field: "customer_id"))
         case 2: target = .handle(try d.chosenMessage(c.pointee.handle, as: Handle.self, field: "handle"))
@@ -1187,7 +1177,6 @@ extension FieldViolation {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__FieldViolation>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         field = try d.string(c.pointee.field, field: "field")
         reason = try d.string(c.pointee.reason, field: "reason")
     }

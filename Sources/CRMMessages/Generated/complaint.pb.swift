@@ -1595,7 +1595,6 @@ extension AffectedItem {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__AffectedItem>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         sku = try d.string(c.pointee.sku, field: "sku")
         name = try d.string(c.pointee.name, field: "name")
         quantityOrdered = c.pointee.quantity_ordered
@@ -1626,7 +1625,6 @@ extension CompensationLine {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__CompensationLine>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         kind = CompensationKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         sku = try d.string(c.pointee.sku, field: "sku")
         quantity = c.pointee.quantity
@@ -1653,7 +1651,6 @@ extension CompensationQuote {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__CompensationQuote>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         lines = try d.messages(c.pointee.n_lines, c.pointee.lines, as: CompensationLine.self, field: "lines")
         totalRupiah = c.pointee.total_rupiah
     }
@@ -1678,7 +1675,6 @@ extension ComplaintDecision {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ComplaintDecision>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         resolution = ResolutionKind(rawValue: Int32(truncatingIfNeeded: c.pointee.resolution.rawValue))
         compensation = try d.message(c.pointee.compensation, as: CompensationQuote.self, field: "compensation")
         rationale = try d.string(c.pointee.rationale, field: "rationale")
@@ -1708,7 +1704,6 @@ extension ComplaintDecisionInput {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ComplaintDecisionInput>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         resolution = ResolutionKind(rawValue: Int32(truncatingIfNeeded: c.pointee.resolution.rawValue))
         confirmedItems = try d.messages(c.pointee.n_confirmed_items, c.pointee.confirmed_items, as: AffectedItem.self, field: "confirmed_items")
         returnShippingRupiah = c.pointee.return_shipping_rupiah
@@ -1735,7 +1730,6 @@ extension CompensationQuoteInput {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__CompensationQuoteInput>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         category = ComplaintCategory(rawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
         items = try d.messages(c.pointee.n_items, c.pointee.items, as: AffectedItem.self, field: "items")
         returnShippingRupiah = c.pointee.return_shipping_rupiah
@@ -1760,7 +1754,6 @@ extension QualityCheckItem {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__QualityCheckItem>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         sku = try d.string(c.pointee.sku, field: "sku")
         quantityReturned = c.pointee.quantity_returned
         quantityAccepted = c.pointee.quantity_accepted
@@ -1794,7 +1787,6 @@ extension ReturnQualityCheck {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ReturnQualityCheck>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         factID = try d.string(c.pointee.fact_id, field: "fact_id")
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         complaintID = try d.string(c.pointee.complaint_id, field: "complaint_id")
@@ -1829,7 +1821,6 @@ extension ComplaintTransition {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ComplaintTransition>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         factID = try d.string(c.pointee.fact_id, field: "fact_id")
         fromState = ComplaintState(rawValue: Int32(truncatingIfNeeded: c.pointee.from_state.rawValue))
         toState = ComplaintState(rawValue: Int32(truncatingIfNeeded: c.pointee.to_state.rawValue))
@@ -1860,7 +1851,6 @@ extension ServiceLevel {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ServiceLevel>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         firstResponseDueMs = c.pointee.first_response_due_ms
         firstResponseAtMs = try d.message(c.pointee.first_response_at_ms, as: Int64Value.self, field: "first_response_at_ms")
         firstResponseBreached = c.pointee.first_response_breached != 0
@@ -1907,7 +1897,6 @@ extension Complaint {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__Complaint>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         complaintID = try d.string(c.pointee.complaint_id, field: "complaint_id")
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         orderNumber = try d.string(c.pointee.order_number, field: "order_number")
@@ -1953,7 +1942,6 @@ extension ComplaintSummary {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ComplaintSummary>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         complaintID = try d.string(c.pointee.complaint_id, field: "complaint_id")
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         orderNumber = try d.string(c.pointee.order_number, field: "order_number")
@@ -1990,7 +1978,6 @@ extension OpenComplaintRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__OpenComplaintRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         orderNumber = try d.string(c.pointee.order_number, field: "order_number")
@@ -2018,7 +2005,6 @@ extension OpenComplaintResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__OpenComplaintResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
         complaint = try d.message(c.pointee.complaint, as: Complaint.self, field: "complaint")
     }
@@ -2039,7 +2025,6 @@ extension GetComplaintRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetComplaintRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         complaintID = try d.string(c.pointee.complaint_id, field: "complaint_id")
     }
 }
@@ -2059,7 +2044,6 @@ extension GetComplaintResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetComplaintResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         complaint = try d.message(c.pointee.complaint, as: Complaint.self, field: "complaint")
     }
 }
@@ -2087,7 +2071,6 @@ extension ListComplaintsRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ListComplaintsRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         orderNumber = try d.message(c.pointee.order_number, as: StringValue.self, field: "order_number")
         categories = try d.mapped(c.pointee.n_categories, c.pointee.categories, field: "categories") { ComplaintCategory(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
@@ -2115,7 +2098,6 @@ extension ListComplaintsResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ListComplaintsResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         complaints = try d.messages(c.pointee.n_complaints, c.pointee.complaints, as: ComplaintSummary.self, field: "complaints")
         page = try d.message(c.pointee.page, as: PageInfo.self, field: "page")
     }
@@ -2142,7 +2124,6 @@ extension TransitionComplaintRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__TransitionComplaintRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         complaintID = try d.string(c.pointee.complaint_id, field: "complaint_id")
         toState = ComplaintState(rawValue: Int32(truncatingIfNeeded: c.pointee.to_state.rawValue))
@@ -2170,7 +2151,6 @@ extension TransitionComplaintResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__TransitionComplaintResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
         transition = try d.message(c.pointee.transition, as: ComplaintTransition.self, field: "transition")
         complaint = try d.message(c.pointee.complaint, as: Complaint.self, field: "complaint")
@@ -2200,7 +2180,6 @@ extension QuoteCompensationRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__QuoteCompensationRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         switch c.pointee.subject_case.rawValue {
         case 1: subject = .complaintID(try d.string(c.pointee.complaint_id, field: "complaint_id"))
         case 2: subject = .whatIf(try d.chosenMessage(c.pointee.what_if, as: CompensationQuoteInput.self, field: "what_if"))
@@ -2224,7 +2203,6 @@ extension QuoteCompensationResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__QuoteCompensationResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         quote = try d.message(c.pointee.quote, as: CompensationQuote.self, field: "quote")
     }
 }
@@ -2244,7 +2222,6 @@ extension RecordReturnQualityCheckRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__RecordReturnQualityCheckRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         check = try d.message(c.pointee.check, as: ReturnQualityCheck.self, field: "check")
     }
 }
@@ -2265,7 +2242,6 @@ extension RecordReturnQualityCheckResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__RecordReturnQualityCheckResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
         complaint = try d.message(c.pointee.complaint, as: Complaint.self, field: "complaint")
     }
@@ -2290,7 +2266,6 @@ extension WatchComplaintsRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__WatchComplaintsRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         categories = try d.mapped(c.pointee.n_categories, c.pointee.categories, field: "categories") { ComplaintCategory(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         states = try d.mapped(c.pointee.n_states, c.pointee.states, field: "states") { ComplaintState(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         sinceMs = c.pointee.since_ms
@@ -2315,7 +2290,6 @@ extension WatchComplaintsResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__WatchComplaintsResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         kind = ComplaintChangeKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         complaint = try d.message(c.pointee.complaint, as: ComplaintSummary.self, field: "complaint")
         transition = try d.message(c.pointee.transition, as: ComplaintTransition.self, field: "transition")
@@ -2341,7 +2315,6 @@ extension WatchMyNoticesRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__WatchMyNoticesRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         kinds = try d.mapped(c.pointee.n_kinds, c.pointee.kinds, field: "kinds") { NoticeKind(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         sinceMs = c.pointee.since_ms
@@ -2363,7 +2336,6 @@ extension WatchMyNoticesResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__WatchMyNoticesResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         notice = try d.message(c.pointee.notice, as: ProactiveNotice.self, field: "notice")
     }
 }

@@ -309,7 +309,6 @@ extension Rating {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__Rating>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         ratingID = try d.string(c.pointee.rating_id, field: "rating_id")
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
@@ -346,7 +345,6 @@ extension SubmitRatingRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__SubmitRatingRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         stars = c.pointee.stars
@@ -375,7 +373,6 @@ extension SubmitRatingResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__SubmitRatingResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
         rating = try d.message(c.pointee.rating, as: Rating.self, field: "rating")
     }
@@ -402,7 +399,6 @@ extension ListRatingsRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ListRatingsRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         stars = try d.scalars(c.pointee.n_stars, c.pointee.stars, field: "stars")
         sources = try d.mapped(c.pointee.n_sources, c.pointee.sources, field: "sources") { RatingSource(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
@@ -428,7 +424,6 @@ extension ListRatingsResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ListRatingsResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         ratings = try d.messages(c.pointee.n_ratings, c.pointee.ratings, as: Rating.self, field: "ratings")
         page = try d.message(c.pointee.page, as: PageInfo.self, field: "page")
     }

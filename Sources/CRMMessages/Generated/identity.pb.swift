@@ -256,7 +256,6 @@ extension Identity {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__Identity>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         handle = try d.message(c.pointee.handle, as: Handle.self, field: "handle")
         rawValue = try d.string(c.pointee.raw_value, field: "raw_value")
         firstSeenMs = c.pointee.first_seen_ms
@@ -289,7 +288,6 @@ extension IdentityLinkFact {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__IdentityLinkFact>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         factID = try d.string(c.pointee.fact_id, field: "fact_id")
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         action = LinkAction(rawValue: Int32(truncatingIfNeeded: c.pointee.action.rawValue))

@@ -575,7 +575,6 @@ extension AttachmentRef {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__AttachmentRef>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         fileName = try d.string(c.pointee.file_name, field: "file_name")
         mediaType = try d.string(c.pointee.media_type, field: "media_type")
         sizeBytes = c.pointee.size_bytes
@@ -617,7 +616,6 @@ extension Interaction {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__Interaction>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         interactionID = try d.string(c.pointee.interaction_id, field: "interaction_id")
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         channel = Channel(rawValue: Int32(truncatingIfNeeded: c.pointee.channel.rawValue))
@@ -654,7 +652,6 @@ extension PushInteractionRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__PushInteractionRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         interaction = try d.message(c.pointee.interaction, as: Interaction.self, field: "interaction")
     }
 }
@@ -676,7 +673,6 @@ extension PushInteractionResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__PushInteractionResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
         interactionID = try d.string(c.pointee.interaction_id, field: "interaction_id")
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
@@ -698,7 +694,6 @@ extension PushInteractionsRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__PushInteractionsRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         interaction = try d.message(c.pointee.interaction, as: Interaction.self, field: "interaction")
     }
 }
@@ -724,7 +719,6 @@ extension PushInteractionResult {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__PushInteractionResult>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         index = c.pointee.index
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
@@ -753,7 +747,6 @@ extension PushInteractionsResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__PushInteractionsResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         results = try d.messages(c.pointee.n_results, c.pointee.results, as: PushInteractionResult.self, field: "results")
         acceptedCount = c.pointee.accepted_count
         duplicateCount = c.pointee.duplicate_count
@@ -779,7 +772,6 @@ extension WatchInteractionsRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__WatchInteractionsRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         queue = RoutingQueue(rawValue: Int32(truncatingIfNeeded: c.pointee.queue.rawValue))
         channels = try d.mapped(c.pointee.n_channels, c.pointee.channels, field: "channels") { Channel(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         sinceMs = c.pointee.since_ms
@@ -803,7 +795,6 @@ extension WatchInteractionsResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__WatchInteractionsResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         interaction = try d.message(c.pointee.interaction, as: Interaction.self, field: "interaction")
         priority = RoutingPriority(rawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
         customerDisplayName = try d.string(c.pointee.customer_display_name, field: "customer_display_name")
@@ -829,7 +820,6 @@ extension GetTimelineRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetTimelineRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         channels = try d.mapped(c.pointee.n_channels, c.pointee.channels, field: "channels") { Channel(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         window = try d.message(c.pointee.window, as: TimeRange.self, field: "window")
@@ -855,7 +845,6 @@ extension GetTimelineResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetTimelineResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         interactions = try d.messages(c.pointee.n_interactions, c.pointee.interactions, as: Interaction.self, field: "interactions")
         page = try d.message(c.pointee.page, as: PageInfo.self, field: "page")
@@ -880,7 +869,6 @@ extension ConverseStart {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ConverseStart>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         channels = try d.mapped(c.pointee.n_channels, c.pointee.channels, field: "channels") { Channel(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         historyLimit = c.pointee.history_limit
@@ -905,7 +893,6 @@ extension ConverseStarted {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ConverseStarted>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         customerDisplayName = try d.string(c.pointee.customer_display_name, field: "customer_display_name")
         history = try d.messages(c.pointee.n_history, c.pointee.history, as: Interaction.self, field: "history")
@@ -931,7 +918,6 @@ extension ConverseReceipt {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ConverseReceipt>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
         interactionID = try d.string(c.pointee.interaction_id, field: "interaction_id")
@@ -962,7 +948,6 @@ extension ConverseRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ConverseRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         switch c.pointee.action_case.rawValue {
         case 1: action = .start(try d.chosenMessage(c.pointee.start, as: ConverseStart.self, field: "start"))
         case 2: action = .outbound(try d.chosenMessage(c.pointee.outbound, as: Interaction.self, field: "outbound"))
@@ -997,7 +982,6 @@ extension ConverseResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ConverseResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         switch c.pointee.event_case.rawValue {
         case 1: event = .started(try d.chosenMessage(c.pointee.started, as: ConverseStarted.self, field: "started"))
         case 2: event = .interaction(try d.chosenMessage(c.pointee.interaction, as: Interaction.self, field: "interaction"))

@@ -436,7 +436,6 @@ extension LoyaltyStatus {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__LoyaltyStatus>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         tier = Tier(rawValue: Int32(truncatingIfNeeded: c.pointee.tier.rawValue))
         isVvip = c.pointee.is_vvip != 0
@@ -469,7 +468,6 @@ extension OrderBenefit {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__OrderBenefit>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         kind = BenefitKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         applies = c.pointee.applies != 0
         reason = try d.string(c.pointee.reason, field: "reason")
@@ -496,7 +494,6 @@ extension OrderDraft {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__OrderDraft>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         items = try d.messages(c.pointee.n_items, c.pointee.items, as: OrderItem.self, field: "items")
         deliveryAddress = try d.message(c.pointee.delivery_address, as: DeliveryAddress.self, field: "delivery_address")
@@ -520,7 +517,6 @@ extension GetLoyaltyStatusRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetLoyaltyStatusRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         asOfMs = try d.message(c.pointee.as_of_ms, as: Int64Value.self, field: "as_of_ms")
     }
@@ -541,7 +537,6 @@ extension GetLoyaltyStatusResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetLoyaltyStatusResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         loyalty = try d.message(c.pointee.loyalty, as: LoyaltyStatus.self, field: "loyalty")
     }
 }
@@ -569,7 +564,6 @@ extension GetOrderBenefitsRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetOrderBenefitsRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         switch c.pointee.subject_case.rawValue {
         case 1: subject = .orderNumber(try d.string(c.pointee.order_number, field: "order_number"))
         case 2: subject = .draft(try d.chosenMessage(c.pointee.draft, as: OrderDraft.self, field: "draft"))
@@ -597,7 +591,6 @@ extension GetOrderBenefitsResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetOrderBenefitsResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         tier = Tier(rawValue: Int32(truncatingIfNeeded: c.pointee.tier.rawValue))
         benefits = try d.messages(c.pointee.n_benefits, c.pointee.benefits, as: OrderBenefit.self, field: "benefits")
         totalSavingRupiah = c.pointee.total_saving_rupiah

@@ -231,7 +231,6 @@ extension ProactiveNotice {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ProactiveNotice>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         noticeID = try d.string(c.pointee.notice_id, field: "notice_id")
         kind = NoticeKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         audience = NoticeAudience(rawValue: Int32(truncatingIfNeeded: c.pointee.audience.rawValue))

@@ -1007,7 +1007,6 @@ extension OrderItem {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__OrderItem>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         sku = try d.string(c.pointee.sku, field: "sku")
         name = try d.string(c.pointee.name, field: "name")
         quantity = c.pointee.quantity
@@ -1039,7 +1038,6 @@ extension DeliveryAddress {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__DeliveryAddress>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         recipientName = try d.string(c.pointee.recipient_name, field: "recipient_name")
         phone = try d.string(c.pointee.phone, field: "phone")
         addressLine = try d.string(c.pointee.address_line, field: "address_line")
@@ -1068,7 +1066,6 @@ extension PaymentPlan {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__PaymentPlan>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         kind = PaymentPlanKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         downPaymentPercent = c.pointee.down_payment_percent
         downPaymentRupiah = c.pointee.down_payment_rupiah
@@ -1097,7 +1094,6 @@ extension OrderTotals {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__OrderTotals>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         itemsSubtotalRupiah = c.pointee.items_subtotal_rupiah
         shippingRupiah = c.pointee.shipping_rupiah
         serviceFeeRupiah = c.pointee.service_fee_rupiah
@@ -1131,7 +1127,6 @@ extension TrackingEvent {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__TrackingEvent>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         factID = try d.string(c.pointee.fact_id, field: "fact_id")
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         orderNumber = try d.string(c.pointee.order_number, field: "order_number")
@@ -1176,7 +1171,6 @@ extension Order {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__Order>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         orderNumber = try d.string(c.pointee.order_number, field: "order_number")
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         customerHandle = try d.message(c.pointee.customer_handle, as: Handle.self, field: "customer_handle")
@@ -1216,7 +1210,6 @@ extension OrderSummary {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__OrderSummary>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         orderNumber = try d.string(c.pointee.order_number, field: "order_number")
         status = OrderStatus(rawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
         placedMs = c.pointee.placed_ms
@@ -1243,7 +1236,6 @@ extension UpsertOrderRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__UpsertOrderRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         order = try d.message(c.pointee.order, as: Order.self, field: "order")
     }
@@ -1265,7 +1257,6 @@ extension UpsertOrderResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__UpsertOrderResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
         order = try d.message(c.pointee.order, as: Order.self, field: "order")
     }
@@ -1288,7 +1279,6 @@ extension ImportOrdersRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ImportOrdersRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         rowNumber = c.pointee.row_number
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         order = try d.message(c.pointee.order, as: Order.self, field: "order")
@@ -1314,7 +1304,6 @@ extension ImportOrderRowResult {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ImportOrderRowResult>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         rowNumber = c.pointee.row_number
         orderNumber = try d.string(c.pointee.order_number, field: "order_number")
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
@@ -1341,7 +1330,6 @@ extension ImportOrdersResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ImportOrdersResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         results = try d.messages(c.pointee.n_results, c.pointee.results, as: ImportOrderRowResult.self, field: "results")
         acceptedCount = c.pointee.accepted_count
         duplicateCount = c.pointee.duplicate_count
@@ -1364,7 +1352,6 @@ extension GetOrderRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetOrderRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         orderNumber = try d.string(c.pointee.order_number, field: "order_number")
     }
 }
@@ -1384,7 +1371,6 @@ extension GetOrderResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetOrderResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         order = try d.message(c.pointee.order, as: Order.self, field: "order")
     }
 }
@@ -1409,7 +1395,6 @@ extension ListOrdersRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ListOrdersRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         statuses = try d.mapped(c.pointee.n_statuses, c.pointee.statuses, field: "statuses") { OrderStatus(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         placed = try d.message(c.pointee.placed, as: TimeRange.self, field: "placed")
@@ -1436,7 +1421,6 @@ extension ListOrdersResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ListOrdersResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         orders = try d.messages(c.pointee.n_orders, c.pointee.orders, as: OrderSummary.self, field: "orders")
         page = try d.message(c.pointee.page, as: PageInfo.self, field: "page")
@@ -1458,7 +1442,6 @@ extension AddTrackingEventRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__AddTrackingEventRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         event = try d.message(c.pointee.event, as: TrackingEvent.self, field: "event")
     }
 }
@@ -1480,7 +1463,6 @@ extension AddTrackingEventResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__AddTrackingEventResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
         factID = try d.string(c.pointee.fact_id, field: "fact_id")
         order = try d.message(c.pointee.order, as: OrderSummary.self, field: "order")

@@ -903,7 +903,6 @@ extension FieldObservation {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__FieldObservation>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         factID = try d.string(c.pointee.fact_id, field: "fact_id")
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         subject = try d.message(c.pointee.subject, as: Handle.self, field: "subject")
@@ -937,7 +936,6 @@ extension ProfileCounters {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ProfileCounters>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         interactionsTotal = c.pointee.interactions_total
         ordersTotal = c.pointee.orders_total
         spendTotalRupiah = c.pointee.spend_total_rupiah
@@ -969,7 +967,6 @@ extension ChannelLastContact {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ChannelLastContact>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         channel = Channel(rawValue: Int32(truncatingIfNeeded: c.pointee.channel.rawValue))
         interactionID = try d.string(c.pointee.interaction_id, field: "interaction_id")
         occurredMs = c.pointee.occurred_ms
@@ -1015,7 +1012,6 @@ extension CustomerProfile {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__CustomerProfile>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         displayName = try d.string(c.pointee.display_name, field: "display_name")
         tier = Tier(rawValue: Int32(truncatingIfNeeded: c.pointee.tier.rawValue))
@@ -1066,7 +1062,6 @@ extension CallerSnapshot {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__CallerSnapshot>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         displayName = try d.string(c.pointee.display_name, field: "display_name")
         tier = Tier(rawValue: Int32(truncatingIfNeeded: c.pointee.tier.rawValue))
@@ -1105,7 +1100,6 @@ extension ProfileMatch {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ProfileMatch>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         displayName = try d.string(c.pointee.display_name, field: "display_name")
         tier = Tier(rawValue: Int32(truncatingIfNeeded: c.pointee.tier.rawValue))
@@ -1130,7 +1124,6 @@ extension GetProfileRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetProfileRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         interactionLimit = c.pointee.interaction_limit
     }
@@ -1151,7 +1144,6 @@ extension GetProfileResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetProfileResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         profile = try d.message(c.pointee.profile, as: CustomerProfile.self, field: "profile")
     }
 }
@@ -1173,7 +1165,6 @@ extension GetCallerSnapshotRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetCallerSnapshotRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customer = try d.message(c.pointee.customer, as: CustomerSelector.self, field: "customer")
         channel = Channel(rawValue: Int32(truncatingIfNeeded: c.pointee.channel.rawValue))
         statedIntent = Intent(rawValue: Int32(truncatingIfNeeded: c.pointee.stated_intent.rawValue))
@@ -1196,7 +1187,6 @@ extension GetCallerSnapshotResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetCallerSnapshotResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         known = c.pointee.known != 0
         snapshot = try d.message(c.pointee.snapshot, as: CallerSnapshot.self, field: "snapshot")
     }
@@ -1218,7 +1208,6 @@ extension SearchProfilesRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__SearchProfilesRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         nameQuery = try d.string(c.pointee.name_query, field: "name_query")
         page = try d.message(c.pointee.page, as: PageRequest.self, field: "page")
     }
@@ -1241,7 +1230,6 @@ extension SearchProfilesResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__SearchProfilesResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         matches = try d.messages(c.pointee.n_matches, c.pointee.matches, as: ProfileMatch.self, field: "matches")
         page = try d.message(c.pointee.page, as: PageInfo.self, field: "page")
     }
@@ -1268,7 +1256,6 @@ extension LinkIdentitiesRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__LinkIdentitiesRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         firstHandle = try d.message(c.pointee.first_handle, as: Handle.self, field: "first_handle")
         secondHandle = try d.message(c.pointee.second_handle, as: Handle.self, field: "second_handle")
@@ -1296,7 +1283,6 @@ extension LinkIdentitiesResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__LinkIdentitiesResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
         fact = try d.message(c.pointee.fact, as: IdentityLinkFact.self, field: "fact")
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
@@ -1322,7 +1308,6 @@ extension UnlinkIdentitiesRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__UnlinkIdentitiesRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
         firstHandle = try d.message(c.pointee.first_handle, as: Handle.self, field: "first_handle")
         secondHandle = try d.message(c.pointee.second_handle, as: Handle.self, field: "second_handle")
@@ -1349,7 +1334,6 @@ extension UnlinkIdentitiesResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__UnlinkIdentitiesResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
         fact = try d.message(c.pointee.fact, as: IdentityLinkFact.self, field: "fact")
         firstCustomerID = try d.string(c.pointee.first_customer_id, field: "first_customer_id")
@@ -1372,7 +1356,6 @@ extension ObserveProfileFieldRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ObserveProfileFieldRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         observation = try d.message(c.pointee.observation, as: FieldObservation.self, field: "observation")
     }
 }
@@ -1394,7 +1377,6 @@ extension ObserveProfileFieldResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ObserveProfileFieldResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         current = try d.message(c.pointee.current, as: FieldObservation.self, field: "current")

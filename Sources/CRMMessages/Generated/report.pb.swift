@@ -800,7 +800,6 @@ extension RefundRecapRow {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__RefundRecapRow>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         category = ComplaintCategory(rawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
         bucket = try d.message(c.pointee.bucket, as: TimeRange.self, field: "bucket")
         complaintsDecided = c.pointee.complaints_decided
@@ -827,7 +826,6 @@ extension GetRefundRecapRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetRefundRecapRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         period = try d.message(c.pointee.period, as: TimeRange.self, field: "period")
         categories = try d.mapped(c.pointee.n_categories, c.pointee.categories, field: "categories") { ComplaintCategory(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         granularity = ReportGranularity(rawValue: Int32(truncatingIfNeeded: c.pointee.granularity.rawValue))
@@ -853,7 +851,6 @@ extension GetRefundRecapResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetRefundRecapResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         rows = try d.messages(c.pointee.n_rows, c.pointee.rows, as: RefundRecapRow.self, field: "rows")
         categoryTotals = try d.messages(c.pointee.n_category_totals, c.pointee.category_totals, as: RefundRecapRow.self, field: "category_totals")
         grandTotalRupiah = c.pointee.grand_total_rupiah
@@ -880,7 +877,6 @@ extension ComplaintVolumeRow {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ComplaintVolumeRow>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         category = ComplaintCategory(rawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
         bucket = try d.message(c.pointee.bucket, as: TimeRange.self, field: "bucket")
         opened = c.pointee.opened
@@ -908,7 +904,6 @@ extension GetComplaintVolumeRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetComplaintVolumeRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         period = try d.message(c.pointee.period, as: TimeRange.self, field: "period")
         categories = try d.mapped(c.pointee.n_categories, c.pointee.categories, field: "categories") { ComplaintCategory(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         granularity = ReportGranularity(rawValue: Int32(truncatingIfNeeded: c.pointee.granularity.rawValue))
@@ -932,7 +927,6 @@ extension GetComplaintVolumeResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetComplaintVolumeResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         rows = try d.messages(c.pointee.n_rows, c.pointee.rows, as: ComplaintVolumeRow.self, field: "rows")
         openedTotal = c.pointee.opened_total
     }
@@ -963,7 +957,6 @@ extension ServiceLevelRow {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ServiceLevelRow>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         category = ComplaintCategory(rawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
         complaints = c.pointee.complaints
         firstResponseMet = c.pointee.first_response_met
@@ -995,7 +988,6 @@ extension GetServiceLevelReportRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetServiceLevelReportRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         period = try d.message(c.pointee.period, as: TimeRange.self, field: "period")
         categories = try d.mapped(c.pointee.n_categories, c.pointee.categories, field: "categories") { ComplaintCategory(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
     }
@@ -1018,7 +1010,6 @@ extension GetServiceLevelReportResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetServiceLevelReportResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         rows = try d.messages(c.pointee.n_rows, c.pointee.rows, as: ServiceLevelRow.self, field: "rows")
         overall = try d.message(c.pointee.overall, as: ServiceLevelRow.self, field: "overall")
     }
@@ -1041,7 +1032,6 @@ extension RatingBucket {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__RatingBucket>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         stars = c.pointee.stars
         count = c.pointee.count
         sharePctX100 = c.pointee.share_pct_x100
@@ -1065,7 +1055,6 @@ extension GetRatingDistributionRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetRatingDistributionRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         period = try d.message(c.pointee.period, as: TimeRange.self, field: "period")
         sources = try d.mapped(c.pointee.n_sources, c.pointee.sources, field: "sources") { RatingSource(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
     }
@@ -1089,7 +1078,6 @@ extension GetRatingDistributionResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetRatingDistributionResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         buckets = try d.messages(c.pointee.n_buckets, c.pointee.buckets, as: RatingBucket.self, field: "buckets")
         total = c.pointee.total
         averageX100 = c.pointee.average_x100
@@ -1114,7 +1102,6 @@ extension TierCount {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__TierCount>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         tier = Tier(rawValue: Int32(truncatingIfNeeded: c.pointee.tier.rawValue))
         customers = c.pointee.customers
         orderValueRupiah = c.pointee.order_value_rupiah
@@ -1137,7 +1124,6 @@ extension GetTierDistributionRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetTierDistributionRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         asOfMs = try d.message(c.pointee.as_of_ms, as: Int64Value.self, field: "as_of_ms")
     }
 }
@@ -1160,7 +1146,6 @@ extension GetTierDistributionResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetTierDistributionResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         period = try d.message(c.pointee.period, as: TimeRange.self, field: "period")
         tiers = try d.messages(c.pointee.n_tiers, c.pointee.tiers, as: TierCount.self, field: "tiers")
         customersTotal = c.pointee.customers_total
@@ -1186,7 +1171,6 @@ extension RetentionRow {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__RetentionRow>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         bucket = try d.message(c.pointee.bucket, as: TimeRange.self, field: "bucket")
         buyingCustomers = c.pointee.buying_customers
         newCustomers = c.pointee.new_customers
@@ -1211,7 +1195,6 @@ extension GetRetentionReportRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetRetentionReportRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         period = try d.message(c.pointee.period, as: TimeRange.self, field: "period")
         granularity = ReportGranularity(rawValue: Int32(truncatingIfNeeded: c.pointee.granularity.rawValue))
     }
@@ -1236,7 +1219,6 @@ extension GetRetentionReportResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetRetentionReportResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         buyingCustomers = c.pointee.buying_customers
         repeatCustomers = c.pointee.repeat_customers
         repeatPurchasePctX100 = c.pointee.repeat_purchase_pct_x100
@@ -1267,7 +1249,6 @@ extension CustomerValueRow {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__CustomerValueRow>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         customerID = try d.string(c.pointee.customer_id, field: "customer_id")
         displayName = try d.string(c.pointee.display_name, field: "display_name")
         tier = Tier(rawValue: Int32(truncatingIfNeeded: c.pointee.tier.rawValue))
@@ -1297,7 +1278,6 @@ extension GetCustomerValueReportRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetCustomerValueReportRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         period = try d.message(c.pointee.period, as: TimeRange.self, field: "period")
         topN = c.pointee.top_n
         tier = Tier(rawValue: Int32(truncatingIfNeeded: c.pointee.tier.rawValue))
@@ -1323,7 +1303,6 @@ extension GetCustomerValueReportResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GetCustomerValueReportResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         rows = try d.messages(c.pointee.n_rows, c.pointee.rows, as: CustomerValueRow.self, field: "rows")
         customersTotal = c.pointee.customers_total
         averageOrderValueRupiah = c.pointee.average_order_value_rupiah

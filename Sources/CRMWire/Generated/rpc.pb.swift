@@ -820,7 +820,6 @@ extension MetadataEntry {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__MetadataEntry>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         key = try d.string(c.pointee.key, field: "key")
         switch c.pointee.value_case.rawValue {
         case 2: value = .text(try d.string(c.pointee.text, field: "text"))
@@ -850,7 +849,6 @@ extension RequestHeaders {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__RequestHeaders>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         method = try d.string(c.pointee.method, field: "method")
         authority = try d.string(c.pointee.authority, field: "authority")
         timeoutMs = c.pointee.timeout_ms
@@ -875,7 +873,6 @@ extension ResponseHeaders {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ResponseHeaders>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         metadata = try d.messages(c.pointee.n_metadata, c.pointee.metadata, as: MetadataEntry.self, field: "metadata")
     }
 }
@@ -898,7 +895,6 @@ extension Trailers {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__Trailers>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         statusCode = StatusCode(rawValue: Int32(truncatingIfNeeded: c.pointee.status_code.rawValue))
         message = try d.string(c.pointee.message, field: "message")
         metadata = try d.messages(c.pointee.n_metadata, c.pointee.metadata, as: MetadataEntry.self, field: "metadata")
@@ -921,7 +917,6 @@ extension StreamReset {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__StreamReset>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         statusCode = StatusCode(rawValue: Int32(truncatingIfNeeded: c.pointee.status_code.rawValue))
         message = try d.string(c.pointee.message, field: "message")
     }
@@ -944,7 +939,6 @@ extension GoAway {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__GoAway>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         lastStreamID = c.pointee.last_stream_id
         statusCode = StatusCode(rawValue: Int32(truncatingIfNeeded: c.pointee.status_code.rawValue))
         message = try d.string(c.pointee.message, field: "message")
@@ -967,7 +961,6 @@ extension SettingEntry {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__SettingEntry>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         key = SettingKind(rawValue: Int32(truncatingIfNeeded: c.pointee.key.rawValue))
         value = c.pointee.value
     }
@@ -990,7 +983,6 @@ extension Settings {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__Settings>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         entries = try d.messages(c.pointee.n_entries, c.pointee.entries, as: SettingEntry.self, field: "entries")
         ack = c.pointee.ack != 0
     }
@@ -1012,7 +1004,6 @@ extension Ping {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__Ping>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         opaqueData = c.pointee.opaque_data
         ack = c.pointee.ack != 0
     }
@@ -1033,7 +1024,6 @@ extension WindowUpdate {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__WindowUpdate>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         incrementBytes = c.pointee.increment_bytes
     }
 }
@@ -1053,7 +1043,6 @@ extension HealthCheckRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__HealthCheckRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         service = try d.string(c.pointee.service, field: "service")
     }
 }
@@ -1073,7 +1062,6 @@ extension HealthCheckResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__HealthCheckResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         servingStatus = ServingStatus(rawValue: Int32(truncatingIfNeeded: c.pointee.serving_status.rawValue))
     }
 }
@@ -1093,7 +1081,6 @@ extension HealthWatchRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__HealthWatchRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         service = try d.string(c.pointee.service, field: "service")
     }
 }
@@ -1113,7 +1100,6 @@ extension HealthWatchResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__HealthWatchResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         servingStatus = ServingStatus(rawValue: Int32(truncatingIfNeeded: c.pointee.serving_status.rawValue))
     }
 }
@@ -1137,7 +1123,6 @@ extension MethodInfo {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__MethodInfo>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         name = try d.string(c.pointee.name, field: "name")
         callKind = CallKind(rawValue: Int32(truncatingIfNeeded: c.pointee.call_kind.rawValue))
         idempotent = c.pointee.idempotent != 0
@@ -1161,7 +1146,6 @@ extension ListMethodsRequest {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ListMethodsRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         prefix = try d.string(c.pointee.prefix, field: "prefix")
     }
 }
@@ -1182,7 +1166,6 @@ extension ListMethodsResponse {
 
     /// Reads a value from the C struct protobuf-c unpacked at `c`.
     public init(decodingC c: UnsafePointer<Crm__V1__ListMethodsResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
-        self.init()
         methods = try d.messages(c.pointee.n_methods, c.pointee.methods, as: MethodInfo.self, field: "methods")
     }
 }

@@ -409,7 +409,6 @@ struct SwiftEmitter {
             w.line("/// Reads a value from the C struct protobuf-c unpacked at `c`.")
             w.line("public init(decodingC c: UnsafePointer<\(entry.cType)>, decoder d: inout WireCDecoder) throws(WireDecodingError) {")
             try w.indent { w in
-                w.line("self.init()")
                 for p in fields where p.field.oneofIndex == nil {
                     w.line("\(SwiftNaming.escaped(p.swiftName)) = \(try decodePlain(p))")
                 }
