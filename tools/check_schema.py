@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lints the crm.v1 schema for the rules the code generators depend on.
 
-Usage: python3 Protos/check_schema.py DESCRIPTOR_SET
+Usage: tools/check-schema (which runs: python3 tools/check_schema.py DESCRIPTOR_SET)
 where DESCRIPTOR_SET comes from
   protoc -I Protos --descriptor_set_out=FILE --include_source_info Protos/crm/v1/*.proto
 Needs the `protobuf` Python package. Exits 1 and lists every problem when a rule is broken.

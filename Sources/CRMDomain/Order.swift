@@ -1,0 +1,140 @@
+/// One line of an order: a product, how many, at what unit price.
+public struct OrderItem: Sendable, Hashable {
+    /// The product code.
+    public let sku: String
+    /// The product name as ordered.
+    public let name: String
+    /// How many units were ordered (at least 1).
+    public let quantity: Int64
+    /// The price paid per unit, in rupiah.
+    public let unitPrice: Int64
+    /// `quantity × unitPrice`.
+    public let lineTotal: Int64
+
+    /// Creates a line, refusing an empty SKU, a quantity below 1, a negative price or a total too large to hold.
+    public init(sku: String, name: String, quantity: Int64, unitPrice: Int64) throws(OrderError) {
+        let code = Text.trimmed(sku)
+        guard !code.isEmpty else { throw .emptySKU }
+        guard quantity > 0 else { throw .nonPositiveQuantity(sku: code, quantity: quantity) }
+        guard unitPrice >= 0 else { throw .negativeUnitPrice(sku: code, unitPrice: unitPrice) }
+        guard let total = Rupiah.multiply(quantity, unitPrice) else { throw .amountOverflow(sku: code) }
+        self.sku = code
+        self.name = Text.trimmed(name)
+        self.quantity = quantity
+        self.unitPrice = unitPrice
+        self.lineTotal = total
+    }
+}
+
+/// An order as the order management system describes it.
+///
+/// Several facts may describe the same order number (the OMS re-sends it after a correction); the profile keeps
+/// the one that wins by ``FactPrecedence``. Its status is never part of this record: it is derived from the
+/// set of tracking events (see ``OrderTracking``).
+public struct OrderRecord: Sendable, Hashable {
+    /// The order number.
+    public let orderNumber: OrderNumber
+    /// The customer handle the order system files it under (usually an ``HandleKind/orderSystem`` id).
+    public let customer: Handle
+    /// The lines, in the order given.
+    public let items: [OrderItem]
+    /// When the order was placed.
+    public let placedAt: Int64
+    /// When delivery is promised; imported goods take one to three months.
+    public let estimatedDeliveryAt: Int64
+    /// The delivery city, as written; decides the free-shipping program.
+    public let destinationCity: String
+    /// Local shipping charged, before programs.
+    public let shippingFee: Int64
+    /// Sum of line totals: the goods value, which loyalty tiers and the free-shipping minimum use.
+    public let subtotal: Int64
+    /// `subtotal + shippingFee`.
+    public let total: Int64
+
+    /// Creates an order, refusing no lines, a SKU listed twice, an estimate before the order, a negative fee,
+    /// or totals too large to hold.
+    public init(
+        orderNumber: OrderNumber, customer: Handle, items: [OrderItem], placedAt: Int64, estimatedDeliveryAt: Int64,
+        destinationCity: String, shippingFee: Int64 = 0
+    ) throws(OrderError) {
+        guard !items.isEmpty else { throw .noItems(orderNumber) }
+        var skus: Set<String> = []
+        var subtotal: Int64 = 0
+        for item in items {
+            // One line per SKU keeps compensation unambiguous: "3 missing of SKU X" must name exactly one line.
+            guard skus.insert(item.sku).inserted else { throw .duplicateSKU(item.sku) }
+            guard let sum = Rupiah.add(subtotal, item.lineTotal) else { throw .amountOverflow(sku: nil) }
+            subtotal = sum
+        }
+        guard estimatedDeliveryAt >= placedAt else {
+            throw .estimateBeforePlacement(placedAt: placedAt, estimatedDeliveryAt: estimatedDeliveryAt)
+        }
+        guard shippingFee >= 0 else { throw .negativeShippingFee(shippingFee) }
+        guard let total = Rupiah.add(subtotal, shippingFee) else { throw .amountOverflow(sku: nil) }
+        self.orderNumber = orderNumber
+        self.customer = customer
+        self.items = items
+        self.placedAt = placedAt
+        self.estimatedDeliveryAt = estimatedDeliveryAt
+        self.destinationCity = Text.trimmed(destinationCity)
+        self.shippingFee = shippingFee
+        self.subtotal = subtotal
+        self.total = total
+    }
+}
+
+/// Why an order or order line could not be made.
+public enum OrderError: DomainError {
+    /// A line has no SKU.
+    case emptySKU
+    /// A line's quantity is zero or negative.
+    case nonPositiveQuantity(sku: String, quantity: Int64)
+    /// A line's unit price is negative.
+    case negativeUnitPrice(sku: String, unitPrice: Int64)
+    /// A line total or the order total does not fit in 64 bits.
+    case amountOverflow(sku: String?)
+    /// The order has no lines.
+    case noItems(OrderNumber)
+    /// The same SKU appears on two lines.
+    case duplicateSKU(String)
+    /// The delivery estimate lies before the order was placed.
+    case estimateBeforePlacement(placedAt: Int64, estimatedDeliveryAt: Int64)
+    /// The shipping fee is negative.
+    case negativeShippingFee(Int64)
+
+    /// See ``DomainError/code``.
+    public var code: String {
+        switch self {
+        case .emptySKU: "order.empty_sku"
+        case .nonPositiveQuantity: "order.non_positive_quantity"
+        case .negativeUnitPrice: "order.negative_unit_price"
+        case .amountOverflow: "order.amount_overflow"
+        case .noItems: "order.no_items"
+        case .duplicateSKU: "order.duplicate_sku"
+        case .estimateBeforePlacement: "order.estimate_before_placement"
+        case .negativeShippingFee: "order.negative_shipping_fee"
+        }
+    }
+
+    /// A sentence saying what went wrong and how to fix it.
+    public var description: String {
+        switch self {
+        case .emptySKU:
+            return "An order line has no SKU; give every line its product code."
+        case let .nonPositiveQuantity(sku, quantity):
+            return "Line \(sku) has quantity \(quantity); a line needs at least 1 unit (remove the line instead)."
+        case let .negativeUnitPrice(sku, price):
+            return "Line \(sku) has a negative unit price (\(price)); give the price paid per unit, 0 or more."
+        case let .amountOverflow(sku):
+            return "The total\(sku.map { " of line \($0)" } ?? "") is too large to represent; check the quantities and prices."
+        case let .noItems(order):
+            return "Order \(order) has no lines; an order needs at least one item."
+        case let .duplicateSKU(sku):
+            return "SKU \(sku) appears on two lines; merge them into one line with the summed quantity."
+        case let .estimateBeforePlacement(placedAt, estimate):
+            return "The delivery estimate (\(estimate)) is before the order was placed (\(placedAt)); give an estimate after the order time."
+        case let .negativeShippingFee(fee):
+            return "The shipping fee is negative (\(fee)); give 0 or more (programs waive fees, they are never negative)."
+        }
+    }
+}

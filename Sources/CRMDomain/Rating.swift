@@ -1,0 +1,39 @@
+/// A customer's rating of the service: 1 to 5 stars with a comment.
+public struct Rating: Sendable, Hashable {
+    /// The allowed star values.
+    public static let validStars: ClosedRange<Int> = 1...5
+
+    /// Who rated.
+    public let handle: Handle
+    /// 1 (worst) to 5 (best).
+    public let stars: Int
+    /// The comment, trimmed; may be empty.
+    public let comment: String
+    /// The order rated, if any.
+    public let orderNumber: OrderNumber?
+
+    /// Creates a rating, refusing stars outside 1…5.
+    public init(handle: Handle, stars: Int, comment: String, orderNumber: OrderNumber? = nil) throws(RatingError) {
+        guard Self.validStars.contains(stars) else { throw .starsOutOfRange(stars) }
+        self.handle = handle
+        self.stars = stars
+        self.comment = Text.trimmed(comment)
+        self.orderNumber = orderNumber
+    }
+}
+
+/// Why a ``Rating`` could not be made.
+public enum RatingError: DomainError {
+    /// Stars outside 1…5.
+    case starsOutOfRange(Int)
+
+    /// See ``DomainError/code``.
+    public var code: String { "rating.stars_out_of_range" }
+
+    /// A sentence saying what went wrong and how to fix it.
+    public var description: String {
+        switch self {
+        case let .starsOutOfRange(stars): "A rating of \(stars) stars is impossible; give 1 to 5 stars."
+        }
+    }
+}
