@@ -50,7 +50,10 @@ let package = Package(
 
         // Frames, status codes and the Swift <-> protobuf-c message codec, plus the
         // protocol's own control messages (Protos/crm/v1/rpc.proto).
-        .target(name: "CRMWire", dependencies: ["CProtobufC", "CRMProtoC"]),
+        .target(
+            name: "CRMWire",
+            dependencies: ["CProtobufC", "CRMProtoC", .product(name: "NIOCore", package: "swift-nio")]
+        ),
 
         // The Swift value types of every CRM message and service in Protos/ (generated).
         .target(name: "CRMMessages", dependencies: ["CRMWire", "CProtobufC", "CRMProtoC"]),
@@ -118,6 +121,23 @@ let package = Package(
         .testTarget(
             name: "CRMWireTests",
             dependencies: ["CRMWire", "CRMMessages", "CProtobufC", "CRMProtoC"]
+        ),
+        .testTarget(
+            name: "CRMWireFrameTests",
+            dependencies: [
+                "CRMWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "CRMTLSTests",
+            dependencies: [
+                "CRMTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "CRMDomainTests",

@@ -78,4 +78,44 @@ static inline const char *crm_openssl_version(void) {
     return OpenSSL_version(OPENSSL_VERSION);
 }
 
+/* OPENSSL_free is a macro that passes the caller's file and line to CRYPTO_free. */
+static inline void crm_OPENSSL_free(void *pointer) {
+    OPENSSL_free(pointer);
+}
+
+/* sk_GENERAL_NAME_* are macros over the generic OPENSSL_sk_* stack functions. */
+static inline int crm_sk_GENERAL_NAME_num(const GENERAL_NAMES *names) {
+    return sk_GENERAL_NAME_num(names);
+}
+
+static inline const GENERAL_NAME *crm_sk_GENERAL_NAME_value(const GENERAL_NAMES *names, int index) {
+    return sk_GENERAL_NAME_value(names, index);
+}
+
+/* A GENERAL_NAME is a tagged C union; these read it without Swift touching the union. */
+static inline int crm_GENERAL_NAME_type(const GENERAL_NAME *name) {
+    return name->type;
+}
+
+/* The string behind a DNS, e-mail, URI or IP address name; NULL for every other kind. */
+static inline const ASN1_STRING *crm_GENERAL_NAME_string(const GENERAL_NAME *name) {
+    switch (name->type) {
+    case GEN_DNS: return name->d.dNSName;
+    case GEN_EMAIL: return name->d.rfc822Name;
+    case GEN_URI: return name->d.uniformResourceIdentifier;
+    case GEN_IPADD: return name->d.iPAddress;
+    default: return NULL;
+    }
+}
+
+static inline int crm_tls_ext_alpn(void) { return TLSEXT_TYPE_application_layer_protocol_negotiation; }
+
+/*
+ * Flags for X509_NAME_print_ex: RFC 2253 order and escaping ("CN=x,O=y", most specific first), but
+ * with non-ASCII characters printed as UTF-8 rather than escaped as \XX.
+ */
+static inline unsigned long crm_xn_flags_rfc2253_utf8(void) {
+    return (XN_FLAG_RFC2253 & ~(unsigned long)ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
+}
+
 #endif
