@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "crmd", targets: ["crmd"]),
         .executable(name: "crm", targets: ["crm"]),
         .executable(name: "crm-codec-bench", targets: ["crm-codec-bench"]),
+        .executable(name: "crm-bench", targets: ["crm-bench"]),
         .library(name: "CRMClient", targets: ["CRMClient"]),
         .library(name: "CRMDomain", targets: ["CRMDomain"]),
     ],
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // System libraries: protobuf-c and OpenSSL 3, found through pkg-config.
@@ -118,6 +120,19 @@ let package = Package(
             dependencies: ["CRMMessages", "CRMWire", "CProtobufC", "CRMProtoC"]
         ),
 
+        // The RPC load generator: crm/1 calls/s and latency over TLS on loopback, idle-connection
+        // memory (tools/bench-rpc runs it beside grpc-swift-2 and nginx).
+        .executableTarget(
+            name: "crm-bench",
+            dependencies: [
+                "CRMRPC", "CRMWire", "CRMTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+
         .testTarget(
             name: "CRMWireTests",
             dependencies: ["CRMWire", "CRMMessages", "CProtobufC", "CRMProtoC"]
@@ -134,6 +149,15 @@ let package = Package(
             name: "CRMTLSTests",
             dependencies: [
                 "CRMTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "CRMRPCTests",
+            dependencies: [
+                "CRMRPC", "CRMWire", "CRMTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

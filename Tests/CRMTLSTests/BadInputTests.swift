@@ -182,7 +182,18 @@ struct BadInputTests {
         #expect(serverSide.tlsErrorKinds == [.handshakeTimedOut])
         try await silent.recorder.waitUntilClosed()
 
-        try await expectGoodClientServed(by: server, contexts: contexts)
+        // The 300 ms timeout applies to the good client too. On a loaded machine its handshake
+        // can take longer than that (the test asks for a short timeout only so that it runs
+        // quickly), so an attempt that times out is made again; the server must still serve.
+        var attempt = 1
+        while true {
+            do {
+                try await expectGoodClientServed(by: server, contexts: contexts)
+                break
+            } catch where attempt < 10 {
+                attempt += 1
+            }
+        }
         try await server.stop()
     }
 

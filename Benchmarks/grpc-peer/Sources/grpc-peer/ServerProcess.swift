@@ -1,0 +1,1 @@
+../../../../Sources/crm-bench/ServerProcess.swift

@@ -1,0 +1,13 @@
+import NIOCore
+
+/// How tasks reach a server connection's handler: on its event loop only.
+struct ServerConnectionRef: Sendable {
+    let eventLoop: any EventLoop
+    let handler: NIOLoopBound<ServerConnectionHandler>
+
+    /// Runs `body` with the handler on its event loop, later.
+    func execute(_ body: @escaping @Sendable (ServerConnectionHandler) -> Void) {
+        let handler = self.handler
+        eventLoop.execute { body(handler.value) }
+    }
+}
