@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "crm", targets: ["crm"]),
         .executable(name: "crm-codec-bench", targets: ["crm-codec-bench"]),
         .executable(name: "crm-bench", targets: ["crm-bench"]),
+        .executable(name: "crm-store-tool", targets: ["crm-store-tool"]),
         .library(name: "CRMClient", targets: ["CRMClient"]),
         .library(name: "CRMDomain", targets: ["CRMDomain"]),
     ],
@@ -133,6 +134,16 @@ let package = Package(
             ]
         ),
 
+        // Seeds a realistic dataset, ingests for the crash test, and runs the store benchmarks.
+        .executableTarget(
+            name: "crm-store-tool",
+            dependencies: [
+                "CRMStore", "CRMDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+
         .testTarget(
             name: "CRMWireTests",
             dependencies: ["CRMWire", "CRMMessages", "CProtobufC", "CRMProtoC"]
@@ -163,6 +174,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMDomain"]),
         .testTarget(
             name: "CRMDomainTests",
             dependencies: [

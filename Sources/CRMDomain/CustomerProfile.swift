@@ -8,6 +8,14 @@ public struct InteractionRecord: Sendable, Hashable {
     public let source: FactSource
     /// The fact it came from.
     public let factID: FactID
+
+    /// An interaction as it appears in a timeline, rebuilt from its fact (for example by a store reading a page).
+    public init(interaction: Interaction, at: Int64, source: FactSource, factID: FactID) {
+        self.interaction = interaction
+        self.at = at
+        self.source = source
+        self.factID = factID
+    }
 }
 
 /// A rating as it appears in a profile.
@@ -18,6 +26,13 @@ public struct RatingRecord: Sendable, Hashable {
     public let at: Int64
     /// The fact it came from.
     public let factID: FactID
+
+    /// A rating as it appears in a profile, rebuilt from its fact.
+    public init(rating: Rating, at: Int64, factID: FactID) {
+        self.rating = rating
+        self.at = at
+        self.factID = factID
+    }
 }
 
 /// Counts derived from a profile's facts; never incremented, always recomputed, so duplicates cannot inflate them.

@@ -112,6 +112,11 @@ enum OrderSystemCustomerID {
 enum Text {
     /// `s` without leading and trailing white space (including non-breaking spaces and new lines).
     static func trimmed(_ s: String) -> String {
+        // Fast path, same result: a string that starts and ends with printable ASCII other than a space has no white
+        // space to trim (every other white space character is either ASCII up to 0x20 or not ASCII at all).
+        if let first = s.utf8.first, let last = s.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return s
+        }
         let scalars = s.unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
               let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })

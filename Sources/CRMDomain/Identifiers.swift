@@ -55,6 +55,8 @@ enum Identifier {
 
     /// Trims `raw` and checks it is a plausible identifier of `kind`.
     static func validate(_ raw: String, _ kind: IdentifierKind) throws(IdentifierError) -> String {
+        // Fast path, same result: printable ASCII without spaces needs no trimming and has no control character.
+        if !raw.isEmpty && raw.utf8.count <= maximumLength && raw.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) { return raw }
         let trimmed = Text.trimmed(raw)
         guard !trimmed.isEmpty else { throw .empty(kind) }
         if let bad = trimmed.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {

@@ -74,6 +74,37 @@ public struct IdentityGraph: Sendable {
             }
             if let assertion = IdentityResolver.Assertion(fact) { assertions.append(assertion) }
         }
+        self.init(firstSeen: firstSeen, assertions: assertions)
+    }
+
+    /// Resolves the identities of one area of the graph from its link and unlink facts and the first-seen time of
+    /// each of its handles, without the facts that only set those times.
+    ///
+    /// It gives the same components as ``init(facts:)`` over all facts, for the handles of the area, when
+    /// `firstSeen[h]` is the earliest ``Fact/observedAt`` of any fact mentioning `h` and `identityFacts` holds every
+    /// link and unlink fact about those handles, and the area is closed under winning links (a union of plain
+    /// components). A store uses it to recompute only the customers a write touched. Facts that are not links or
+    /// unlinks are ignored; a handle named by a link but missing from `firstSeen` is first seen at that link.
+    public init(identityFacts: some Sequence<Fact>, firstSeen: [Handle: Int64]) {
+        var unique: [FactID: Fact] = [:]
+        for fact in identityFacts {
+            switch fact.payload {
+            case .identityLink, .identityUnlink:
+                unique[fact.id] = unique[fact.id].map { Fact.keep($0, or: fact) } ?? fact
+            default:
+                continue
+            }
+        }
+        var seen = firstSeen
+        var assertions: [IdentityResolver.Assertion] = []
+        for fact in unique.values {
+            for handle in fact.mentionedHandles { seen[handle] = min(seen[handle] ?? .max, fact.observedAt) }
+            if let assertion = IdentityResolver.Assertion(fact) { assertions.append(assertion) }
+        }
+        self.init(firstSeen: seen, assertions: assertions)
+    }
+
+    private init(firstSeen: [Handle: Int64], assertions: [IdentityResolver.Assertion]) {
         let winners = IdentityResolver.winners(assertions)
         let groups = IdentityResolver.components(nodes: Array(firstSeen.keys), winners: winners)
         var components = groups.map { IdentityResolver.component(of: $0, firstSeen: firstSeen) }

@@ -54,6 +54,14 @@ public struct TrackingRecord: Sendable, Hashable {
     public let at: Int64
     /// The fact that reported it.
     public let factID: FactID
+
+    /// A tracking event rebuilt from its fact; with ``OrderView/init(record:recordFactID:tracking:)`` it rebuilds an
+    /// order's view outside a ``ProfileProjection``.
+    public init(stage: TrackingStage, at: Int64, factID: FactID) {
+        self.stage = stage
+        self.at = at
+        self.factID = factID
+    }
 }
 
 /// How an order's status follows from its tracking events.

@@ -1,0 +1,130 @@
+import CRMDomain
+import GRDB
+
+/// Brings the derived tables up to date for what one append touched, inside the writer's transaction.
+///
+/// The common case — an interaction from a handle already known, no earlier than its first sighting — touches no
+/// derived table: such a fact changes neither identity (which depends only on links, unlinks and first-seen times),
+/// nor names, orders or complaints. Its profile changes, but profiles are projected from the facts when read.
+struct DerivedState {
+    let db: Database
+
+    private static let handleRow = "SELECT first_seen_at FROM handles WHERE handle = ?"
+    private static let customerOfHandle = "SELECT customer_id FROM handles WHERE handle = ?"
+
+    func update(for touched: Touched) throws {
+        var seeds = touched.identitySeeds
+        let lookup = try db.cachedStatement(sql: Self.handleRow)
+        for (handle, time) in touched.handleTimes where !seeds.contains(handle) {
+            // A new handle, or an earlier first sighting (which can move the anchor and so the customer id).
+            if let firstSeen = try Int64.fetchOne(lookup, arguments: [handle.canonical]), firstSeen <= time { continue }
+            seeds.insert(handle)
+        }
+        var rewritten: Set<String> = []
+        if !seeds.isEmpty {
+            rewritten = try IdentityMaintenance(db: db).recompute(seeds: seeds, touched: touched)
+        }
+        let customers = CustomerRecords(db: db)
+        var fieldCustomers: Set<String> = []
+        let owner = try db.cachedStatement(sql: Self.customerOfHandle)
+        for handle in touched.fieldHandles {
+            if let id = try String.fetchOne(owner, arguments: [handle.canonical]), !rewritten.contains(id) { fieldCustomers.insert(id) }
+        }
+        for id in fieldCustomers.sorted() { try customers.refreshFields(of: id) }
+        let orders = OrderRecords(db: db)
+        for number in touched.orders.sorted() { try orders.refresh(number) }
+        let complaints = ComplaintRecords(db: db)
+        for id in touched.complaints.sorted() { try complaints.refresh(id) }
+    }
+}
+
+/// Recomputes which customer each handle of an area belongs to, with the domain's identity rules.
+///
+/// The area starts at the seed handles and grows along winning links, so it is a union of whole plain components
+/// (connected by winning links): exactly what ``IdentityGraph/init(identityFacts:firstSeen:)`` needs to give the same
+/// customers as a resolution over every fact. It also covers every customer a seed belonged to before, because a
+/// pair whose winner changed has both its handles among the seeds.
+struct IdentityMaintenance {
+    let db: Database
+
+    private static let handleRow = "SELECT customer_id, first_seen_at FROM handles WHERE handle = ?"
+    private static let firstSeen = "SELECT MIN(observed_at) FROM fact_keys WHERE key = ?"
+    private static let upsertHandle = """
+        INSERT INTO handles (handle, customer_id, first_seen_at) VALUES (?, ?, ?)
+        ON CONFLICT (handle) DO UPDATE SET customer_id = excluded.customer_id, first_seen_at = excluded.first_seen_at
+        """
+    private static let deleteHandle = "DELETE FROM handles WHERE handle = ?"
+
+    /// Recomputes the area around `seeds`; returns the ids of the customers whose rows were rewritten.
+    func recompute(seeds: Set<Handle>, touched: Touched) throws -> Set<String> {
+        let queries = FactQueries(db: db)
+        var visited = seeds
+        var queue = Array(seeds)
+        var identityFacts: [FactID: Fact] = [:]
+        while let handle = queue.popLast() {
+            let facts = try queries.facts(key: FactKey.handle(handle), kinds: FactKind.identity)
+            var winners: [HandlePair: Fact] = [:]
+            for fact in facts {
+                identityFacts[fact.id] = fact
+                guard let pair = fact.handlePair else { continue }
+                if winners[pair].map({ $0.precedence < fact.precedence }) ?? true { winners[pair] = fact }
+            }
+            for (pair, winner) in winners {
+                guard case .identityLink = winner.payload else { continue }
+                let other = pair.first == handle ? pair.second : pair.first
+                if visited.insert(other).inserted { queue.append(other) }
+            }
+        }
+
+        let rowStatement = try db.cachedStatement(sql: Self.handleRow)
+        let countStatement = try db.cachedStatement(sql: Self.firstSeen)
+        var firstSeen: [Handle: Int64] = [:]
+        var previousCustomers: Set<String> = []
+        var gone: [Handle] = []
+        for handle in visited {
+            let row = try Row.fetchOne(rowStatement, arguments: [handle.canonical])
+            if let row { previousCustomers.insert(row[0]) }
+            let time: Int64?
+            if touched.firstSeenToRecount.contains(handle) {
+                time = try Int64.fetchOne(countStatement, arguments: [FactKey.handle(handle)])
+            } else {
+                let stored: Int64? = row?[1]
+                let new = touched.handleTimes[handle]
+                time = [stored, new].compactMap { $0 }.min()
+            }
+            if let time { firstSeen[handle] = time } else { gone.append(handle) }
+        }
+        for handle in gone {
+            // A replaced fact was the last to name it: the handle no longer exists.
+            visited.remove(handle)
+            try db.cachedStatement(sql: Self.deleteHandle).execute(arguments: [handle.canonical])
+        }
+
+        let graph = IdentityGraph(identityFacts: identityFacts.values, firstSeen: firstSeen)
+        let upsert = try db.cachedStatement(sql: Self.upsertHandle)
+        let customers = CustomerRecords(db: db)
+        var current: Set<String> = []
+        // Handles outside the area appear in the graph only as the far side of an unlink or a losing link; their
+        // customers are not this area's to decide.
+        for component in graph.components where component.handles.allSatisfy(visited.contains) {
+            let id = component.id.rawValue
+            current.insert(id)
+            for handle in component.handles {
+                try upsert.execute(arguments: [handle.canonical, id, firstSeen[handle] ?? 0])
+            }
+            try customers.write(component: component, firstSeenAt: firstSeen[component.anchor] ?? 0)
+        }
+        for id in previousCustomers.subtracting(current) { try customers.delete(id) }
+        return current
+    }
+}
+
+extension Fact {
+    /// The pair of a link or unlink fact.
+    var handlePair: HandlePair? {
+        switch payload {
+        case let .identityLink(pair), let .identityUnlink(pair): pair
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import CRMDomain
+import Foundation
+import GRDB
+
+/// What one append touched, so that only that part of the derived state is recomputed.
+struct Touched {
+    /// The earliest time of the new facts naming each handle.
+    var handleTimes: [Handle: Int64] = [:]
+    /// Handles whose identity area must be recomputed whatever their first-seen time (links, unlinks, replacements).
+    var identitySeeds: Set<Handle> = []
+    /// Handles whose first-seen time must be read again from the index (a replaced fact may have held the minimum).
+    var firstSeenToRecount: Set<Handle> = []
+    /// Handles with new field observations.
+    var fieldHandles: Set<Handle> = []
+    /// Order numbers whose record or tracking changed.
+    var orders: Set<String> = []
+    /// Complaints whose opening or steps changed.
+    var complaints: Set<String> = []
+
+    mutating func add(_ fact: Fact, replaced: Bool = false) {
+        for handle in fact.mentionedHandles {
+            handleTimes[handle] = min(handleTimes[handle] ?? .max, fact.observedAt)
+            if replaced {
+                identitySeeds.insert(handle)
+                firstSeenToRecount.insert(handle)
+                fieldHandles.insert(handle)
+            }
+        }
+        switch fact.payload {
+        case let .identityLink(pair), let .identityUnlink(pair):
+            identitySeeds.insert(pair.first)
+            identitySeeds.insert(pair.second)
+        case let .fieldObservation(o): fieldHandles.insert(o.handle)
+        case let .order(o): orders.insert(o.orderNumber.rawValue)
+        case let .tracking(t): orders.insert(t.orderNumber.rawValue)
+        case let .complaintOpened(c): complaints.insert(c.id.rawValue)
+        case let .complaintTransition(s): complaints.insert(s.complaintID.rawValue)
+        case .interaction, .rating, .delayNoticeSent: break
+        }
+    }
+}
+
+/// Writes one append's facts and brings the derived tables up to date, inside the writer's transaction.
+struct FactWriter {
+    let db: Database
+
+    private static let insertFact = """
+        INSERT INTO facts (fact_id, kind, observed_at, source, payload) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (fact_id) DO NOTHING
+        """
+    private static let insertKey = "INSERT OR IGNORE INTO fact_keys (key, kind, observed_at, fact_id, fact_seq) VALUES (?, ?, ?, ?, ?)"
+    private static let deleteKey = "DELETE FROM fact_keys WHERE key = ? AND kind = ? AND observed_at = ? AND fact_id = ?"
+    private static let existing = "SELECT seq, fact_id, observed_at, source, payload FROM facts WHERE fact_id = ?"
+    private static let replace = "UPDATE facts SET kind = ?, observed_at = ?, source = ?, payload = ? WHERE seq = ?"
+    private static let handleRow = "SELECT customer_id, first_seen_at FROM handles WHERE handle = ?"
+
+    /// Appends the facts and returns each one's outcome.
+    func append(_ facts: [PreparedFact]) throws -> [IngestOutcome] {
+        var touched = Touched()
+        var outcomes: [IngestOutcome] = []
+        outcomes.reserveCapacity(facts.count)
+        let insert = try db.cachedStatement(sql: Self.insertFact)
+        for p in facts {
+            let id = p.fact.id.rawValue
+            try insert.execute(arguments: [id, p.kind.rawValue, p.fact.observedAt, Int64(p.sourceCode), p.payload])
+            if db.changesCount > 0 {
+                try insertKeys(p.keys, kind: p.kind, fact: p.fact, seq: db.lastInsertedRowID)
+                touched.add(p.fact)
+                outcomes.append(.inserted)
+            } else {
+                outcomes.append(try resolveExisting(p, touched: &touched))
+            }
+        }
+        try DerivedState(db: db).update(for: touched)
+        return outcomes
+    }
+
+    private func insertKeys(_ keys: [String], kind: FactKind, fact: Fact, seq: Int64) throws {
+        let statement = try db.cachedStatement(sql: Self.insertKey)
+        for key in keys {
+            try statement.execute(arguments: [key, kind.rawValue, fact.observedAt, fact.id.rawValue, seq])
+        }
+    }
+
+    /// A fact whose id is already stored: a duplicate, or a conflict settled the domain's way (the smaller canonical
+    /// encoding stays, whichever arrived first).
+    private func resolveExisting(_ p: PreparedFact, touched: inout Touched) throws -> IngestOutcome {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.existing), arguments: [p.fact.id.rawValue]) else {
+            throw StoreError.writeFailed(reason: "fact \(p.fact.id) was neither inserted nor found")
+        }
+        let stored = StoredFactRow(
+            seq: row[0], id: row[1], observedAt: row[2], sourceCode: UInt8(truncatingIfNeeded: row[3] as Int64), payload: row[4])
+        if stored.observedAt == p.fact.observedAt && stored.sourceCode == p.sourceCode && stored.payload == p.payload {
+            return .duplicate
+        }
+        let old = try stored.decoded()
+        if old == p.fact { return .duplicate }
+        let newWins = p.fact.canonicalDescription.utf8.lexicographicallyPrecedes(old.canonicalDescription.utf8)
+        guard newWins else { return .conflict(replaced: false) }
+        try db.cachedStatement(sql: Self.replace).execute(
+            arguments: [p.kind.rawValue, p.fact.observedAt, Int64(p.sourceCode), p.payload, stored.seq])
+        let delete = try db.cachedStatement(sql: Self.deleteKey)
+        let oldKind = FactKind(old.payload)
+        for key in FactKey.keys(of: old) {
+            try delete.execute(arguments: [key, oldKind.rawValue, old.observedAt, old.id.rawValue])
+        }
+        try insertKeys(p.keys, kind: p.kind, fact: p.fact, seq: stored.seq)
+        touched.add(old, replaced: true)
+        touched.add(p.fact, replaced: true)
+        return .conflict(replaced: true)
+    }
+}

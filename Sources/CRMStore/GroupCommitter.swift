@@ -1,0 +1,190 @@
+import CRMDomain
+import Dispatch
+import GRDB
+import Synchronization
+
+/// One caller's write, waiting for the transaction that will hold it.
+enum WriteOperation: Sendable {
+    case facts([PreparedFact])
+    case audit([AuditEntry])
+    case saveToken(AccessTokenRecord)
+    case revokeToken(digest: [UInt8], at: Int64)
+
+    /// How much of a transaction's budget it uses.
+    var weight: Int {
+        switch self {
+        case let .facts(facts): facts.count
+        case let .audit(entries): entries.count
+        case .saveToken, .revokeToken: 1
+        }
+    }
+}
+
+/// Counts of the group commit's work, for benchmarks and monitoring.
+public struct WriterStatistics: Sendable, Hashable {
+    /// Transactions run (committed or not).
+    public var transactions = 0
+    /// Writes (appends, audit writes, token changes) they carried.
+    public var writes = 0
+    /// Facts and audit entries they carried.
+    public var items = 0
+    /// The most writes one transaction carried.
+    public var largestTransaction = 0
+
+    /// Writes per transaction, on average.
+    public var writesPerTransaction: Double { transactions == 0 ? 0 : Double(writes) / Double(transactions) }
+}
+
+/// What a committed write reports back.
+enum WriteResult: Sendable {
+    case facts([IngestOutcome])
+    case done
+    case revoked(Bool)
+}
+
+/// Group commit: every write waits in one queue; a single writer takes everything waiting (up to a budget), applies
+/// it in one transaction, commits, and only then resumes the callers. Writes that arrive while a transaction commits
+/// wait for the next one, so one `fsync` serves them all.
+///
+/// Each write is applied optimistically without a savepoint. If one fails (a constraint, a damaged stored fact), the
+/// transaction is rolled back and the batch is replayed with one savepoint per write, so the failure reaches that
+/// caller only and the others commit. An error that ends the transaction itself (I/O, disk full) or fails the
+/// commit fails every write of the batch: nothing of it was stored.
+///
+/// The writer runs on its own dispatch queue, never on the Swift concurrency pool, because SQLite blocks while it
+/// writes and syncs.
+final class GroupCommitter: Sendable {
+    private struct Pending: Sendable {
+        let operation: WriteOperation
+        let continuation: CheckedContinuation<WriteResult, any Error>
+    }
+
+    private struct State: Sendable {
+        var pending: [Pending] = []
+        var writerRunning = false
+        var closed = false
+        var statistics = WriterStatistics()
+    }
+
+    /// What the writer has done so far.
+    var statistics: WriterStatistics { state.withLock { $0.statistics } }
+
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "crm.store.group-commit", qos: .userInitiated)
+    private let pool: DatabasePool
+    private let budget: Int
+    private let apply: @Sendable (Database, WriteOperation) throws -> WriteResult
+
+    init(pool: DatabasePool, budget: Int, apply: @escaping @Sendable (Database, WriteOperation) throws -> WriteResult) {
+        self.pool = pool
+        self.budget = max(1, budget)
+        self.apply = apply
+    }
+
+    /// Submits a write and returns once the transaction holding it has committed.
+    func submit(_ operation: WriteOperation) async throws -> WriteResult {
+        try await withCheckedThrowingContinuation { continuation in
+            let start = state.withLock { s -> Bool? in
+                if s.closed { return nil }
+                s.pending.append(Pending(operation: operation, continuation: continuation))
+                if s.writerRunning { return false }
+                s.writerRunning = true
+                return true
+            }
+            switch start {
+            case nil: continuation.resume(throwing: StoreError.closed)
+            case true?: queue.async { self.drain() }
+            case false?: break
+            }
+        }
+    }
+
+    /// Refuses new writes and waits until every accepted write has committed or failed.
+    func close() async {
+        state.withLock { $0.closed = true }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            // The queue is serial: this runs after any drain already scheduled, and a drain only stops when the
+            // queue of pending writes is empty.
+            queue.async { done.resume() }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let batch = state.withLock { s -> [Pending] in
+                guard !s.pending.isEmpty else {
+                    s.writerRunning = false
+                    return []
+                }
+                var weight = 0
+                var count = 0
+                for p in s.pending {
+                    if count > 0 && weight + p.operation.weight > budget { break }
+                    weight += p.operation.weight
+                    count += 1
+                }
+                let taken = Array(s.pending.prefix(count))
+                s.pending.removeFirst(count)
+                s.statistics.transactions += 1
+                s.statistics.writes += count
+                s.statistics.items += weight
+                s.statistics.largestTransaction = max(s.statistics.largestTransaction, count)
+                return taken
+            }
+            if batch.isEmpty { return }
+            let results = commit(batch)
+            for (p, result) in zip(batch, results) { p.continuation.resume(with: result) }
+        }
+    }
+
+    private func commit(_ batch: [Pending]) -> [Result<WriteResult, any Error>] {
+        do {
+            return try attempt(batch, isolated: false)
+        } catch is OptimisticFailure {
+            // One write failed and the transaction was rolled back: replay the batch, one savepoint per write.
+        } catch {
+            return batch.map { _ in .failure(StoreError.writeFailed(reason: "\(error)")) }
+        }
+        do {
+            return try attempt(batch, isolated: true)
+        } catch {
+            return batch.map { _ in .failure(StoreError.writeFailed(reason: "\(error)")) }
+        }
+    }
+
+    /// Raised to abandon the optimistic attempt after one write failed.
+    private struct OptimisticFailure: Error {}
+
+    private func attempt(_ batch: [Pending], isolated: Bool) throws -> [Result<WriteResult, any Error>] {
+        var results: [Result<WriteResult, any Error>] = []
+        results.reserveCapacity(batch.count)
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                for p in batch {
+                    if !isolated {
+                        do {
+                            results.append(.success(try apply(db, p.operation)))
+                        } catch {
+                            throw OptimisticFailure()
+                        }
+                        continue
+                    }
+                    var outcome: WriteResult?
+                    do {
+                        try db.inSavepoint {
+                            outcome = try apply(db, p.operation)
+                            return .commit
+                        }
+                        results.append(.success(outcome ?? .done))
+                    } catch {
+                        // Disk full or an I/O error ends the whole transaction: nothing of the batch can commit.
+                        guard db.isInsideTransaction else { throw error }
+                        results.append(.failure(error as? StoreError ?? StoreError.writeFailed(reason: "\(error)")))
+                    }
+                }
+                return .commit
+            }
+        }
+        return results
+    }
+}

@@ -1,0 +1,432 @@
+import CRMDomain
+import Foundation
+import GRDB
+
+/// The embedded store: one SQLite file in WAL mode, written by one group-committing writer, read by a pool of
+/// readers that never block it.
+///
+/// Durability: `synchronous=FULL`, so a commit is on disk before ``append(_:)`` returns. Facts are the truth
+/// (`facts`, `fact_keys`); identity, names, orders and complaints are derived tables recomputed in the same
+/// transaction for what each append touched; profiles and snapshots are projected from the facts on read by the
+/// domain's ``ProfileProjection``, from a handful of index range reads (see the CRMStore documentation).
+public final class SQLiteStore: Store {
+    /// Where the database file is.
+    public let path: String
+    /// The limits in force.
+    public let limits: StoreLimits
+    private let pool: DatabasePool
+    private let committer: GroupCommitter
+
+    /// Opens (creating and migrating if needed) the store at `location`.
+    public convenience init(location: StoreLocation, limits: StoreLimits = .standard) throws(StoreError) {
+        do {
+            try FileManager.default.createDirectory(atPath: location.directory, withIntermediateDirectories: true)
+        } catch {
+            throw .openFailed(path: location.directory, reason: "cannot create the directory (\(error.localizedDescription))")
+        }
+        try self.init(path: location.databasePath, limits: limits)
+    }
+
+    /// Opens (creating and migrating if needed) the database file at `path`.
+    public init(path: String, limits: StoreLimits = .standard) throws(StoreError) {
+        var configuration = Configuration()
+        configuration.label = "crm.store"
+        configuration.busyMode = .timeout(10)
+        configuration.maximumReaderCount = 8
+        configuration.prepareDatabase { db in
+            try Self.configureConnection(db)
+        }
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.configureWriter(pool)
+            try Migrations.migrator.migrate(pool)
+            self.pool = pool
+        } catch {
+            throw .openFailed(path: path, reason: "\(error)")
+        }
+        self.path = path
+        self.limits = limits
+        let applier = WriteApplier()
+        committer = GroupCommitter(pool: pool, budget: limits.maximumFactsPerTransaction) { db, operation in
+            try applier.apply(operation, in: db)
+        }
+    }
+
+    /// Settings of every connection.
+    static func configureConnection(_ db: Database) throws {
+        // 1 KiB pages, for a new file only: most writes insert at random places in the key indexes (by fact id, by
+        // handle), and each group commit writes every page it touched to the WAL; smaller pages write less for the
+        // same rows. Facts up to about 1,000 bytes still fit in one page.
+        try db.execute(sql: "PRAGMA page_size = 1024")
+        try db.execute(sql: "PRAGMA cache_size = -65536")  // 64 MiB per connection
+        // Read through a memory map (up to SQLite's usual build limit of 2 GiB): readers share the OS page cache
+        // instead of copying every page with a system call, which is most of a snapshot's system time.
+        try db.execute(sql: "PRAGMA mmap_size = 2147418112")
+    }
+
+    /// Settings of the single writer connection. They are applied after the pool is open because GRDB, when it
+    /// switches the file to WAL, sets `synchronous=NORMAL` on the writer, which would sync only at checkpoints.
+    static func configureWriter(_ pool: DatabasePool) throws {
+        try pool.writeWithoutTransaction { db in
+            // FULL: the WAL is synced at every commit, so an acknowledged append survives power loss, not only a
+            // crash of the process.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Checkpoint every 64 MiB of WAL (65,536 pages of 1 KiB) rather than every 1,000 pages: a page changed by
+            // many small group commits is copied back to the database file once per checkpoint, not once per commit.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 65536")
+        }
+    }
+
+    /// The database's journal mode ("wal").
+    func journalMode() throws -> String {
+        try pool.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// The writer connection's `synchronous` setting (2 is FULL).
+    func writerSynchronousSetting() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// What the group-committing writer has done since the store was opened.
+    public var writerStatistics: WriterStatistics { committer.statistics }
+
+    /// Waits for accepted writes to commit, refuses new ones and closes the database.
+    public func close() async throws {
+        await committer.close()
+        do { try pool.close() } catch { throw StoreError.writeFailed(reason: "closing the database: \(error)") }
+    }
+
+    // MARK: Facts
+
+    public func append(_ facts: [Fact]) async throws -> [IngestOutcome] {
+        guard !facts.isEmpty else { return [] }
+        guard facts.count <= limits.maximumFactsPerAppend else {
+            throw StoreError.tooManyFacts(count: facts.count, maximum: limits.maximumFactsPerAppend)
+        }
+        var prepared: [PreparedFact] = []
+        prepared.reserveCapacity(facts.count)
+        for (index, fact) in facts.enumerated() { prepared.append(try PreparedFact(fact, index: index, limits: limits)) }
+        guard case let .facts(outcomes) = try await committer.submit(.facts(prepared)) else {
+            throw StoreError.writeFailed(reason: "the writer answered an append with something else")
+        }
+        return outcomes
+    }
+
+    // MARK: Customers
+
+    public func customerID(for handle: Handle) async throws -> CustomerID? {
+        try await read { db in try Self.customerID(of: handle, db) }
+    }
+
+    public func profile(for handle: Handle) async throws -> CustomerProfile? {
+        try await read { db in
+            guard let id = try Self.customerID(of: handle, db) else { return nil }
+            return try ProfileLoader(db: db).profile(of: id.rawValue)
+        }
+    }
+
+    public func profile(of customer: CustomerID) async throws -> CustomerProfile? {
+        try await read { db in try ProfileLoader(db: db).profile(of: customer.rawValue) }
+    }
+
+    public func callerSnapshot(for handle: Handle, now: Int64, problem: ProblemType?) async throws -> CallerSnapshot? {
+        try await profile(for: handle).map { CallerSnapshot(profile: $0, now: now, problem: problem) }
+    }
+
+    public func callerSnapshot(of customer: CustomerID, now: Int64, problem: ProblemType?) async throws -> CallerSnapshot? {
+        try await profile(of: customer).map { CallerSnapshot(profile: $0, now: now, problem: problem) }
+    }
+
+    public func searchCustomers(name: String, limit: Int) async throws -> [CustomerMatch] {
+        let words = NameWords.words(of: name).sorted { $0.count > $1.count }
+        guard let longest = words.first, limit > 0 else { return [] }
+        return try await read { db in
+            let candidates = try String.fetchAll(
+                db.cachedStatement(sql: "SELECT DISTINCT customer_id FROM customer_name_words WHERE word >= ? AND word < ? LIMIT 2000"),
+                arguments: [longest, longest + "\u{10FFFF}"])
+            var matches: [CustomerMatch] = []
+            let loader = ProfileLoader(db: db)
+            for id in candidates {
+                guard let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT name, company, city FROM customers WHERE customer_id = ?"), arguments: [id]),
+                    let current: String = row[0]
+                else { continue }
+                let nameWords = NameWords.words(of: current)
+                guard words.allSatisfy({ w in nameWords.contains { $0.hasPrefix(w) } }) else { continue }
+                matches.append(CustomerMatch(
+                    id: try CustomerID(id), name: current, company: row[1], city: row[2], handles: try loader.members(of: id)))
+            }
+            matches.sort { ($0.name ?? "", $0.id) < ($1.name ?? "", $1.id) }
+            return Array(matches.prefix(limit))
+        }
+    }
+
+    public func timeline(of customer: CustomerID, before cursor: TimelineCursor?, limit: Int) async throws -> TimelinePage {
+        guard limit > 0 else { throw StoreError.invalidArgument("A timeline page needs a limit of at least 1 (got \(limit)).") }
+        return try await read { db in
+            let members = try ProfileLoader(db: db).members(of: customer.rawValue)
+            let base = """
+                SELECT k.observed_at, k.fact_id, f.source, f.payload FROM fact_keys k JOIN facts f ON f.seq = k.fact_seq
+                WHERE k.key = ? AND k.kind = \(FactKind.interaction.rawValue)
+                """
+            let order = " ORDER BY k.observed_at DESC, k.fact_id DESC LIMIT ?"
+            let statement = try db.cachedStatement(sql: base + (cursor == nil ? "" : " AND (k.observed_at, k.fact_id) < (?, ?)") + order)
+            var records: [InteractionRecord] = []
+            for handle in members {
+                var arguments: StatementArguments = [FactKey.handle(handle)]
+                if let cursor { arguments += [cursor.at, cursor.factID.rawValue] }
+                arguments += [limit + 1]
+                for row in try Row.fetchAll(statement, arguments: arguments) {
+                    let stored = StoredFactRow(seq: 0, id: row[1], observedAt: row[0], sourceCode: UInt8(truncatingIfNeeded: row[2] as Int64), payload: row[3])
+                    let fact = try stored.decoded()
+                    guard case let .interaction(i) = fact.payload else { continue }
+                    records.append(InteractionRecord(interaction: i, at: fact.observedAt, source: fact.source, factID: fact.id))
+                }
+            }
+            records.sort { ($0.at, $0.factID) > ($1.at, $1.factID) }
+            let page = Array(records.prefix(limit))
+            let next = records.count > limit ? page.last.map { TimelineCursor(at: $0.at, factID: $0.factID) } : nil
+            return TimelinePage(records: page, next: next)
+        }
+    }
+
+    // MARK: Orders
+
+    public func order(_ number: OrderNumber) async throws -> OrderView? {
+        try await read { db in try Self.orderView(number.rawValue, db) }
+    }
+
+    public func orders(of customer: CustomerID) async throws -> [OrderView] {
+        try await read { db in
+            var views: [OrderView] = []
+            for handle in try ProfileLoader(db: db).members(of: customer.rawValue) {
+                let numbers = try String.fetchAll(
+                    db.cachedStatement(sql: "SELECT order_number FROM orders WHERE customer_handle = ?"), arguments: [handle.canonical])
+                for number in numbers { if let view = try Self.orderView(number, db) { views.append(view) } }
+            }
+            return views.sorted { ($0.record.placedAt, $0.orderNumber) < ($1.record.placedAt, $1.orderNumber) }
+        }
+    }
+
+    public func overdueOrders(now: Int64, limit: Int) async throws -> [OrderView] {
+        try await read { db in
+            let numbers = try String.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT order_number FROM orders WHERE is_final = 0 AND estimated_delivery_at < ?
+                    ORDER BY estimated_delivery_at, order_number LIMIT ?
+                    """),
+                arguments: [now, max(0, limit)])
+            return try numbers.compactMap { try Self.orderView($0, db) }
+        }
+    }
+
+    public func trackingEvents(of order: OrderNumber) async throws -> [TrackingRecord] {
+        try await read { db in
+            let facts = try FactQueries(db: db).facts(key: FactKey.order(order))
+            if let view = OrderAssembly.view(from: facts) { return view.tracking }
+            // Tracking can arrive before the order record: list it by time, then fact id.
+            return facts.compactMap { fact -> TrackingRecord? in
+                guard case let .tracking(t) = fact.payload else { return nil }
+                return TrackingRecord(stage: t.stage, at: fact.observedAt, factID: fact.id)
+            }.sorted { ($0.at, $0.factID) < ($1.at, $1.factID) }
+        }
+    }
+
+    // MARK: Complaints
+
+    public func complaint(_ id: ComplaintID) async throws -> Complaint? {
+        try await read { db in try Self.complaints([id.rawValue], db).first }
+    }
+
+    public func complaints(inStates states: Set<ComplaintState>, openedBefore: Int64?, limit: Int) async throws -> [Complaint] {
+        guard limit > 0 else { return [] }
+        return try await read { db in
+            var found: [(openedAt: Int64, id: String)] = []
+            let statement = try db.cachedStatement(sql: """
+                SELECT opened_at, complaint_id FROM complaints WHERE state = ? AND opened_at < ?
+                ORDER BY opened_at, complaint_id LIMIT ?
+                """)
+            for state in states {
+                for row in try Row.fetchAll(statement, arguments: [state.rawValue, openedBefore ?? .max, limit]) {
+                    found.append((row[0], row[1]))
+                }
+            }
+            found.sort { ($0.openedAt, $0.id) < ($1.openedAt, $1.id) }
+            let ids = found.prefix(limit).map(\.id)
+            let byID = Dictionary(try Self.complaints(ids, db).map { ($0.id.rawValue, $0) }, uniquingKeysWith: { a, _ in a })
+            return ids.compactMap { byID[$0] }
+        }
+    }
+
+    public func complaints(of customer: CustomerID) async throws -> [Complaint] {
+        try await read { db in
+            var ids: [String] = []
+            for handle in try ProfileLoader(db: db).members(of: customer.rawValue) {
+                ids += try String.fetchAll(
+                    db.cachedStatement(sql: "SELECT complaint_id FROM complaints WHERE customer_handle = ?"), arguments: [handle.canonical])
+            }
+            return try Self.complaints(ids, db).sorted { ($0.openedAt, $0.id) < ($1.openedAt, $1.id) }
+        }
+    }
+
+    // MARK: Ratings and reports
+
+    public func ratings(of customer: CustomerID) async throws -> [RatingRecord] {
+        try await read { db in
+            var records: [RatingRecord] = []
+            let queries = FactQueries(db: db)
+            for handle in try ProfileLoader(db: db).members(of: customer.rawValue) {
+                for fact in try queries.facts(key: FactKey.handle(handle), kinds: FactKind.rating.rawValue...FactKind.rating.rawValue) {
+                    if case let .rating(r) = fact.payload { records.append(RatingRecord(rating: r, at: fact.observedAt, factID: fact.id)) }
+                }
+            }
+            return records.sorted { ($0.at, $0.factID) < ($1.at, $1.factID) }
+        }
+    }
+
+    public func reportData(for period: TimeRange) async throws -> ReportData {
+        try await read { db in
+            let ids = try String.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT complaint_id FROM complaints WHERE opened_at >= ?1 AND opened_at < ?2
+                    UNION SELECT complaint_id FROM complaints WHERE decided_at >= ?1 AND decided_at < ?2
+                    """),
+                arguments: [period.start, period.end])
+            let complaints = try Self.complaints(ids, db)
+            var ratings: [RatingRecord] = []
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT f.seq, f.fact_id, f.observed_at, f.source, f.payload FROM fact_keys k JOIN facts f ON f.seq = k.fact_seq
+                    WHERE k.key = ? AND k.kind = ? AND k.observed_at >= ? AND k.observed_at < ?
+                    ORDER BY k.observed_at, k.fact_id
+                    """),
+                arguments: [FactKey.ratings, FactKind.rating.rawValue, period.start, period.end])
+            for row in rows {
+                let fact = try StoredFactRow(seq: row[0], id: row[1], observedAt: row[2], sourceCode: UInt8(truncatingIfNeeded: row[3] as Int64), payload: row[4]).decoded()
+                if case let .rating(r) = fact.payload { ratings.append(RatingRecord(rating: r, at: fact.observedAt, factID: fact.id)) }
+            }
+            return ReportData(period: period, complaints: complaints, ratings: ratings)
+        }
+    }
+
+    public func buyerProfiles(placedIn period: TimeRange?) async throws -> [CustomerProfile] {
+        try await read { db in
+            let sql = """
+                SELECT DISTINCT h.customer_id FROM orders o JOIN handles h ON h.handle = o.customer_handle
+                WHERE o.placed_at >= ? AND o.placed_at < ? ORDER BY h.customer_id
+                """
+            let ids = try String.fetchAll(db.cachedStatement(sql: sql), arguments: [period?.start ?? .min, period?.end ?? .max])
+            let loader = ProfileLoader(db: db)
+            return try ids.compactMap { try loader.profile(of: $0) }
+        }
+    }
+
+    // MARK: Audit and access
+
+    public func appendAudit(_ entries: [AuditEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        _ = try await committer.submit(.audit(entries))
+    }
+
+    public func auditEntries(subject: String?, after: Int64?, limit: Int) async throws -> [AuditRecord] {
+        try await read { db in
+            let columns = "SELECT seq, at, actor, action, subject, detail FROM audit_log"
+            let rows: [Row]
+            if let subject {
+                rows = try Row.fetchAll(
+                    db.cachedStatement(sql: columns + " WHERE subject = ? AND seq > ? ORDER BY seq LIMIT ?"),
+                    arguments: [subject, after ?? 0, max(0, limit)])
+            } else {
+                rows = try Row.fetchAll(
+                    db.cachedStatement(sql: columns + " WHERE seq > ? ORDER BY seq LIMIT ?"), arguments: [after ?? 0, max(0, limit)])
+            }
+            return rows.map {
+                AuditRecord(sequence: $0[0], entry: AuditEntry(at: $0[1], actor: $0[2], action: $0[3], subject: $0[4], detail: $0[5]))
+            }
+        }
+    }
+
+    public func saveToken(_ token: AccessTokenRecord) async throws {
+        _ = try await committer.submit(.saveToken(token))
+    }
+
+    public func token(digest: [UInt8]) async throws -> AccessTokenRecord? {
+        try await read { db in
+            guard let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT principal, role, created_at, expires_at, revoked_at FROM access_tokens WHERE digest = ?"),
+                arguments: [Data(digest)])
+            else { return nil }
+            return AccessTokenRecord(digest: digest, principal: row[0], role: row[1], createdAt: row[2], expiresAt: row[3], revokedAt: row[4])
+        }
+    }
+
+    public func revokeToken(digest: [UInt8], at: Int64) async throws -> Bool {
+        guard case let .revoked(existed) = try await committer.submit(.revokeToken(digest: digest, at: at)) else { return false }
+        return existed
+    }
+
+    // MARK: Helpers
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.readFailed(reason: "\(error)")
+        }
+    }
+
+    func readForMaintenance<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await read(body)
+    }
+
+    func writerForMaintenance(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
+        try await pool.write(body)
+    }
+
+    private static func customerID(of handle: Handle, _ db: Database) throws -> CustomerID? {
+        guard let raw = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT customer_id FROM handles WHERE handle = ?"), arguments: [handle.canonical])
+        else { return nil }
+        return try CustomerID(raw)
+    }
+
+    private static func orderView(_ number: String, _ db: Database) throws -> OrderView? {
+        OrderAssembly.view(from: try FactQueries(db: db).facts(key: FactKey.order(number)))
+    }
+
+    private static func complaints(_ ids: [String], _ db: Database) throws -> [Complaint] {
+        let queries = FactQueries(db: db)
+        var facts: [Fact] = []
+        var seen: Set<FactID> = []
+        for id in Set(ids) {
+            for fact in try queries.facts(key: FactKey.complaint(id)) where seen.insert(fact.id).inserted { facts.append(fact) }
+        }
+        let wanted = Set(ids)
+        return ComplaintAssembly.complaints(from: facts).filter { wanted.contains($0.id.rawValue) }
+    }
+}
+
+/// Applies one write operation inside the group commit's transaction.
+struct WriteApplier: Sendable {
+    func apply(_ operation: WriteOperation, in db: Database) throws -> WriteResult {
+        switch operation {
+        case let .facts(facts):
+            return .facts(try FactWriter(db: db).append(facts))
+        case let .audit(entries):
+            let insert = try db.cachedStatement(sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
+            for e in entries { try insert.execute(arguments: [e.at, e.actor, e.action, e.subject, e.detail]) }
+            return .done
+        case let .saveToken(t):
+            try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO access_tokens (digest, principal, role, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [Data(t.digest), t.principal, t.role, t.createdAt, t.expiresAt, t.revokedAt])
+            return .done
+        case let .revokeToken(digest, at):
+            try db.cachedStatement(sql: "UPDATE access_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE digest = ?")
+                .execute(arguments: [at, Data(digest)])
+            return .revoked(db.changesCount > 0)
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import CRMDomain
+
+/// The persistence the services use: facts in, profiles, snapshots, orders, complaints and report data out.
+///
+/// Implementations keep the facts as the truth and everything else as a function of them, so any order of appends of
+/// the same facts leaves the same state. Every method is `async` and the protocol is `Sendable`, so an
+/// implementation may be a local SQLite file (``SQLiteStore``) or a client of a database server shared by several
+/// nodes (PostgreSQL, next) without changing callers.
+///
+/// Handles passed in are already normalised (``Handle`` can only be made by normalising), so a caller may look a
+/// customer up by any written form of any of their handles.
+public protocol Store: Sendable {
+    // MARK: Facts
+
+    /// Appends facts and returns, per fact and in order, what happened to it: ``IngestOutcome/inserted``,
+    /// ``IngestOutcome/duplicate`` (same id and content, nothing changed), or ``IngestOutcome/conflict(replaced:)``
+    /// (same id, different content: the smaller canonical encoding is kept, as the domain decides).
+    ///
+    /// Returns only after the transaction holding the facts committed durably. The append is atomic: a refused fact
+    /// (``StoreError/invalidFact(index:id:reason:)``) or a failed write stores none of the call's facts, and never
+    /// affects other callers' appends. Cancelling the calling task does not withdraw an append already submitted.
+    func append(_ facts: [Fact]) async throws -> [IngestOutcome]
+
+    // MARK: Customers
+
+    /// The customer a handle belongs to, or `nil` when no fact names it.
+    func customerID(for handle: Handle) async throws -> CustomerID?
+    /// The full profile of the customer a handle belongs to.
+    func profile(for handle: Handle) async throws -> CustomerProfile?
+    /// The full profile of a customer.
+    func profile(of customer: CustomerID) async throws -> CustomerProfile?
+    /// What the IVR and the agent screen show when the person behind `handle` calls, at `now`.
+    func callerSnapshot(for handle: Handle, now: Int64, problem: ProblemType?) async throws -> CallerSnapshot?
+    /// The caller snapshot of a customer at `now`.
+    func callerSnapshot(of customer: CustomerID, now: Int64, problem: ProblemType?) async throws -> CallerSnapshot?
+    /// Customers whose current name has words starting with each word of `name` (case-insensitive), by name.
+    func searchCustomers(name: String, limit: Int) async throws -> [CustomerMatch]
+    /// A page of a customer's cross-channel timeline, newest first, strictly before `cursor` (from the newest when nil).
+    func timeline(of customer: CustomerID, before cursor: TimelineCursor?, limit: Int) async throws -> TimelinePage
+
+    // MARK: Orders
+
+    /// An order with its tracking, as its winning record describes it.
+    func order(_ number: OrderNumber) async throws -> OrderView?
+    /// A customer's orders, by placement time then number.
+    func orders(of customer: CustomerID) async throws -> [OrderView]
+    /// Orders past their estimate at `now` and neither delivered nor cancelled, oldest estimate first: the
+    /// candidates for proactive delay notices.
+    func overdueOrders(now: Int64, limit: Int) async throws -> [OrderView]
+    /// The tracking events of an order, in time order.
+    func trackingEvents(of order: OrderNumber) async throws -> [TrackingRecord]
+
+    // MARK: Complaints
+
+    /// A complaint with its full history.
+    func complaint(_ id: ComplaintID) async throws -> Complaint?
+    /// Complaints in any of `states` opened before `openedBefore` (all when nil), oldest first: the work queue.
+    func complaints(inStates states: Set<ComplaintState>, openedBefore: Int64?, limit: Int) async throws -> [Complaint]
+    /// A customer's complaints, oldest first.
+    func complaints(of customer: CustomerID) async throws -> [Complaint]
+
+    // MARK: Ratings and reports
+
+    /// A customer's ratings, by time.
+    func ratings(of customer: CustomerID) async throws -> [RatingRecord]
+    /// The complaints and ratings the domain's reports need for `period` (see ``ReportData``).
+    func reportData(for period: TimeRange) async throws -> ReportData
+    /// Profiles of the customers with an order placed in `period` (every buyer when nil), for the tier
+    /// distribution and the repeat-purchase rate. Costs one profile projection per buyer.
+    func buyerProfiles(placedIn period: TimeRange?) async throws -> [CustomerProfile]
+
+    // MARK: Audit and access
+
+    /// Appends audit entries, durably, with the same group commit as facts.
+    func appendAudit(_ entries: [AuditEntry]) async throws
+    /// Audit entries about `subject` (all subjects when nil), after sequence number `after`, oldest first.
+    func auditEntries(subject: String?, after: Int64?, limit: Int) async throws -> [AuditRecord]
+    /// Stores an access token's record, keyed by the digest of the token (the token itself is never stored).
+    func saveToken(_ token: AccessTokenRecord) async throws
+    /// The record of the token whose digest is `digest`.
+    func token(digest: [UInt8]) async throws -> AccessTokenRecord?
+    /// Marks a token revoked at `at`; returns whether it existed.
+    func revokeToken(digest: [UInt8], at: Int64) async throws -> Bool
+}

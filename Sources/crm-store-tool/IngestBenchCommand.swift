@@ -1,0 +1,119 @@
+import ArgumentParser
+import CRMDomain
+import CRMStore
+import Foundation
+
+/// `crm-store-tool bench ingest`: interactions per second through the store, each acknowledged after its commit,
+/// from many concurrent appenders, divided by the raw limit of the same rows inserted by plain prepared
+/// statements in one transaction, in the same run, on a copy of the same starting database.
+struct IngestBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Ingest throughput with acknowledgement after commit, as a ratio to plain prepared-statement inserts of the same rows.")
+
+    @Option(help: "Customers seeded before the measurement (their handles are the senders).")
+    var customers: Int = 20_000
+
+    @Option(help: "Interactions appended in the measurement.")
+    var interactions: Int = 200_000
+
+    @Option(help: "Concurrent appenders (adapters), each waiting for its acknowledgement before its next append.")
+    var appenders: Int = 64
+
+    @Option(help: "Facts per append call (1: one message per call, as a webhook delivers them).")
+    var perAppend: Int = 1
+
+    @Option(help: "A directory for the database files (replaced).")
+    var dir: String = "/tmp/crm-store-bench"
+
+    @Option(help: "Start from a copy of this database, seeded earlier with `seed --customers <customers>` and the same --seed, instead of seeding.")
+    var seeded: String?
+
+    @Option(help: "The dataset's random seed.")
+    var seed: UInt64 = 2024
+
+    func validate() throws {
+        guard customers > 0, interactions > 0, appenders > 0, perAppend > 0 else {
+            throw ValidationError("--customers, --interactions, --appenders and --per-append must be at least 1.")
+        }
+    }
+
+    func run() async throws {
+        let files = FileManager.default
+        try files.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let storePath = dir + "/ingest-store.sqlite"
+        let baselinePath = dir + "/ingest-baseline.sqlite"
+        for path in [storePath, baselinePath] {
+            for suffix in ["", "-wal", "-shm"] { try? files.removeItem(atPath: path + suffix) }
+        }
+
+        let generator = DatasetGenerator(seed: seed)
+        if let seeded {
+            report("Copying \(seeded) (not timed)…")
+            for suffix in ["", "-wal"] where files.fileExists(atPath: seeded + suffix) {
+                try files.copyItem(atPath: seeded + suffix, toPath: storePath + suffix)
+            }
+        } else {
+            report("Seeding \(customers) customers (not timed)…")
+            let seeding = try SQLiteStore(path: storePath)
+            _ = try await Seeder(generator: generator, appenders: 2, customersPerAppend: 200).seed(seeding, range: 0..<customers, progress: false)
+            try await seeding.close()
+        }
+        for suffix in ["", "-wal"] where files.fileExists(atPath: storePath + suffix) {
+            try files.copyItem(atPath: storePath + suffix, toPath: baselinePath + suffix)
+        }
+
+        // The same interactions for both runs: follow-up messages from the seeded customers, in a shuffled order.
+        var all: [Fact] = []
+        all.reserveCapacity(interactions + customers)
+        // Spread over all customers: every customer when there are fewer customers than interactions, else every
+        // `step`-th one.
+        let perCustomer = max(1, (interactions + customers - 1) / customers)
+        let step = max(1, customers / interactions)
+        for index in stride(from: 0, to: customers, by: step) where all.count < interactions {
+            all += generator.followUpInteractions(index, count: perCustomer, round: 0)
+        }
+        all = Array(all.prefix(interactions))
+        var rng = SplitMix64(seed: seed ^ 0xBE7C4)
+        all.shuffle(using: &rng)
+        let slices = (0..<appenders).map { worker in stride(from: worker, to: all.count, by: appenders).map { all[$0] } }
+
+        report("Store: \(all.count) interactions, \(appenders) appenders, \(perAppend) per append…")
+        let store = try SQLiteStore(path: storePath)
+        let clock = ContinuousClock()
+        let batch = perAppend
+        let cpuBefore = processCPUSeconds()
+        let start = clock.now
+        let inserted = try await withThrowingTaskGroup(of: Int.self) { group in
+            for slice in slices {
+                group.addTask {
+                    var inserted = 0
+                    for first in stride(from: 0, to: slice.count, by: batch) {
+                        let outcomes = try await store.append(Array(slice[first..<min(first + batch, slice.count)]))
+                        inserted += outcomes.count(where: { $0 == .inserted })
+                    }
+                    return inserted
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let storeTime = (clock.now - start).seconds
+        let storeCPU = processCPUSeconds() - cpuBefore
+        let stats = store.writerStatistics
+        try await store.close()
+        guard inserted == all.count else { throw ValidationError("Only \(inserted) of \(all.count) interactions were new; the benchmark's data is wrong.") }
+
+        report("Baseline: the same rows by plain prepared statements in one transaction…")
+        let baselineTime = try RawInsertBaseline.measure(facts: all, path: baselinePath).seconds
+
+        let storeRate = Double(all.count) / storeTime
+        let baselineRate = Double(all.count) / baselineTime
+        print("""
+            ingest: \(all.count) interactions, \(customers) customers seeded, \(appenders) appenders, \(perAppend) fact(s) per append
+              store (ack after commit):   \(Int(storeRate)) interactions/s  (\(String(format: "%.2f", storeTime)) s, CPU \(String(format: "%.2f", storeCPU)) s, \(stats.transactions) transactions, \(String(format: "%.1f", stats.writesPerTransaction)) appends per transaction on average, largest \(stats.largestTransaction))
+              raw prepared inserts, 1 tx: \(Int(baselineRate)) interactions/s  (\(String(format: "%.2f", baselineTime)) s)
+              ratio: \(String(format: "%.2f", storeRate / baselineRate))
+            """)
+    }
+}
+

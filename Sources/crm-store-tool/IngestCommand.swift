@@ -1,0 +1,63 @@
+import ArgumentParser
+import CRMDomain
+import CRMStore
+
+/// `crm-store-tool ingest --db PATH`: appends a generated dataset and prints one line per acknowledged fact, only
+/// after the store returned (so after the commit): `ack <fact id> inserted|duplicate|conflict`. The kill test reads
+/// these lines, kills the process and checks every acknowledged fact is in the file.
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Append a generated dataset, printing `ack <fact id> <outcome>` for each fact once its commit is durable.")
+
+    @Option(help: "The SQLite database file (created if absent).")
+    var db: String
+
+    @Option(help: "How many customers' facts to append.")
+    var customers: Int = 100_000
+
+    @Option(help: "The dataset's random seed.")
+    var seed: UInt64 = 7
+
+    @Option(help: "Concurrent appenders.")
+    var appenders: Int = 16
+
+    @Option(help: "Facts per append call.")
+    var perAppend: Int = 4
+
+    func validate() throws {
+        guard customers > 0, appenders > 0, perAppend > 0 else { throw ValidationError("--customers, --appenders and --per-append must be at least 1.") }
+    }
+
+    func run() async throws {
+        let store = try SQLiteStore(path: db)
+        let generator = DatasetGenerator(seed: seed)
+        let out = LineWriter.standardOutput
+        let (workers, batch, count) = (appenders, perAppend, customers)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    for index in stride(from: worker, to: count, by: workers) {
+                        let facts = generator.customer(index).facts
+                        for start in stride(from: 0, to: facts.count, by: batch) {
+                            let slice = Array(facts[start..<min(start + batch, facts.count)])
+                            let outcomes = try await store.append(slice)
+                            out.write(zip(slice, outcomes).map { "ack \($0.id.rawValue) \(Self.word($1))" })
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await store.close()
+        out.write("done")
+    }
+
+    static func word(_ outcome: IngestOutcome) -> String {
+        switch outcome {
+        case .inserted: "inserted"
+        case .duplicate: "duplicate"
+        case .conflict: "conflict"
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import CRMDomain
+import CRMStore
+import Foundation
+
+/// Fills a store with generated customers, several appenders in parallel, a chunk of customers per append.
+struct Seeder {
+    let generator: DatasetGenerator
+    let appenders: Int
+    let customersPerAppend: Int
+
+    /// Seeds customers `range`; returns how many facts were appended.
+    func seed(_ store: SQLiteStore, range: Range<Int>, progress: Bool = true) async throws -> Int {
+        let chunks = stride(from: range.lowerBound, to: range.upperBound, by: customersPerAppend).map {
+            $0..<min($0 + customersPerAppend, range.upperBound)
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            let workers = max(1, appenders)
+            for worker in 0..<workers {
+                group.addTask {
+                    var facts = 0
+                    for (n, chunk) in chunks.enumerated() where n % workers == worker {
+                        var batch: [Fact] = []
+                        for index in chunk { batch += generator.customer(index).facts }
+                        _ = try await store.append(batch)
+                        facts += batch.count
+                        if progress && worker == 0 && (n / workers) % 200 == 0 {
+                            let seconds = (clock.now - start).seconds
+                            report("  seeded ~\(chunk.upperBound - range.lowerBound) of \(range.count) customers (\(Int(seconds)) s)")
+                        }
+                    }
+                    return facts
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        return total
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,163 @@
+import CRMDomain
+import Testing
+@testable import CRMStore
+
+// The store keeps the domain's convergence: the derived state and every profile read back are functions of the SET
+// of facts. Random fact sets over small pools (so links collide, unlinks split, order records compete, complaint
+// steps arrive out of order and ids conflict) are appended to two stores in different orders and batchings — one
+// sequentially, one by racing appenders — with duplicates; both must read back the domain's own projection of the
+// set, byte for byte, and hold identical derived tables.
+
+private struct RandomFacts {
+    var rng: SplitMix
+    static let handles: [(HandleKind, String)] = [
+        (.phone, "0812-1111-1111"), (.phone, "62812 2222 2222"), (.phone, "+62 813 3333 3333"), (.phone, "(021) 5555-6666"),
+        (.email, "budi@tokojaya.id"), (.email, "Sari@Example.co.id"), (.instagram, "@TokoJaya"), (.orderSystem, "C-001"),
+        (.orderSystem, "C-002"),
+    ]
+    static let base: Int64 = 1_717_200_000_000
+
+    mutating func int(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+
+    func handle(_ i: Int) throws -> Handle {
+        let (kind, raw) = Self.handles[i % Self.handles.count]
+        return try Handle(kind: kind, raw: raw)
+    }
+
+    mutating func fact(id: Int) throws -> Fact {
+        let at = Self.base + Int64(int(12)) * Milliseconds.hour
+        let source = FactSource.allCases[int(FactSource.allCases.count)]
+        let payload: FactPayload
+        switch int(11) {
+        case 0, 1:
+            let a = int(9), b = (a + 1 + int(8)) % 9
+            payload = .identityLink(try HandlePair(handle(a), handle(b)))
+        case 2:
+            let a = int(9), b = (a + 1 + int(8)) % 9
+            payload = .identityUnlink(try HandlePair(handle(a), handle(b)))
+        case 3:
+            payload = .fieldObservation(FieldObservation(
+                handle: try handle(int(9)), field: ProfileField.allCases[int(4)], value: ["Budi", "Sari", "", "PT Jaya"][int(4)]))
+        case 4, 5:
+            let h = try handle(int(9))
+            let channel: Channel = switch h.kind {
+            case .phone: [.whatsApp, .sms, .phoneCall][int(3)]
+            case .email: .email
+            case .instagram: .instagram
+            default: .inPerson
+            }
+            payload = .interaction(try Interaction(
+                channel: channel, direction: int(2) == 0 ? .inbound : .outbound, handle: h,
+                intent: InteractionIntent.allCases[int(5)], summary: "pesan \(id)"))
+        case 6:
+            let n = int(3)
+            let placed = Self.base - Int64(int(400)) * Milliseconds.day
+            payload = .order(try OrderRecord(
+                orderNumber: OrderNumber("O\(n)"), customer: handle(int(9)),
+                items: [OrderItem(sku: "SKU-\(n)", name: "Barang", quantity: Int64(1 + int(5)), unitPrice: Int64(int(4)) * 60_000_000)],
+                placedAt: placed, estimatedDeliveryAt: placed + Int64(int(90)) * Milliseconds.day, destinationCity: "Depok"))
+        case 7:
+            payload = .tracking(TrackingEvent(orderNumber: try OrderNumber("O\(int(3))"), stage: TrackingStage.allCases[int(7)]))
+        case 8:
+            let k = int(2)
+            payload = .complaintOpened(try ComplaintOpening(
+                id: ComplaintID("K\(k)"), customer: handle(int(9)), orderNumber: OrderNumber("O\(int(3))"),
+                category: ComplaintCategory.allCases[int(4)], summary: "keluhan", openedBy: Actor(role: .sales, id: "sari")))
+        case 9:
+            let actions: [(ComplaintAction, ActorRole)] = [
+                (.startReview, .afterSales), (.askSupplier(note: "cek"), .afterSales), (.decide(try decision(refunding: 100_000)), .afterSales),
+                (.reject(reason: "tidak terbukti"), .afterSales), (.informCustomer, .sales), (.close, .sales), (.reopen(reason: "keberatan"), .sales),
+            ]
+            let (action, role) = actions[int(actions.count)]
+            payload = .complaintTransition(ComplaintStep(complaintID: try ComplaintID("K\(int(2))"), action: action, actor: try Actor(role: role, id: "u")))
+        default:
+            payload = .rating(try Rating(handle: handle(int(9)), stars: 1 + int(5), comment: "ok"))
+        }
+        return Fact(id: try FactID("f\(id)"), observedAt: at, source: source, payload: payload)
+    }
+
+    /// A fact set of `count` ids, some ids used twice with different content (an adapter bug), plus duplicates.
+    mutating func factSet(count: Int) throws -> [Fact] {
+        var facts: [Fact] = []
+        for id in 0..<count {
+            facts.append(try fact(id: id))
+            if int(12) == 0 { facts.append(try fact(id: id)) }  // a conflicting twin
+        }
+        for _ in 0..<(count / 4) { facts.append(facts[int(facts.count)]) }  // plain duplicates
+        return facts
+    }
+
+    mutating func shuffled<T>(_ items: [T]) -> [T] {
+        var copy = items
+        for i in stride(from: copy.count - 1, to: 0, by: -1) { copy.swapAt(i, int(i + 1)) }
+        return copy
+    }
+
+    mutating func batches<T>(_ items: [T]) -> [[T]] {
+        var result: [[T]] = []
+        var i = 0
+        while i < items.count {
+            let size = 1 + int(6)
+            result.append(Array(items[i..<min(i + size, items.count)]))
+            i += size
+        }
+        return result
+    }
+}
+
+/// SplitMix64, seeded per case, so a failure names its seed and can be replayed.
+struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Convergence of the stored state")
+struct ConvergenceTests {
+    static let cases = 120
+
+    @Test("any order, batching and duplication of a fact set gives the same derived state and the domain's profiles", arguments: 0..<cases)
+    func convergence(seed: Int) async throws {
+        var random = RandomFacts(rng: SplitMix(state: UInt64(seed) &* 0x51_7CC1_B727_220A + 1))
+        let facts = try random.factSet(count: 8 + random.int(28))
+        let oracle = ProfileProjection(facts: facts)
+        let handles = try (0..<RandomFacts.handles.count).map { try random.handle($0) }
+
+        // Store A: one order, appended batch after batch.
+        let sequential = random.batches(random.shuffled(facts))
+        // Store B: another order, its batches raced by concurrent appenders.
+        let raced = random.batches(random.shuffled(facts + random.shuffled(facts).prefix(5)))
+
+        let a = try await withStore { store in
+            for batch in sequential { _ = try await store.append(batch) }
+            return try await Self.readBack(store, handles)
+        }
+        let b = try await withStore { store in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for batch in raced { group.addTask { _ = try await store.append(batch) } }
+                try await group.waitForAll()
+            }
+            return try await Self.readBack(store, handles)
+        }
+        #expect(a.profiles.contains { $0 != nil }, "seed \(seed): no handle has a profile, the case tests nothing")
+        #expect(a.problems == [], "seed \(seed)")
+        #expect(b.problems == [], "seed \(seed)")
+        #expect(a.dump == b.dump, "seed \(seed): derived tables differ")
+        for (n, handle) in handles.enumerated() {
+            let expected = oracle.profile(for: handle)?.canonicalDescription
+            #expect(a.profiles[n] == expected, "seed \(seed), \(handle): store A differs from the domain")
+            #expect(b.profiles[n] == expected, "seed \(seed), \(handle): store B differs from the domain")
+        }
+    }
+
+    private static func readBack(_ store: SQLiteStore, _ handles: [Handle]) async throws -> (dump: String, profiles: [String?], problems: [String]) {
+        var profiles: [String?] = []
+        for handle in handles { profiles.append(try await store.profile(for: handle)?.canonicalDescription) }
+        return (try await store.derivedStateDump(), profiles, try await store.verifyDerivedState())
+    }
+}
