@@ -148,6 +148,8 @@ let package = Package(
             name: "CRMWireTests",
             dependencies: ["CRMWire", "CRMMessages", "CProtobufC", "CRMProtoC"]
         ),
+        // Test helpers shared by the TLS and RPC tests (a library, not a test target, so both can import it).
+        .target(name: "CRMTestSupport", path: "Tests/CRMTestSupport"),
         .testTarget(
             name: "CRMWireFrameTests",
             dependencies: [
@@ -159,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "CRMTLSTests",
             dependencies: [
-                "CRMTLS",
+                "CRMTLS", "CRMTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -168,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "CRMRPCTests",
             dependencies: [
-                "CRMRPC", "CRMWire", "CRMTLS",
+                "CRMRPC", "CRMWire", "CRMTLS", "CRMTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import CRMTLS
 import Foundation
 import Testing
+import CRMTestSupport
 
 /// Loading a configuration: each mistake gets its own error kind and a message naming the file and
 /// what to do.

@@ -4,6 +4,7 @@ import CRMWire
 import NIOCore
 import NIOPosix
 import Synchronization
+import CRMTestSupport
 
 /// A started server with the echo service, and how to make clients of it.
 struct Harness: Sendable {

@@ -1,6 +1,7 @@
 import CRMTLS
 import NIOCore
 import NIOPosix
+import CRMTestSupport
 
 /// A TLS server on 127.0.0.1 (an ephemeral port) whose connections each get a ``Recorder``.
 final class LoopbackServer: Sendable {

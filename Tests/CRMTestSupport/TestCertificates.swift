@@ -1,29 +1,34 @@
 import Foundation
+import Synchronization
 
-/// The certificate set `tools/gen-certs` makes, generated once per test run in a temporary folder.
-struct TestCertificates: Sendable {
-    let directory: String
+/// The certificate set `tools/gen-certs` makes, generated once per test process in a temporary
+/// folder and removed at exit; shared by the TLS and RPC tests.
+public struct TestCertificates: Sendable {
+    /// The folder holding the certificate set.
+    public let directory: String
 
-    func path(_ name: String) -> String { "\(directory)/\(name)" }
+    /// The file `name` in the set.
+    public func path(_ name: String) -> String { "\(directory)/\(name)" }
 
-    var caFile: String { path("ca.pem") }
-    var untrustedCAFile: String { path("untrusted-ca.pem") }
-    var serverCertificate: String { path("server.pem") }
-    var serverKey: String { path("server.key") }
+    public var caFile: String { path("ca.pem") }
+    public var serverCertificate: String { path("server.pem") }
+    public var serverKey: String { path("server.key") }
+    /// A CA no test trusts, for refusal tests.
+    public var untrustedCAFile: String { path("untrusted-ca.pem") }
 
-    /// The certificate and key files of a client identity: `client-adapter`, `client-agent`, `untrusted-client`.
-    func identity(_ name: String) -> (certificate: String, key: String) {
+    /// The certificate and key of a client identity: `client-adapter`, `client-agent`, `untrusted-client`.
+    public func identity(_ name: String) -> (certificate: String, key: String) {
         (path("\(name).pem"), path("\(name).key"))
     }
 
     /// The shared set; the first caller runs the script.
-    static func shared() throws -> TestCertificates {
+    public static func shared() throws -> TestCertificates {
         try generated.get()
     }
 
     private static let generated: Result<TestCertificates, any Error> = Result {
         let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("crmtls-tests-\(UUID().uuidString)").path
+            .appendingPathComponent("crm-tests-\(UUID().uuidString)").path
         try runTool(script: genCertsPath, arguments: [directory])
         removeAtExit.withLock { $0 = directory }
         atexit {
@@ -34,20 +39,19 @@ struct TestCertificates: Sendable {
         return TestCertificates(directory: directory)
     }
 
-    private static let removeAtExit = LockedBox<String?>(nil)
+    private static let removeAtExit = Mutex<String?>(nil)
 
     /// tools/gen-certs, found from this file's place in the repository (through the symlinks of a scratch package).
-    static var genCertsPath: String {
+    public static var genCertsPath: String {
         URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-            .deletingLastPathComponent()  // Support
-            .deletingLastPathComponent()  // CRMTLSTests
+            .deletingLastPathComponent()  // CRMTestSupport
             .deletingLastPathComponent()  // Tests
             .deletingLastPathComponent()  // repository
             .appendingPathComponent("tools/gen-certs").path
     }
 
     /// Runs an executable and fails with its output if it does not exit with 0.
-    static func runTool(script: String, arguments: [String]) throws {
+    public static func runTool(script: String, arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: script)
         process.arguments = arguments
@@ -63,9 +67,9 @@ struct TestCertificates: Sendable {
         }
     }
 
-    struct ToolFailed: Error, CustomStringConvertible {
+    public struct ToolFailed: Error, CustomStringConvertible {
         var command: String
         var output: String
-        var description: String { "\(command) failed:\n\(output)" }
+        public var description: String { "\(command) failed:\n\(output)" }
     }
 }
