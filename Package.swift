@@ -31,6 +31,11 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swiftcsv/SwiftCSV.git", from: "0.10.0"),
+        .package(url: "https://github.com/onevcat/Rainbow.git", from: "4.2.2"),
     ],
     targets: [
         // System libraries: protobuf-c and OpenSSL 3, found through pkg-config.
@@ -91,13 +96,14 @@ let package = Package(
         .target(
             name: "CRMServer",
             dependencies: [
-                "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore",
+                "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMTLS", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
 
         // The Swift client library.
-        .target(name: "CRMClient", dependencies: ["CRMRPC", "CRMMessages"]),
+        .target(name: "CRMClient", dependencies: ["CRMRPC", "CRMMessages", "CRMTLS"]),
 
         .executableTarget(
             name: "crmd",
@@ -105,6 +111,12 @@ let package = Package(
                 "CRMServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -112,6 +124,8 @@ let package = Package(
             dependencies: [
                 "CRMClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftCSV", package: "SwiftCSV"),
+                .product(name: "Rainbow", package: "Rainbow"),
             ]
         ),
 
@@ -177,6 +191,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMDomain"]),
+        // The services end to end: a real server over TLS on loopback with real tokens and SQLite.
+        .testTarget(
+            name: "CRMServerTests",
+            dependencies: ["CRMServer", "CRMClient", "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMTestSupport"]
+        ),
+        // The agent CLI run as a child process against a real crmd.
+        .testTarget(name: "CRMCLITests", dependencies: ["CRMTestSupport"]),
         .testTarget(
             name: "CRMDomainTests",
             dependencies: [
