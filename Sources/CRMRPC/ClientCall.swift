@@ -44,10 +44,16 @@ protocol ClientStreamDelegate: AnyObject, Sendable {
 final class ClientCall<Request: WireMessage, Response: WireMessage>: ClientStreamDelegate {
     let kind: WireCallKind
     let connection: ClientConnectionRef
-    let responses: InboundMessageQueue<Response>
+    /// The queue of a streaming call's responses (server-streaming, bidirectional).
+    private let responseQueue: InboundMessageQueue<Response>?
+    var responses: InboundMessageQueue<Response> { responseQueue! }
+    /// The one response of a unary or client-streaming call: no queue, no consumption report
+    /// (closing the stream returns its credit).
+    private let singleResponse = Mutex<Response?>(nil)
     private let headersPromise: EventLoopPromise<Metadata>
     private let outcomePromise: EventLoopPromise<CallOutcome>
     private let id: IDCell
+    private let receivedHeaders = Mutex<Metadata?>(nil)
 
     /// The stream id, readable from any thread.
     final class IDCell: Sendable {
@@ -63,7 +69,8 @@ final class ClientCall<Request: WireMessage, Response: WireMessage>: ClientStrea
         self.id = id
         headersPromise = connection.eventLoop.makePromise()
         outcomePromise = connection.eventLoop.makePromise()
-        responses = InboundMessageQueue(
+        let streamsResponses = kind == .serverStreaming || kind == .bidirectionalStreaming
+        responseQueue = !streamsResponses ? nil : InboundMessageQueue(
             report: {
                 connection.execute { $0.responsesConsumed(on: id.value.load(ordering: .relaxed)) }
             },
@@ -87,28 +94,38 @@ final class ClientCall<Request: WireMessage, Response: WireMessage>: ClientStrea
     }
 
     func receive(headers: Metadata) {
+        receivedHeaders.withLock { $0 = headers }
         headersPromise.succeed(headers)
     }
 
+    /// The response headers if they have arrived, without waiting (and without a hop to the
+    /// event loop, which `headers()` on a completed future still costs).
+    var headersIfReceived: Metadata? { receivedHeaders.withLock { $0 } }
+
     func receive(message payload: ByteBuffer, decoder: WireDecoder) throws(WireDecodingError) {
         let response = try payload.decodeWireMessage(Response.self, using: decoder)
-        responses.push(response, size: payload.readableBytes)
+        if let responseQueue {
+            responseQueue.push(response, size: payload.readableBytes)
+        } else {
+            singleResponse.withLock { $0 = response }
+        }
     }
 
     func finish(_ outcome: CallOutcome) {
         id.finished.store(true, ordering: .releasing)
         headersPromise.fail(outcome.status)
         outcomePromise.succeed(outcome)
+        guard let responseQueue else { return }
         if outcome.status.isOK {
-            responses.finish(.success(()))
+            responseQueue.finish(.success(()))
         } else {
             // Messages already received are still delivered, then the status (section 8.2).
-            responses.finish(.failure(outcome.status), discardBuffered: false)
+            responseQueue.finish(.failure(outcome.status), discardBuffered: false)
         }
     }
 
     func takeConsumedBytes() -> Int {
-        responses.takeUnreportedBytes()
+        responseQueue?.takeUnreportedBytes() ?? 0
     }
 
     // MARK: Caller side
@@ -166,6 +183,11 @@ final class ClientCall<Request: WireMessage, Response: WireMessage>: ClientStrea
         } catch {
             return CallOutcome(status: RPCStatus(code: .internal, message: "the call's outcome was lost: \(error)"))
         }
+    }
+
+    /// The response of a unary or client-streaming call, once its outcome is known.
+    func takeSingleResponse() -> Response? {
+        singleResponse.withLock { $0.take() }
     }
 
     /// Whether the call has ended.

@@ -398,7 +398,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             frames?.appendControl(.windowUpdate, streamID: stream.id, message: WindowUpdate(incrementBytes: increment))
         }
         consumeConnection(bytes)
-        flush()
+        scheduleFlush()
     }
 
     private func consumeConnection(_ bytes: Int) {
@@ -413,7 +413,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         _ call: any ClientStreamDelegate, headers: RequestHeaders, deadline: NIODeadline?, firstMessage: M?,
         endStream: Bool, fromQueue: Bool = false
     ) {
-        defer { flush() }
+        defer { scheduleFlush() }
         if call.isCancelled {
             call.finish(CallOutcome(status: .callCancelled, notProcessed: true))
             return
@@ -505,7 +505,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             continuation.resume(throwing: RPCStatus(code: .cancelled, message: "the call is over; nothing more can be sent"))
             return
         }
-        defer { flush() }
+        defer { scheduleFlush() }
         if let failure = enqueue(message, endStream: false, on: stream, continuation: continuation) {
             continuation.resume(throwing: failure)
             reset(stream, failure)
@@ -771,6 +771,19 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard let context, var frames, !frames.isEmpty else { return }
         frames.flush(context: context)
         self.frames = frames
+    }
+
+    private var flushScheduled = false
+
+    /// Flushes once the event loop has run the tasks already queued: calls that finish in the
+    /// same tick share one write (one TLS record, one syscall).
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.flush()
+        }
     }
 
     // MARK: Timers

@@ -147,7 +147,9 @@ final class InboundMessageQueue<Element: Sendable>: Sendable {
     /// Counts a consumption; true when a report must be scheduled.
     private static func consumed(_ size: Int, _ state: inout State) -> Bool {
         state.unreportedBytes += size
-        guard size > 0, !state.reportScheduled else { return false }
+        // Once the queue has ended the stream is closed, and closing returned the credit of
+        // everything received: a report would find no stream.
+        guard size > 0, !state.reportScheduled, state.end == nil else { return false }
         state.reportScheduled = true
         return true
     }

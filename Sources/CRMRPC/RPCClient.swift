@@ -100,10 +100,10 @@ public final class RPCClient: Sendable {
                 call.cancel()
             }
             guard outcome.status.isOK else { throw outcome }
-            guard let response = try await call.responses.next() else {
+            guard let response = call.takeSingleResponse() else {
                 throw CallOutcome(status: RPCStatus(code: .internal, message: "no response message for a unary call"))
             }
-            let metadata = (try? await call.headers()) ?? Metadata()
+            let metadata = call.headersIfReceived ?? Metadata()
             return ClientResponse(message: response, metadata: metadata, trailingMetadata: outcome.trailingMetadata)
         }
     }
@@ -166,7 +166,7 @@ public final class RPCClient: Sendable {
             call.finishRequests()
             let outcome = await call.outcome()
             guard outcome.status.isOK else { throw outcome.status }
-            guard let response = try await call.responses.next() else {
+            guard let response = call.takeSingleResponse() else {
                 throw RPCStatus(code: .internal, message: "no response message for a client-streaming call")
             }
             let metadata = (try? await call.headers()) ?? Metadata()

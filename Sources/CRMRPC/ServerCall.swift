@@ -57,7 +57,7 @@ final class ServerCall<Request: WireMessage, Response: WireMessage>: ServerCallH
             return endStream ? .fail(countError(got: "none")) : .proceed
         case .clientStreaming(let handler):
             let requests = RequestStream(queue: makeQueue(finished: endStream))
-            launch { context in try await handler(requests, context) }
+            launch(onEventLoop: method.runsOnEventLoop) { context in try await handler(requests, context) }
         case .bidirectional(let handler):
             let requests = RequestStream(queue: makeQueue(finished: endStream))
             launch { context in
@@ -80,7 +80,7 @@ final class ServerCall<Request: WireMessage, Response: WireMessage>: ServerCallH
         switch method.body {
         case .unary(let handler):
             guard requestCount == 1 else { return .fail(countError(got: "more")) }
-            launch { context in try await handler(request, context) }
+            launch(onEventLoop: method.runsOnEventLoop) { context in try await handler(request, context) }
             return .consumed(size)
         case .serverStreaming(let handler):
             guard requestCount == 1 else { return .fail(countError(got: "more")) }
@@ -134,12 +134,17 @@ final class ServerCall<Request: WireMessage, Response: WireMessage>: ServerCallH
 
     /// Runs the handler in a task with the interceptors around it; its outcome goes back to the
     /// connection, which sends the response and the trailers.
-    private func launch(_ body: @escaping @Sendable (RPCContext) async throws -> Response?) {
+    /// - Parameter onEventLoop: run the handler on the connection's event loop (registered so,
+    ///   and only for unary and client-streaming: one response, no writer), which saves two
+    ///   thread hops per call. Never for handlers with a writer: a loop of writes would keep the
+    ///   event loop busy with their jobs (NIO runs queued tasks until none is left before it
+    ///   polls for I/O again).
+    private func launch(onEventLoop: Bool = false, _ body: @escaping @Sendable (RPCContext) async throws -> Response?) {
         let connection = self.connection
         let streamID = self.streamID
         let context = self.context
         let interceptors = self.interceptors
-        task = Task {
+        task = Task(executorPreference: onEventLoop ? connection.executor : globalConcurrentExecutor) {
             var response: Response? = nil
             var status = RPCStatus.ok
             do {
@@ -157,7 +162,11 @@ final class ServerCall<Request: WireMessage, Response: WireMessage>: ServerCallH
             }
             let outcome = status
             let message = status.isOK ? response : nil
-            connection.execute { $0.callFinished(on: streamID, status: outcome, response: message) }
+            if connection.eventLoop.inEventLoop {
+                connection.handler.value.callFinished(on: streamID, status: outcome, response: message)
+            } else {
+                connection.execute { $0.callFinished(on: streamID, status: outcome, response: message) }
+            }
         }
     }
 }

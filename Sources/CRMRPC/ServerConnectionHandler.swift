@@ -409,7 +409,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func requestsConsumed(on streamID: StreamID) {
         guard let stream = streams[streamID.rawValue] else { return }
         consume(stream.call.takeConsumedBytes(), on: stream)
-        flush()
+        scheduleFlush()
     }
 
     private func consume(_ bytes: Int, on stream: ServerStream) {
@@ -434,7 +434,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             continuation.resume(throwing: Self.callOver(streamID))
             return
         }
-        defer { flush() }
+        defer { scheduleFlush() }
         if let failure = enqueue(message, on: stream, continuation: continuation) {
             continuation.resume(throwing: failure)
             endCall(stream, status: failure)
@@ -444,7 +444,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// A handler finished: send its response (unary, client-streaming) and the trailers.
     func callFinished<M: WireMessage>(on streamID: StreamID, status: RPCStatus, response: M?) {
         guard let stream = streams[streamID.rawValue] else { return }
-        defer { flush() }
+        defer { scheduleFlush() }
         if let response {
             if let failure = enqueue(response, on: stream, continuation: nil) {
                 endCall(stream, status: failure)
@@ -723,6 +723,19 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard let context, var frames, !frames.isEmpty else { return }
         frames.flush(context: context)
         self.frames = frames
+    }
+
+    private var flushScheduled = false
+
+    /// Flushes once the event loop has run the tasks already queued: calls that finish in the
+    /// same tick share one write (one TLS record, one syscall).
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.flush()
+        }
     }
 
     // MARK: Timers

@@ -4,10 +4,32 @@ import NIOCore
 struct ServerConnectionRef: Sendable {
     let eventLoop: any EventLoop
     let handler: NIOLoopBound<ServerConnectionHandler>
+    /// Runs handler tasks on the connection's event loop thread: no thread hop per call.
+    let executor: EventLoopTaskExecutor
+
+    init(eventLoop: any EventLoop, handler: NIOLoopBound<ServerConnectionHandler>) {
+        self.eventLoop = eventLoop
+        self.handler = handler
+        self.executor = EventLoopTaskExecutor(eventLoop: eventLoop)
+    }
 
     /// Runs `body` with the handler on its event loop, later.
     func execute(_ body: @escaping @Sendable (ServerConnectionHandler) -> Void) {
         let handler = self.handler
         eventLoop.execute { body(handler.value) }
+    }
+}
+
+/// A TaskExecutor that runs jobs on a NIO event loop.
+final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+    let eventLoop: any EventLoop
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

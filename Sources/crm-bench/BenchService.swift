@@ -26,7 +26,8 @@ struct BenchService: RPCService {
     }
 
     func registerMethods(with router: inout MethodRouter) {
-        router.register(Bench.echo) { request, _ in request }
+        // The echo handler never blocks: run it on the connection's event loop.
+        router.register(Bench.echo, runsOnEventLoop: true) { request, _ in request }
         let message = streamMessage
         router.registerServerStreaming(Bench.stream) { request, writer, _ in
             let count = Int(request.service.prefix { $0 != ":" }) ?? 1

@@ -44,6 +44,30 @@ struct UnaryTests {
         }
     }
 
+    @Test("a handler registered to run on the event loop runs there, and others do not")
+    func handlerOnEventLoop() async throws {
+        try await withHarness { harness in
+            let client = try harness.client()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        let response = try await client.unary(Echo.onLoop, HealthCheckRequest())
+                        #expect(response.service == "loop")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let collected = try await client.clientStreaming(Echo.collectOnLoop) { writer in
+                try await writer.write(HealthCheckRequest(service: "a"))
+                try await writer.write(HealthCheckRequest(service: "b"))
+            }
+            #expect(collected.message.service == "a,b,loop")
+            let ordinary = try await client.unary(Echo.unary, HealthCheckRequest(service: "x"))
+            #expect(ordinary.service == "x")
+            await client.close()
+        }
+    }
+
     @Test("an empty request and response travel as empty messages")
     func emptyMessage() async throws {
         try await withHarness { harness in
@@ -99,7 +123,9 @@ struct UnaryTests {
                     "/test.Echo/Block CALL_KIND_UNARY",
                     "/test.Echo/Chat CALL_KIND_BIDIRECTIONAL_STREAMING",
                     "/test.Echo/Collect CALL_KIND_CLIENT_STREAMING",
+                    "/test.Echo/CollectOnLoop CALL_KIND_CLIENT_STREAMING",
                     "/test.Echo/Expand CALL_KIND_SERVER_STREAMING",
+                    "/test.Echo/OnLoop CALL_KIND_UNARY",
                     "/test.Echo/Unary CALL_KIND_UNARY",
                 ])
             #expect(echo.methods.first?.requestMessage == "crm.v1.HealthCheckRequest")

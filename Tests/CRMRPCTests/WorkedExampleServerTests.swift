@@ -35,6 +35,7 @@ struct WorkedExampleServerTests {
         // The answer comes from the handler's task: read until all of it is there.
         var received: [UInt8] = []
         _ = try? await poll {
+            await channel.testingEventLoop.run()
             while let buffer = try await channel.readOutbound(as: ByteBuffer.self) {
                 received += buffer.readableBytesView
             }

@@ -1,5 +1,6 @@
 import CRMRPC
 import CRMWire
+import NIOPosix
 import Synchronization
 
 /// Methods of a test service built from the protocol's own message types: `HealthCheckRequest`
@@ -19,6 +20,11 @@ enum Echo {
     /// Echoes each request as it arrives.
     static let chat = WireMethod<HealthCheckRequest, HealthCheckRequest>(
         service: name, method: "Chat", kind: .bidirectionalStreaming)
+    /// Registered to run on the connection's event loop: answers `loop` when it did, `pool` when not.
+    static let onLoop = WireMethod<HealthCheckRequest, HealthCheckRequest>(service: name, method: "OnLoop", kind: .unary)
+    /// Like `collect`, registered to run on the connection's event loop.
+    static let collectOnLoop = WireMethod<HealthCheckRequest, HealthCheckRequest>(
+        service: name, method: "CollectOnLoop", kind: .clientStreaming)
     /// A method no server registers.
     static let missing = WireMethod<HealthCheckRequest, HealthCheckRequest>(
         service: "test.Nowhere", method: "Nothing", kind: .unary)
@@ -150,6 +156,15 @@ struct EchoService: RPCService {
                 bytes += request.service.utf8.count
             }
             guard bytes <= 1 << 20 else { return HealthCheckRequest(service: "\(all.count) requests, \(bytes) bytes") }
+            return HealthCheckRequest(service: all.joined(separator: ","))
+        }
+        router.register(Echo.onLoop, runsOnEventLoop: true) { _, _ in
+            HealthCheckRequest(service: MultiThreadedEventLoopGroup.currentEventLoop == nil ? "pool" : "loop")
+        }
+        router.registerClientStreaming(Echo.collectOnLoop, runsOnEventLoop: true) { requests, _ in
+            var all: [String] = []
+            for try await request in requests { all.append(request.service) }
+            all.append(MultiThreadedEventLoopGroup.currentEventLoop == nil ? "pool" : "loop")
             return HealthCheckRequest(service: all.joined(separator: ","))
         }
         router.registerBidirectional(Echo.chat) { requests, writer, _ in
