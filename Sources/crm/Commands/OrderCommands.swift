@@ -21,7 +21,7 @@ struct OrderCommand: AsyncParsableCommand {
 
                 Required columns:
                   order_number        the order's number in the order system
-                  customer            the customer as kind:value, e.g. oms:C-1001 or phone:0812-3456-789
+                  customer            the customer as kind:value (oms:C-1001, phone:0812…)
                   placed              the day it was placed, YYYY-MM-DD
                   sku                 the line's stock-keeping unit
                   quantity            units, a whole number >= 1
@@ -30,7 +30,7 @@ struct OrderCommand: AsyncParsableCommand {
                   item_name, supplier (alibaba-1688|taobao|tmall|other), supplier_url,
                   shipping, service_fee, discount, paid (rupiah, per order),
                   payment_plan (full-payment|instalment-50), estimated_delivery (YYYY-MM-DD),
-                  contacts (more handles of the customer, ';'-separated, e.g. phone:0812…;email:a@b.c),
+                  contacts (more handles, ';'-separated: phone:0812…;email:a@b.c),
                   recipient, phone, address, area, city, province, postal_code
                 Header names are case-insensitive. Each order's idempotency key is --source and a fingerprint of its \
                 rows, so importing the same file again stores nothing twice; changed rows are a newer revision.
