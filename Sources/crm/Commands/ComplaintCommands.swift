@@ -348,9 +348,9 @@ func renderComplaint(_ c: ComplaintView) -> String {
         ("customer", c.customerID),
         ("order", c.orderNumber),
         ("summary", c.summary),
-        ("priority", c.priority),
         ("opened", (c.opened.map { BusinessTime.minute($0.ms) } ?? "-") + (c.openedBy.isEmpty ? "" : " by \(c.openedBy)")),
     ]
+    if c.priority != "unspecified" { pairs.append(("priority", c.priority)) }
     if c.returnReason != "unspecified" { pairs.append(("return reason", c.returnReason)) }
     if let sla = c.sla {
         let first = sla.firstResponseBreached ? Style.bad("breached") : sla.firstResponseAt != nil ? Style.good("met") : "due \(sla.firstResponseDue.map { BusinessTime.minute($0.ms) } ?? "-")"

@@ -224,9 +224,12 @@ struct ReportCommand: AsyncParsableCommand {
 /// The rating distribution as a bar chart, 5 stars first, with the average.
 func ratingChart(_ buckets: [(stars: UInt32, count: UInt64, shareX100: UInt32)], total: UInt64, averageX100: UInt32) -> String {
     let sorted = buckets.sorted { $0.stars > $1.stars }
+    let countWidth = sorted.map { String($0.count).count }.max() ?? 1
+    let shareWidth = sorted.map { formatPercent($0.shareX100).count }.max() ?? 1
+    func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
     let chart = barChart(sorted.map { b in
-        ("\(b.stars) " + String(repeating: "★", count: Int(b.stars)) + String(repeating: " ", count: 5 - Int(min(b.stars, 5))),
-            b.count, "\(b.count)  \(formatPercent(b.shareX100))")
+        ("\(b.stars) " + String(repeating: "★", count: Int(min(b.stars, 5))) + String(repeating: " ", count: 5 - Int(min(b.stars, 5))),
+            b.count, pad(String(b.count), countWidth) + "  " + pad(formatPercent(b.shareX100), shareWidth))
     })
     let average = "\(averageX100 / 100).\(String(format: "%02d", averageX100 % 100))"
     return chart + "\n\n" + "\(total) ratings, average \(Style.bold(average)) stars"

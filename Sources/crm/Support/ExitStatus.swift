@@ -77,6 +77,8 @@ func failureReport(for error: any Error, server: String? = nil) -> (status: Exit
             message += "\nhint: sign in with `crm login --token TOKEN`, or pass --token or CRM_TOKEN"
         case .permissionDenied:
             message += "\nhint: your token's role may not do this; ask a supervisor for one that may"
+        case .unavailable where status.message.contains("certificate"):
+            message += "\nhint: check that --ca (or CRM_CA) names the CA that signed \(server ?? "the server")'s certificate, and --server its name"
         case .unavailable, .deadlineExceeded:
             message += "\nhint: is crmd running at \(server ?? "the server")? Check --server, CRM_SERVER or `crm config show`"
         default: break
