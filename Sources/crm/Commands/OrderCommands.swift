@@ -88,6 +88,7 @@ struct OrderCommand: AsyncParsableCommand {
             if !dryRun && !parsed.orders.isEmpty {
                 let progress = ProgressBar(total: parsed.orders.count, enabled: !output.json && Style.isStderrTTY)
                 let byRow = Dictionary(uniqueKeysWithValues: parsed.orders.map { ($0.rowNumber, $0) })
+                defer { progress.finish() }
                 let response = try await connection.withClient { client in
                     try await client.orders.importOrders { requests in
                         for order in parsed.orders {
@@ -96,7 +97,6 @@ struct OrderCommand: AsyncParsableCommand {
                         }
                     }
                 }
-                progress.finish()
                 accepted = response.acceptedCount
                 duplicate = response.duplicateCount
                 for result in response.results where result.outcome == .rejected {
