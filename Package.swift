@@ -103,7 +103,7 @@ let package = Package(
         ),
 
         // The Swift client library.
-        .target(name: "CRMClient", dependencies: ["CRMRPC", "CRMMessages", "CRMTLS"]),
+        .target(name: "CRMClient", dependencies: ["CRMRPC", "CRMMessages", "CRMTLS", "CRMWire"]),
 
         .executableTarget(
             name: "crmd",
@@ -197,7 +197,13 @@ let package = Package(
             dependencies: ["CRMServer", "CRMClient", "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMTestSupport"]
         ),
         // The agent CLI run as a child process against a real crmd.
-        .testTarget(name: "CRMCLITests", dependencies: ["CRMTestSupport"]),
+        .testTarget(
+            name: "CRMCLITests",
+            dependencies: [
+                "crm", "CRMClient", "CRMRPC", "CRMMessages", "CRMWire", "CRMTLS", "CRMTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "CRMDomainTests",
             dependencies: [

@@ -1,8 +1,9 @@
-// crm-protogen --descriptor-set FILE --out DIR [--import MODULE]... [--registry NAME] PROTO...
+// crm-protogen --descriptor-set FILE --out DIR [--import MODULE]... [--registry NAME] [--clients] PROTO...
 //
 // Writes DIR/<name>.pb.swift for each PROTO (as named in the descriptor set, such as
 // crm/v1/rpc.proto), and DIR/<NAME>.pb.swift listing every generated type when --registry
-// is given. tools/gen-protos runs it; see there.
+// is given. With --clients it writes instead DIR/<name>.client.swift, the typed client stubs
+// of each PROTO that declares a service. tools/gen-protos runs it; see there.
 
 #if canImport(Glibc)
 import Glibc
@@ -37,6 +38,7 @@ func run() throws {
     var imports: [String] = []
     var registry = ""
     var protos: [String] = []
+    var clients = false
     while !args.isEmpty {
         let a = args.removeFirst()
         func value() throws -> String {
@@ -48,17 +50,30 @@ func run() throws {
         case "--out": out = try value()
         case "--import": imports.append(try value())
         case "--registry": registry = try value()
+        case "--clients": clients = true
         default:
             if a.hasPrefix("-") { throw GeneratorError.usage("unknown option \(a)") }
             protos.append(a)
         }
     }
     guard !descriptorSet.isEmpty, !out.isEmpty, !protos.isEmpty else {
-        throw GeneratorError.usage("usage: crm-protogen --descriptor-set FILE --out DIR [--import MODULE]... [--registry NAME] PROTO...")
+        throw GeneratorError.usage("usage: crm-protogen --descriptor-set FILE --out DIR [--import MODULE]... [--registry NAME] [--clients] PROTO...")
     }
     let files = try DescriptorSetDecoder.decode(try readFile(descriptorSet))
     let table = try TypeTable(files: files)
     try table.checkAcyclic()
+    if clients {
+        let emitter = ClientEmitter(table: table, moduleImports: imports)
+        for proto in protos {
+            guard let file = files.first(where: { $0.name == proto }) else {
+                throw GeneratorError.usage("\(proto) is not in \(descriptorSet)")
+            }
+            let base = proto.split(separator: "/").last.map(String.init) ?? proto
+            let name = base.hasSuffix(".proto") ? String(base.dropLast(6)) : base
+            if let text = try emitter.emit(file: file) { try writeFile("\(out)/\(name).client.swift", text) }
+        }
+        return
+    }
     let emitter = SwiftEmitter(table: table, moduleImports: imports)
     var selected: [FileDescriptor] = []
     for proto in protos {

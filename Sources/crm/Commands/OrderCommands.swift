@@ -1,0 +1,243 @@
+import ArgumentParser
+import CRMClient
+import CRMMessages
+import CRMWire
+import Foundation
+
+/// `crm order …`: orders from the order system.
+struct OrderCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "order",
+        abstract: "Import orders from CSV, show an order, list a customer's orders.",
+        subcommands: [Import.self, Show.self, List.self]
+    )
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import orders from a CSV file; bad rows are reported by line, the rest imported.",
+            discussion: """
+                The first line is the header; then one row per order line. Rows with the same order_number make one \
+                order, whose own columns are read from its first row.
+
+                Required columns:
+                  order_number        the order's number in the order system
+                  customer            the customer as kind:value (oms:C-1001, phone:0812…)
+                  placed              the day it was placed, YYYY-MM-DD
+                  sku                 the line's stock-keeping unit
+                  quantity            units, a whole number >= 1
+                  unit_price          price of one unit, whole rupiah (45000 or 45.000)
+                Optional columns:
+                  item_name, supplier (alibaba-1688|taobao|tmall|other), supplier_url,
+                  shipping, service_fee, discount, paid (rupiah, per order),
+                  payment_plan (full-payment|instalment-50), estimated_delivery (YYYY-MM-DD),
+                  contacts (more handles, ';'-separated: phone:0812…;email:a@b.c),
+                  recipient, phone, address, area, city, province, postal_code
+                Header names are case-insensitive. Each order's idempotency key is --source and a fingerprint of its \
+                rows, so importing the same file again stores nothing twice; changed rows are a newer revision.
+
+                Exit status 5 when any row was rejected (the others are imported).
+
+                Example: crm order import orders-2024-05.csv
+                """
+        )
+
+        @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"))
+        var file: String
+
+        @Option(help: ArgumentHelp("The importer's id in idempotency keys.", valueName: "id"))
+        var source: String = "crm-cli-import"
+
+        @Flag(help: "Only check the file; send nothing.")
+        var dryRun = false
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var connection: ConnectionOptions
+
+        struct RowReport: Encodable {
+            var line: Int
+            var orderNumber: String
+            var outcome: String
+            var reasons: [String]
+        }
+
+        struct View: Encodable {
+            var file: String
+            var rows: Int
+            var orders: Int
+            var accepted: UInt64
+            var duplicate: UInt64
+            var rejected: Int
+            var dryRun: Bool
+            var problems: [RowReport]
+        }
+
+        func run() async throws {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CLIFailure(.usage, "cannot read \(file); give the path of a CSV file")
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            let parsed: OrderCSV.Result
+            do {
+                parsed = try OrderCSV.parse(text, adapterID: source, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+            } catch let error as OrderCSV.FileError {
+                throw CLIFailure(.invalid, "\(file): \(error.description)")
+            }
+            var problems = parsed.errors.map { RowReport(line: $0.line, orderNumber: $0.orderNumber, outcome: "rejected", reasons: [$0.message]) }
+            var accepted: UInt64 = 0
+            var duplicate: UInt64 = 0
+            if !dryRun && !parsed.orders.isEmpty {
+                let progress = ProgressBar(total: parsed.orders.count, enabled: !output.json && Style.isStderrTTY)
+                let byRow = Dictionary(uniqueKeysWithValues: parsed.orders.map { ($0.rowNumber, $0) })
+                defer { progress.finish() }
+                let response = try await connection.withClient { client in
+                    try await client.orders.importOrders { requests in
+                        for order in parsed.orders {
+                            try await requests.write(ImportOrdersRequest(rowNumber: order.rowNumber, key: order.key, order: order.order))
+                            progress.advance()
+                        }
+                    }
+                }
+                accepted = response.acceptedCount
+                duplicate = response.duplicateCount
+                for result in response.results where result.outcome == .rejected {
+                    let order = byRow[result.rowNumber]
+                    let reasons = result.violations.map { $0.field.isEmpty ? $0.reason : "\($0.field): \($0.reason)" }
+                    problems.append(RowReport(
+                        line: order?.line ?? 0, orderNumber: order?.order.orderNumber ?? result.orderNumber, outcome: "rejected",
+                        reasons: reasons.isEmpty ? ["rejected by the server"] : reasons))
+                }
+            }
+            problems.sort { $0.line < $1.line }
+            let view = View(
+                file: file, rows: parsed.rowCount, orders: parsed.orders.count, accepted: accepted, duplicate: duplicate,
+                rejected: problems.count, dryRun: dryRun, problems: problems)
+            try emit(view, json: output.json) { v in
+                var lines: [String] = []
+                for p in v.problems {
+                    lines.append(Style.bad("line \(p.line)") + (p.orderNumber.isEmpty ? "" : " (order \(p.orderNumber))") + ": " + p.reasons.joined(separator: "; "))
+                }
+                if v.dryRun {
+                    lines.append("\(v.file): \(v.rows) rows, \(v.orders) orders ready, \(v.rejected) rows with problems (dry run: nothing sent).")
+                } else {
+                    lines.append("\(v.file): \(v.rows) rows, \(v.orders) orders: \(Style.good("\(v.accepted) imported")), \(v.duplicate) already known, \(v.rejected == 0 ? "0 rejected" : Style.bad("\(v.rejected) rejected")).")
+                }
+                return lines.joined(separator: "\n")
+            }
+            if !problems.isEmpty { throw ExitCode(ExitStatus.invalid.rawValue) }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one order with its lines, money and tracking history.",
+            discussion: "Example: crm order show SO-2024-00123"
+        )
+
+        @Argument(help: ArgumentHelp("The order number.", valueName: "number"))
+        var number: String
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let response = try await connection.withClient { try await $0.orders.getOrder(GetOrderRequest(orderNumber: number)) }
+            guard let order = response.order else { throw CLIFailure(.failure, "the server sent no order") }
+            try emit(OrderView(order), json: output.json) { o in
+                var out: [String] = []
+                out.append(Style.bold("Order \(o.orderNumber)") + "  " + stateText(o.status))
+                out.append(keyValues([
+                    ("customer", [o.customerID, o.customerHandle ?? ""].filter { !$0.isEmpty }.joined(separator: "  ")),
+                    ("placed", o.placed.map { BusinessTime.minute($0.ms) } ?? "-"),
+                    ("estimated delivery", (o.estimatedDelivery.map { BusinessTime.day($0.ms) } ?? "-") + (o.pastEstimate ? " " + Style.bad("(late)") : "")),
+                    ("delivered", o.delivered.map { BusinessTime.minute($0.ms) } ?? "-"),
+                    ("city", o.city.isEmpty ? "-" : o.city),
+                    ("payment", o.paymentPlan),
+                    ("total", "\(formatRupiah(o.totalRupiah)) (items \(formatRupiah(o.subtotalRupiah)), shipping \(formatRupiah(o.shippingRupiah)), fee \(formatRupiah(o.serviceFeeRupiah)), discount \(formatRupiah(o.discountRupiah)))"),
+                    ("paid", "\(formatRupiah(o.paidRupiah)), outstanding \(formatRupiah(o.outstandingRupiah))"),
+                ]))
+                var items = Table(["SKU", "NAME", "QTY", "UNIT PRICE", "LINE TOTAL", "SUPPLIER"], rightAligned: [2, 3, 4])
+                for i in o.items {
+                    items.add([i.sku, i.name, String(i.quantity), formatRupiah(i.unitPriceRupiah), formatRupiah(i.lineTotalRupiah), i.supplier])
+                }
+                out.append("\n" + items.render())
+                if !o.tracking.isEmpty {
+                    var tracking = Table(["TIME", "STAGE", "LOCATION", "NOTE"])
+                    for t in o.tracking {
+                        tracking.add([t.occurred.map { BusinessTime.minute($0.ms) } ?? "", t.stage, t.location, oneLine(t.note)])
+                    }
+                    out.append("\n" + Style.bold("Tracking") + "\n" + tracking.render())
+                }
+                return out.joined(separator: "\n")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List a customer's orders, newest first.",
+            discussion: "Example: crm order list oms:C-1001 --late"
+        )
+
+        @Argument(help: ArgumentHelp("The customer: \(HandleSyntax.help).", valueName: "customer"), transform: CustomerArgument.parse)
+        var customer: CustomerArgument
+
+        @Option(help: ArgumentHelp("Only this status; repeat for several.", valueName: "status"))
+        var status: [EnumArgument<OrderStatus>] = []
+
+        @Flag(help: "Only orders past their estimated delivery and not delivered.")
+        var late = false
+
+        @Option(help: "Orders per page (default 20).")
+        var limit: UInt32 = 20
+
+        @Option(help: ArgumentHelp("The token printed after the previous page.", valueName: "token"))
+        var pageToken: String?
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let request = ListOrdersRequest(
+                customer: customer.selector, statuses: status.map(\.value), pastEstimateOnly: late,
+                page: PageRequest(pageSize: limit, pageToken: pageToken ?? ""))
+            let response = try await connection.withClient { try await $0.orders.listOrders(request) }
+            let view = PageView(items: response.orders.map(OrderSummaryView.init), nextPageToken: nextToken(response.page))
+            try emit(view, json: output.json) { v in
+                v.items.isEmpty ? "No orders." : orderTable(v.items) + pageHint(v.nextPageToken)
+            }
+        }
+    }
+}
+
+/// A progress bar on standard error, drawn only on a terminal.
+final class ProgressBar: @unchecked Sendable {
+    private let total: Int
+    private let enabled: Bool
+    private var done = 0
+    private var lastDrawn = -1
+
+    init(total: Int, enabled: Bool) {
+        self.total = max(total, 1)
+        self.enabled = enabled
+    }
+
+    func advance() {
+        done += 1
+        draw()
+    }
+
+    private func draw() {
+        guard enabled else { return }
+        let width = 30
+        let filled = done * width / total
+        guard filled != lastDrawn || done == total else { return }
+        lastDrawn = filled
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(bar) \(done)/\(total) orders sent".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
