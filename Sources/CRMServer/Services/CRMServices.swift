@@ -22,6 +22,7 @@ public struct CRMServices: Sendable {
     public var all: [any RPCService] {
         [
             InteractionServiceProvider(env: env),
+            ProfileServiceProvider(env: env),
         ]
     }
 }
