@@ -23,6 +23,7 @@ public struct CRMServices: Sendable {
         [
             InteractionServiceProvider(env: env),
             ProfileServiceProvider(env: env),
+            OrderServiceProvider(env: env),
         ]
     }
 }
