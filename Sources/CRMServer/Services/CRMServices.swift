@@ -24,6 +24,7 @@ public struct CRMServices: Sendable {
             InteractionServiceProvider(env: env),
             ProfileServiceProvider(env: env),
             OrderServiceProvider(env: env),
+            ComplaintServiceProvider(env: env),
         ]
     }
 }
