@@ -25,6 +25,8 @@ public struct CRMServices: Sendable {
             ProfileServiceProvider(env: env),
             OrderServiceProvider(env: env),
             ComplaintServiceProvider(env: env),
+            LoyaltyServiceProvider(env: env),
+            FeedbackServiceProvider(env: env),
         ]
     }
 }
