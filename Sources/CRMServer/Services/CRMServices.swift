@@ -27,6 +27,7 @@ public struct CRMServices: Sendable {
             ComplaintServiceProvider(env: env),
             LoyaltyServiceProvider(env: env),
             FeedbackServiceProvider(env: env),
+            ReportServiceProvider(env: env),
         ]
     }
 }
