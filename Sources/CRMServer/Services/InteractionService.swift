@@ -118,9 +118,10 @@ public struct InteractionServiceProvider: RPCService {
         return response
     }
 
-    /// Publishes new interactions to watchers, with the customer's name and priority when anyone listens.
+    /// Publishes new interactions to watchers (and the hub's replay buffer), with the customer's name and priority.
+    /// A bulk push looks names and priorities up only while someone is watching, to keep imports fast.
     func publish(_ items: [(InteractionSubmission, String)]) async {
-        guard await env.events.subscriberCount > 0 else { return }
+        let lookUp = items.count == 1 || (await env.events.subscriberCount) > 0
         let now = env.now()
         for (submission, customer) in items {
             var event = WatchInteractionsResponse()
@@ -129,7 +130,7 @@ public struct InteractionServiceProvider: RPCService {
                 factID: submission.fact.id)
             event.interaction = CRMMessages.Interaction(record: record, customerID: customer)
             event.priority = .normal
-            if let snapshot = try? await env.store.callerSnapshot(for: submission.interaction.handle, now: now, problem: nil) {
+            if lookUp, let snapshot = try? await env.store.callerSnapshot(for: submission.interaction.handle, now: now, problem: nil) {
                 event.priority = snapshot.routing.priority.wire
                 event.customerDisplayName = snapshot.name ?? ""
             }
