@@ -159,7 +159,8 @@ struct ComplaintServiceTests {
             let duplicate = try await h.call(CRMMessages.ComplaintService.recordReturnQualityCheck, RecordReturnQualityCheckRequest(check: check), as: As.warehouse)
             #expect(duplicate.outcome == .duplicate)
             let decided = try await transition(h, opened.complaintID, "r-t3", to: .decided, as: As.afterSales, decision: ComplaintDecisionInput(resolution: .refund, rationale: "accepted"))
-            #expect(decided.complaint?.decision?.compensation?.totalRupiah == 2 * 45_000 + 20_000)
+            let expected: Int64 = 110_000  // 2 accepted units × Rp 45.000 + Rp 20.000 shipping
+            #expect(decided.complaint?.decision?.compensation?.totalRupiah == expected)
         }
     }
 

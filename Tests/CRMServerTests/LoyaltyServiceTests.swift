@@ -12,7 +12,8 @@ struct LoyaltyServiceTests {
             let status = try await h.call(CRMMessages.LoyaltyService.getLoyaltyStatus, GetLoyaltyStatusRequest(customer: byID(customer)))
             #expect(status.loyalty?.tier == .silver)
             #expect(status.loyalty?.orderValueRupiah == 450_000)
-            #expect(status.loyalty?.rupiahToNextTier == 100_000_000 - 450_000)
+            let toGold: Int64 = 99_550_000
+            #expect(status.loyalty?.rupiahToNextTier == toGold)
             #expect(status.loyalty?.firstOrderDiscountAvailable == false)
 
             var draft = OrderDraft()

@@ -121,7 +121,8 @@ public struct InteractionServiceProvider: RPCService {
     /// Publishes new interactions to watchers (and the hub's replay buffer), with the customer's name and priority.
     /// A bulk push looks names and priorities up only while someone is watching, to keep imports fast.
     func publish(_ items: [(InteractionSubmission, String)]) async {
-        let lookUp = items.count == 1 || (await env.events.subscriberCount) > 0
+        let watchers = await env.events.subscriberCount
+        let lookUp = items.count == 1 || watchers > 0
         let now = env.now()
         for (submission, customer) in items {
             var event = WatchInteractionsResponse()
