@@ -164,6 +164,9 @@ public struct ComplaintServiceProvider: RPCService {
             let customer = try await env.store.customerID(for: existing.customer)
             return OpenComplaintResponse(outcome: .duplicate, complaint: try await wire(existing, customer: customer, now: now))
         }
+        if try await env.isKnown(key) {
+            throw RPCStatus.failedPrecondition("the key \(key) was already used for another fact; give this opening its own key")
+        }
         let customer = try await env.resolve(request.customer, field: "customer")
         let handle: CRMDomain.Handle
         if case .handle(let wire)? = request.customer?.target {
@@ -236,12 +239,17 @@ public struct ComplaintServiceProvider: RPCService {
                 outcome: .duplicate, transition: wireTransition(complaint.history[index], note: note),
                 complaint: try await wire(complaint, customer: customer, now: now))
         }
+        if try await env.isKnown(key) {
+            // The key's step is stored but not in force (or the key named another fact): nothing changes.
+            return TransitionComplaintResponse(outcome: .duplicate, complaint: try await wire(complaint, customer: customer, now: now))
+        }
         if let expected, expected != complaint.state {
             throw RPCStatus.failedPrecondition(
                 "complaint \(complaint.id) is \(complaint.state.wireName), not the expected \(expected.wireName); reread it and decide again")
         }
         let action = try await action(for: target, note: note, decision: request.decision, complaint: complaint)
-        let at = max(now, complaint.lastChangedAt)
+        // Strictly after the last change, so steps made within one millisecond keep their order in the projection.
+        let at = max(now, complaint.lastChangedAt + 1)
         var trial = complaint
         do {
             try trial.apply(CRMDomain.ComplaintTransition(action: action, actor: actor, at: at), factID: key)
@@ -450,6 +458,9 @@ public struct ComplaintServiceProvider: RPCService {
                 key: key.rawValue, verdict: verdict, localShipping: check.localShippingRupiah, receivedMs: received, checkedMs: checked,
                 inspector: env.principal?.name ?? "anonymous", items: check.items, note: try Check.bounded(check.note, "check.note", maximum: 2_000))
             return (key, record, check.complaintID, order)
+        }
+        if env.principal?.role == .customer {
+            throw RPCStatus.permissionDenied("customers follow their complaints but do not record quality checks")
         }
         let (complaint, customer) = try await visibleComplaint(complaintRaw, field: "check.complaint_id")
         guard complaint.category == .customerReturn else {

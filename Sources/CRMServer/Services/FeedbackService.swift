@@ -57,7 +57,8 @@ public struct FeedbackServiceProvider: RPCService {
         } catch {
             throw RPCStatus.invalidArgument("stars", error.description)
         }
-        let outcome = try await env.append(Fact(id: key, observedAt: ratedAt, source: env.factSource, payload: .rating(rating))).wire
+        let outcome: ItemOutcome = try await env.isKnown(key)
+            ? .duplicate : try await env.append(Fact(id: key, observedAt: ratedAt, source: env.factSource, payload: .rating(rating))).wire
         if outcome == .accepted {
             try await env.audit(
                 "SubmitRating", subject: customer.rawValue,

@@ -41,6 +41,9 @@ public struct InteractionServiceProvider: RPCService {
 
     /// Stores one validated interaction with its stated links, audits and publishes it.
     func store(_ submission: InteractionSubmission, method: String) async throws -> (ItemOutcome, String) {
+        if try await env.isKnown(submission.fact.id) {
+            return (.duplicate, try await env.store.customerID(for: submission.interaction.handle)?.rawValue ?? "")
+        }
         let outcomes = try await env.append([submission.fact] + submission.statedLinks)
         let outcome = outcomes[0].wire
         let customer = try await env.store.customerID(for: submission.interaction.handle)?.rawValue ?? ""
@@ -149,8 +152,10 @@ public struct InteractionServiceProvider: RPCService {
         default: break
         }
         let wireChannels = channels.map { Set($0.map(\.wire)) }
+        let scoped = try env.scopedCustomer()?.rawValue
         func matches(_ event: WatchInteractionsResponse) -> Bool {
             guard let interaction = event.interaction else { return false }
+            if let scoped, interaction.customerID != scoped { return false }
             if request.queue != .unspecified && interaction.queue != request.queue { return false }
             if let wireChannels, !wireChannels.contains(interaction.channel) { return false }
             return true

@@ -24,8 +24,8 @@ public struct OrderServiceProvider: RPCService {
         let submission = try validated {
             try OrderSubmission(wire: request.order, key: request.key, field: "order", keyField: "key", source: .orderSystem)
         }
-        let outcomes = try await env.append([submission.fact] + submission.extraFacts)
-        let outcome = outcomes[0].wire
+        let outcome: ItemOutcome = try await env.isKnown(submission.fact.id)
+            ? .duplicate : try await env.append([submission.fact] + submission.extraFacts)[0].wire
         let customer = try await env.store.customerID(for: submission.record.customer)?.rawValue ?? ""
         if outcome == .accepted {
             try await env.audit("UpsertOrder", subject: submission.record.orderNumber.rawValue, "order for \(customer), total \(Rupiah.format(submission.record.total))")
@@ -128,7 +128,7 @@ public struct OrderServiceProvider: RPCService {
         guard try await env.store.order(number) != nil else {
             throw RPCStatus.notFound("no order has number \(number); upsert the order before its tracking events")
         }
-        let outcome = try await env.append(fact).wire
+        let outcome: ItemOutcome = try await env.isKnown(fact.id) ? .duplicate : try await env.append(fact).wire
         if outcome == .accepted {
             let event = request.event!
             try await env.audit("AddTrackingEvent", subject: number.rawValue, "\(event.stage.protoName) at \(event.location); \(event.note)")

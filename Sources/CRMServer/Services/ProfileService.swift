@@ -66,7 +66,10 @@ public struct ProfileServiceProvider: RPCService {
             guard query.count >= 2 else { throw RequestFieldError("name_query", "'\(query)' is too short; give at least 2 characters") }
             return (try Check.bounded(query, "name_query", maximum: 200), try Page(request.page))
         }
+        let scoped = try env.scopedCustomer()
+        // A customer finds at most themselves.
         let matches = try await env.store.searchCustomers(name: query, limit: page.offset + page.size + 1)
+            .filter { scoped == nil || $0.id == scoped }
         let (slice, info) = page.slice(matches)
         let now = env.now()
         var response = SearchProfilesResponse(page: info)
@@ -94,7 +97,9 @@ public struct ProfileServiceProvider: RPCService {
             _ = try Check.bounded(request.note, "note", maximum: 2_000)
             return (id, pair, observed)
         }
-        let outcome = try await env.append(Fact(id: id, observedAt: observed, source: env.factSource, payload: .identityLink(pair))).wire
+        try await ensureOwnHandles(pair)
+        let outcome: ItemOutcome = try await env.isKnown(id)
+            ? .duplicate : try await env.append(Fact(id: id, observedAt: observed, source: env.factSource, payload: .identityLink(pair))).wire
         let customer = try await env.store.customerID(for: pair.first)?.rawValue ?? ""
         if outcome == .accepted {
             try await env.audit(
@@ -116,7 +121,9 @@ public struct ProfileServiceProvider: RPCService {
             _ = try Check.bounded(request.note, "note", maximum: 2_000)
             return (id, pair, observed)
         }
-        let outcome = try await env.append(Fact(id: id, observedAt: observed, source: env.factSource, payload: .identityUnlink(pair))).wire
+        try await ensureOwnHandles(pair)
+        let outcome: ItemOutcome = try await env.isKnown(id)
+            ? .duplicate : try await env.append(Fact(id: id, observedAt: observed, source: env.factSource, payload: .identityUnlink(pair))).wire
         let first = try await env.store.customerID(for: pair.first)?.rawValue ?? ""
         let second = try await env.store.customerID(for: pair.second)?.rawValue ?? ""
         if outcome == .accepted {
@@ -126,6 +133,15 @@ public struct ProfileServiceProvider: RPCService {
             factID: id.rawValue, key: request.key, action: .unlink, firstHandle: pair.first.wire, secondHandle: pair.second.wire,
             actor: env.actorRef, observedMs: observed, note: request.note)
         return UnlinkIdentitiesResponse(outcome: outcome, fact: fact, firstCustomerID: first, secondCustomerID: second)
+    }
+
+    /// A customer may link or unlink only handles that are theirs or nobody's yet, so they cannot join their
+    /// profile to someone else's.
+    private func ensureOwnHandles(_ pair: HandlePair) async throws {
+        guard try env.scopedCustomer() != nil else { return }
+        for handle in [pair.first, pair.second] {
+            if let owner = try await env.store.customerID(for: handle) { try env.ensureVisible(customer: owner, what: "handles") }
+        }
     }
 
     private func pairAndTime(
@@ -162,7 +178,8 @@ public struct ProfileServiceProvider: RPCService {
             let owner = try await env.store.customerID(for: observation.handle)
             try env.ensureVisible(customer: owner, what: "profile")
         }
-        let outcome = try await env.append(Fact(id: id, observedAt: observed, source: source, payload: .fieldObservation(observation))).wire
+        let outcome: ItemOutcome = try await env.isKnown(id)
+            ? .duplicate : try await env.append(Fact(id: id, observedAt: observed, source: source, payload: .fieldObservation(observation))).wire
         let profile = try await env.store.profile(for: observation.handle)
         let customer = profile?.id.rawValue ?? ""
         if outcome == .accepted {

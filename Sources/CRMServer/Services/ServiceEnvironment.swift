@@ -87,6 +87,12 @@ struct ServiceEnvironment: Sendable {
 
     // MARK: Writing
 
+    /// Whether a fact with this idempotency key is already stored: such a request is answered DUPLICATE and
+    /// changes nothing, even when its content (e.g. a server-stamped time) would differ.
+    func isKnown(_ id: FactID) async throws -> Bool {
+        try await store.containsFact(id)
+    }
+
     /// Appends one fact and returns its outcome; store refusals become INVALID_ARGUMENT or INTERNAL.
     func append(_ fact: Fact) async throws -> IngestOutcome {
         try await append([fact])[0]
