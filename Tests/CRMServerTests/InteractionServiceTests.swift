@@ -20,6 +20,9 @@ struct InteractionServiceTests {
             #expect(timeline.customerID == first.customerID)
             #expect(timeline.interactions.map(\.interactionID) == ["whatsapp-gw-1/m-1"])
             #expect(timeline.interactions.first?.summary == "Halo, barang saya kapan sampai?")
+            let audit = try await h.store.auditEntries(subject: first.customerID, after: nil, limit: 10)
+            #expect(audit.map(\.entry.action) == ["PushInteraction"])
+            #expect(audit.first?.entry.actor == "adapter:whatsapp-gw-1")
         }
     }
 

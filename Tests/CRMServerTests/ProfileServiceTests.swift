@@ -75,6 +75,19 @@ struct ProfileServiceTests {
                 as: As.supervisor)
             #expect(unlinked.outcome == .accepted)
             #expect(unlinked.firstCustomerID != unlinked.secondCustomerID)
+            // A retry of the same key (observed_ms 0 = now, so a different fact) changes nothing.
+            let retry = try await h.call(
+                CRMMessages.ProfileService.unlinkIdentities,
+                UnlinkIdentitiesRequest(key: key("unlink-1", adapter: "agent-desk"), firstHandle: phone("0812-3456-7890"), secondHandle: email, note: "two people"),
+                as: As.supervisor)
+            #expect(retry.outcome == .duplicate)
+            #expect(retry.firstCustomerID == unlinked.firstCustomerID && retry.secondCustomerID == unlinked.secondCustomerID)
+            // A customer cannot join someone else's handle to their profile.
+            _ = try await h.call(CRMMessages.InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("l-2", handle: phone("0813-1111-2222"))), as: As.adapter)
+            try await h.expectFailure(
+                .permissionDenied, CRMMessages.ProfileService.linkIdentities,
+                LinkIdentitiesRequest(key: key("link-3"), firstHandle: phone("0812-3456-7890"), secondHandle: phone("0813-1111-2222")),
+                as: As.customer(unlinked.firstCustomerID))
             let same = try await h.expectFailure(
                 .invalidArgument, CRMMessages.ProfileService.linkIdentities,
                 LinkIdentitiesRequest(key: key("link-2"), firstHandle: phone("0812-3456-7890"), secondHandle: phone("+6281234567890")))
