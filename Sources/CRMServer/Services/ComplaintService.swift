@@ -227,6 +227,9 @@ public struct ComplaintServiceProvider: RPCService {
             if !claimed.name.isEmpty && claimed.name != actor.id {
                 throw RPCStatus.permissionDenied("actor.name '\(claimed.name)' is not the caller '\(actor.id)'; leave it empty or give your own name")
             }
+            if claimed.role != .unspecified && claimed.role != env.actorRef.role {
+                throw RPCStatus.permissionDenied("actor.role \(claimed.role.protoName) is not the caller's role; leave it unspecified")
+            }
             if claimed.team != .unspecified && claimed.team != env.actorRef.team {
                 throw RPCStatus.permissionDenied("actor.team \(claimed.team.protoName) is not the caller's team; leave it unspecified")
             }
