@@ -26,6 +26,33 @@ struct InteractionServiceTests {
         }
     }
 
+    @Test("the timeline pages newest first and filters by channel and window")
+    func timelinePaging() async throws {
+        try await withServices { h in
+            for (i, at) in [ServiceHarness.now - 3_000, ServiceHarness.now - 2_000, ServiceHarness.now - 1_000].enumerated() {
+                _ = try await h.call(CRMMessages.InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("t-\(i)", at: at)), as: As.adapter)
+            }
+            let customer = byHandle(phone("0812-3456-7890"))
+            let first = try await h.call(CRMMessages.InteractionService.getTimeline, GetTimelineRequest(customer: customer, page: PageRequest(pageSize: 2)))
+            #expect(first.interactions.map(\.interactionID) == ["whatsapp-gw-1/t-2", "whatsapp-gw-1/t-1"])
+            let token = first.page?.nextPageToken ?? ""
+            #expect(token != "")
+            let second = try await h.call(
+                CRMMessages.InteractionService.getTimeline, GetTimelineRequest(customer: customer, page: PageRequest(pageSize: 2, pageToken: first.page!.nextPageToken)))
+            #expect(second.interactions.map(\.interactionID) == ["whatsapp-gw-1/t-0"])
+            #expect(second.page?.nextPageToken == "")
+            let window = try await h.call(
+                CRMMessages.InteractionService.getTimeline,
+                GetTimelineRequest(customer: customer, window: CRMMessages.TimeRange(fromMs: ServiceHarness.now - 2_500, toMs: ServiceHarness.now - 1_500)))
+            #expect(window.interactions.map(\.interactionID) == ["whatsapp-gw-1/t-1"])
+            let email = try await h.call(CRMMessages.InteractionService.getTimeline, GetTimelineRequest(customer: customer, channels: [.email]))
+            #expect(email.interactions.isEmpty)
+            let badToken = try await h.expectFailure(
+                .invalidArgument, CRMMessages.InteractionService.getTimeline, GetTimelineRequest(customer: customer, page: PageRequest(pageToken: "nonsense")))
+            #expect(badToken.hasPrefix("page.page_token:"))
+        }
+    }
+
     @Test("a bad handle is refused with the field path and the domain's reason")
     func badHandle() async throws {
         try await withServices { h in

@@ -9,7 +9,7 @@ public enum CRMEvent: Sendable {
     /// A proactive notice was emitted.
     case notice(ProactiveNotice)
 
-    /// When it happened, Unix milliseconds.
+    /// When it happened at its source, Unix milliseconds.
     public var time: Int64 {
         switch self {
         case .interaction(let event, _): event.interaction?.occurredMs ?? 0
@@ -33,7 +33,7 @@ public actor EventHub {
 
     private var subscribers: [Int: AsyncStream<CRMEvent>.Continuation] = [:]
     private var nextID = 0
-    private var recent: [CRMEvent] = []
+    private var recent: [(at: Int64, event: CRMEvent)] = []
 
     /// Creates a hub.
     public init(bufferSize: Int = 1024, replayLimit: Int = 4096) {
@@ -44,17 +44,18 @@ public actor EventHub {
     /// How many subscribers are listening.
     public var subscriberCount: Int { subscribers.count }
 
-    /// Delivers `event` to every subscriber and keeps it for replay.
-    public func publish(_ event: CRMEvent) {
+    /// Delivers `event` to every subscriber and keeps it for replay, as published at `at` (server time, Unix ms;
+    /// the event's own time when nil).
+    public func publish(_ event: CRMEvent, at: Int64? = nil) {
         if replayLimit > 0 {
-            recent.append(event)
+            recent.append((at ?? event.time, event))
             if recent.count > replayLimit { recent.removeFirst(recent.count - replayLimit) }
         }
         for continuation in subscribers.values { continuation.yield(event) }
     }
 
-    /// Subscribes: returns the kept events at or after `since` (none when `since` is 0) and the live stream, with no
-    /// gap and no overlap between them. The subscription ends when the stream is dropped or its task cancelled.
+    /// Subscribes: returns the kept events published at or after `since` (none when `since` is 0) and the live
+    /// stream, with no gap and no overlap between them. The subscription ends when the stream is dropped or its task cancelled.
     public func subscribe(since: Int64 = 0) -> (replay: [CRMEvent], live: AsyncStream<CRMEvent>) {
         let id = nextID
         nextID += 1
@@ -64,7 +65,7 @@ public actor EventHub {
             Task { await self.unsubscribe(id) }
         }
         subscribers[id] = continuation
-        let replay = since > 0 ? recent.filter { $0.time >= since } : []
+        let replay = since > 0 ? recent.filter { $0.at >= since }.map(\.event) : []
         return (replay, stream)
     }
 

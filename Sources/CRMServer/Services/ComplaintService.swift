@@ -495,7 +495,7 @@ public struct ComplaintServiceProvider: RPCService {
         let event = WatchComplaintsResponse(
             kind: kind, complaint: CRMMessages.ComplaintSummary(c, customerID: customer?.rawValue ?? "", priority: priority, now: now),
             transition: transition, changedMs: now)
-        await env.events.publish(.complaint(event, customerID: customer?.rawValue ?? ""))
+        await env.events.publish(.complaint(event, customerID: customer?.rawValue ?? ""), at: now)
     }
 
     /// Decision: the customer hears of a complaint when it is decided, rejected, reported to them, closed or
@@ -509,7 +509,7 @@ public struct ComplaintServiceProvider: RPCService {
             headline: "Complaint \(c.id) is now \(target.wireName.replacingUnderscores)",
             body: "Your \(c.category.displayName) complaint about order \(c.orderNumber) is now \(target.wireName.replacingUnderscores).")
         notice.subject = .complaintID(c.id.rawValue)
-        await env.events.publish(.notice(notice))
+        await env.events.publish(.notice(notice), at: now)
     }
 
     func watchComplaints(_ request: WatchComplaintsRequest, _ writer: ResponseWriter<WatchComplaintsResponse>) async throws {

@@ -121,11 +121,11 @@ public struct InteractionServiceProvider: RPCService {
         return response
     }
 
-    /// Publishes new interactions to watchers (and the hub's replay buffer), with the customer's name and priority.
-    /// A bulk push looks names and priorities up only while someone is watching, to keep imports fast.
+    /// Publishes new interactions to watchers (and the hub's replay buffer). The customer's name and priority are
+    /// looked up only while someone is watching, to keep ingestion fast; a replayed event published while nobody
+    /// watched carries NORMAL priority and no name.
     func publish(_ items: [(InteractionSubmission, String)]) async {
-        let watchers = await env.events.subscriberCount
-        let lookUp = items.count == 1 || watchers > 0
+        let lookUp = await env.events.subscriberCount > 0
         let now = env.now()
         for (submission, customer) in items {
             var event = WatchInteractionsResponse()
@@ -138,7 +138,7 @@ public struct InteractionServiceProvider: RPCService {
                 event.priority = snapshot.routing.priority.wire
                 event.customerDisplayName = snapshot.name ?? ""
             }
-            await env.events.publish(.interaction(event, customerID: customer))
+            await env.events.publish(.interaction(event, customerID: customer), at: now)
         }
     }
 
