@@ -81,4 +81,10 @@ public protocol Store: Sendable {
     func token(digest: [UInt8]) async throws -> AccessTokenRecord?
     /// Marks a token revoked at `at`; returns whether it existed.
     func revokeToken(digest: [UInt8], at: Int64) async throws -> Bool
+
+    // MARK: Idempotency
+
+    /// Whether a fact with id `id` (an idempotency key) is stored, whatever its content: lets a service answer a
+    /// retried request as a duplicate before making a new fact from it (whose server-stamped time would differ).
+    func containsFact(_ id: FactID) async throws -> Bool
 }
