@@ -70,7 +70,7 @@ public enum TokenRegistryError: Error, Sendable, Hashable, CustomStringConvertib
         case .teamOnlyForAgents(let role):
             "--team is for agent tokens only; drop it for a \(role.rawValue) token"
         case .customerRequired:
-            "a customer token needs --customer with the customer id it may see (see `crm customer show`)"
+            "a customer token needs --customer with the id of the one customer it may see (the customer_id of their profile)"
         case .customerOnlyForCustomers(let role):
             "--customer is for customer tokens only; drop it for a \(role.rawValue) token"
         case .invalidName(let name):

@@ -135,7 +135,7 @@ public final class CRMServerApp: Sendable {
             logger.notice(
                 "serving",
                 metadata: [
-                    "address": "\(server.localAddress.map { "\($0)" } ?? "?")", "database": "\(configuration.store.databasePath)",
+                    "address": "\(configuration.host):\(server.localAddress?.port ?? configuration.port)", "database": "\(configuration.store.databasePath)",
                     "client_certificates": "\(tls.configuration.clientCertificateMode.rawValue)",
                 ])
         } catch {

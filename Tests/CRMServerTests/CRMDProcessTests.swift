@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// The built `crmd` binary run as a child process.
+@Suite("crmd process", .enabled(if: CRMDBinary.path != nil, "crmd is not built; run `swift build --build-tests`"))
+struct CRMDProcessTests {
+    @Test("serve starts, prints where it listens and where the development CA is, and exits 0 on SIGTERM and on SIGINT",
+          arguments: [SIGTERM, SIGINT])
+    func serveAndStop(signal: Int32) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(CRMDBinary.path))
+        process.arguments = ["serve", "--port", "0", "--metrics-port", "off", "--data-dir", directory, "--log-level", "warning"]
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRMD_") }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !text.contains("Stop with"), ContinuousClock.now < deadline, process.isRunning {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(text.contains("listen:   127.0.0.1:"))
+        #expect(text.contains("\(directory)/certs/ca.pem"))
+        #expect(FileManager.default.fileExists(atPath: "\(directory)/certs/server.pem"))
+        kill(process.processIdentifier, signal)
+        let stopDeadline = ContinuousClock.now + .seconds(20)
+        while process.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test("token create, list and revoke on the same data directory")
+    func tokens() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let created = try CRMDBinary.run(["token", "create", "--role", "agent", "--team", "sales", "--name", "sari", "--data-dir", directory])
+        #expect(created.status == 0)
+        let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("crm_"))
+        let listed = try CRMDBinary.run(["token", "list", "--data-dir", directory])
+        #expect(listed.stdout.contains("sari"))
+        #expect(listed.stdout.contains("active"))
+        #expect(!listed.stdout.contains(token))
+        let id = try #require(listed.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").first)
+        let revoked = try CRMDBinary.run(["token", "revoke", String(id), "--data-dir", directory])
+        #expect(revoked.status == 0)
+        #expect(try CRMDBinary.run(["token", "list", "--data-dir", directory]).stdout.contains("revoked"))
+        let refused = try CRMDBinary.run(["token", "create", "--role", "agent", "--name", "x", "--data-dir", directory])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("--team"))
+    }
+}
+
+enum CRMDBinary {
+    /// `crmd` next to the test bundle (the build's products folder), if built.
+    static let path: String? = {
+        var candidates: [URL] = []
+        if let executable = Bundle.main.executableURL {
+            var folder = executable.deletingLastPathComponent()
+            // On macOS the test runner sits inside the .xctest bundle.
+            for _ in 0..<4 {
+                candidates.append(folder.appendingPathComponent("crmd"))
+                folder = folder.deletingLastPathComponent()
+            }
+        }
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        candidates.append(repository.appendingPathComponent(".build/debug/crmd"))
+        return candidates.map(\.path).first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(path))
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRMD_") }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stdout, stderr)
+    }
+}
