@@ -80,7 +80,7 @@ struct AccessControlTests {
         try await withAccessServer { server in
             let issued = try await server.tokens.create(
                 role: role, name: "\(role.rawValue)-1", team: role == .agent ? .afterSales : nil,
-                customerID: role == .customer ? try CustomerID("C-1") : nil)
+                customerID: role == .customer ? try CustomerID("cus_00000000000000000000000000000001") : nil)
             let client = try server.client()
             defer { Task { await client.close() } }
             let options = bearer(issued.token)
@@ -102,7 +102,7 @@ struct AccessControlTests {
                 if allowed.contains(role) {
                     #expect(outcome.isOK, "\(role) on \(path): \(outcome)")
                     #expect(trailers.firstText("principal") == "\(role.rawValue):\(role.rawValue)-1")
-                    if role == .customer { #expect(trailers.firstText("principal-customer") == "C-1") }
+                    if role == .customer { #expect(trailers.firstText("principal-customer") == "cus_00000000000000000000000000000001") }
                     if role == .agent { #expect(trailers.firstText("principal-team") == "after-sales") }
                 } else {
                     #expect(outcome.code == .permissionDenied, "\(role) on \(path): \(outcome)")

@@ -7,6 +7,8 @@ import CRMTLS
 import CRMTestSupport
 import CRMWire
 import Foundation
+import Logging
+import Testing
 
 /// A real CRMServerApp on 127.0.0.1 with a free port, real TLS (the test certificates, client
 /// certificates optional), a real SQLite store in a temporary folder, and probe services whose
@@ -30,7 +32,7 @@ struct AccessTestServer: Sendable {
             requireClientCertificate: requireClientCertificate, metricsPort: nil, logLevel: "error",
             shutdownGracePeriod: .seconds(5))
         configure(&configuration)
-        let app = CRMServerApp(configuration: configuration) { _ in services }
+        let app = CRMServerApp(configuration: configuration, logger: quietLogger) { _ in services }
         try await app.start()
         let port = try #require(app.port)
         let store = try #require(app.store)
@@ -127,3 +129,10 @@ struct ProbeService: RPCService {
         context.addTrailingMetadata(trailers)
     }
 }
+
+/// A logger that keeps test output readable.
+let quietLogger: Logger = {
+    var logger = Logger(label: "crmd-test")
+    logger.logLevel = .critical
+    return logger
+}()

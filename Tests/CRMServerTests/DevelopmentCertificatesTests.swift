@@ -41,7 +41,7 @@ struct DevelopmentCertificatesTests {
 
         // The server serves with them: a client trusting the development CA connects to
         // 127.0.0.1 as localhost, and the adapter certificate authenticates as an adapter.
-        let app = CRMServerApp(configuration: configuration) { _ in [ProbeService()] }
+        let app = CRMServerApp(configuration: configuration, logger: quietLogger) { _ in [ProbeService()] }
         try await app.start()
         let port = try #require(app.port)
         func client(adapter: Bool, serverName: String) throws -> RPCClient {

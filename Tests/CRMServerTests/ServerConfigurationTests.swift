@@ -68,7 +68,7 @@ struct ServerConfigurationTests {
     }
 
     @Test("bad values name the setting and where it came from")
-    func errors() {
+    func errors() throws {
         func message(_ flags: [ConfigurationKey: String] = [:], env: [String: String] = [:], file: String? = nil) -> String {
             do {
                 _ = try ServerConfiguration.resolve(

@@ -43,7 +43,7 @@ struct TokenRegistryTests {
     func storedHashed() async throws {
         try await withRegistry { registry, store in
             let agent = try await registry.create(role: .agent, name: "sari", team: .sales)
-            let customer = try await registry.create(role: .customer, name: "budi", customerID: try CustomerID("C-9"), expiresInDays: 30)
+            let customer = try await registry.create(role: .customer, name: "budi", customerID: try CustomerID("cus_00000000000000000000000000000009"), expiresInDays: 30)
             let records = try await store.allTokens()
             #expect(records.count == 2)
             for record in records {
@@ -53,7 +53,7 @@ struct TokenRegistryTests {
             #expect(records.map(\.digest).contains(AccessToken.digest(of: agent.token)))
             #expect(try await registry.authenticate(agent.token) == .success(Principal(role: .agent, name: "sari", team: .sales)))
             #expect(try await registry.authenticate(customer.token)
-                == .success(Principal(role: .customer, name: "budi", customerID: try CustomerID("C-9"))))
+                == .success(Principal(role: .customer, name: "budi", customerID: try CustomerID("cus_00000000000000000000000000000009"))))
             #expect(customer.info.expiresAt == customer.info.createdAt + 30 * 86_400_000)
             #expect(try await registry.authenticate(try AccessToken.generate()) == .failure(.unknown))
         }
@@ -68,13 +68,14 @@ struct TokenRegistryTests {
                 _ = try await registry.create(role: .supervisor, name: "x", team: .sales)
             }
             await #expect(throws: TokenRegistryError.customerOnlyForCustomers(.adapter)) {
-                _ = try await registry.create(role: .adapter, name: "x", customerID: try CustomerID("C-1"))
+                _ = try await registry.create(role: .adapter, name: "x", customerID: try CustomerID("cus_00000000000000000000000000000001"))
             }
             await #expect(throws: TokenRegistryError.invalidName(" ")) { _ = try await registry.create(role: .adapter, name: " ") }
             await #expect(throws: TokenRegistryError.invalidLifetime(0)) {
                 _ = try await registry.create(role: .adapter, name: "x", expiresInDays: 0)
             }
-            #expect(try await registry.list().isEmpty)
+            let tokens = try await registry.list()
+            #expect(tokens.isEmpty)
         }
     }
 

@@ -57,9 +57,12 @@ public final class CRMServerApp: Sendable {
     private let makeComponents: MakeComponents
     private let state = Mutex(State.idle)
 
-    /// A server whose services `makeComponents` makes from the store.
+    /// A server whose services `makeComponents` makes from the store. It logs through `logger`, at
+    /// `configuration.logLevel` or above.
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "crmd"), makeComponents: @escaping MakeComponents) {
         self.configuration = configuration
+        var logger = logger
+        if let level = Logger.Level(rawValue: configuration.logLevel), level > logger.logLevel { logger.logLevel = level }
         self.logger = logger
         self.makeComponents = makeComponents
     }
