@@ -24,7 +24,7 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// Whether every client must present a certificate signed by the CA. Otherwise a certificate
     /// is optional (a client without one authenticates with a token).
     public var requireClientCertificate: Bool
-    /// The loopback port of the Prometheus `GET /metrics` endpoint; nil: no endpoint.
+    /// The loopback port of the Prometheus `GET /metrics` endpoint (0: any free one); nil: no endpoint.
     public var metricsPort: Int?
     /// The log level: trace, debug, info, notice, warning, error or critical.
     public var logLevel: String
@@ -164,11 +164,11 @@ extension ServerConfiguration {
             }
         }
         if let (text, source) = value(.metricsPort) {
-            if ["off", "none", "0"].contains(text.lowercased()) {
+            if ["off", "none"].contains(text.lowercased()) {
                 configuration.metricsPort = nil
             } else {
-                guard let number = Int(text), (1...65535).contains(number) else {
-                    throw ConfigurationError("\(source) is \"\(text)\"; give a port number from 1 to 65535, or off")
+                guard let number = Int(text), (0...65535).contains(number) else {
+                    throw ConfigurationError("\(source) is \"\(text)\"; give a port number from 0 (any free one) to 65535, or off")
                 }
                 configuration.metricsPort = number
             }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -24,7 +25,10 @@ struct MetricsEndpoint: Service {
             }
             .bind(host: "127.0.0.1", port: port)
             .get()
-        logger.info("metrics endpoint", metadata: ["url": "http://127.0.0.1:\(port)/metrics"])
+        let url = "http://127.0.0.1:\(channel.localAddress?.port ?? port)/metrics"
+        print("metrics:  \(url)")
+        fflush(nil)
+        logger.info("metrics endpoint", metadata: ["url": "\(url)"])
         try? await gracefulShutdown()
         try? await channel.close()
     }

@@ -36,7 +36,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Whether every client must present a client certificate (env CRMD_REQUIRE_CLIENT_CERT; default no).")
     var requireClientCert: Bool?
 
-    @Option(help: "The loopback port of the Prometheus endpoint GET /metrics, or off (env CRMD_METRICS_PORT; default 9464).")
+    @Option(help: "The loopback port of the Prometheus endpoint GET /metrics, 0 for any free one, or off (env CRMD_METRICS_PORT; default 9464).")
     var metricsPort: String?
 
     @Option(help: "trace, debug, info, notice, warning, error or critical (env CRMD_LOG_LEVEL; default info).")
@@ -99,7 +99,6 @@ struct ServerService: Service {
             }
             print("mTLS:     client certificates \(tls.configuration.clientCertificateMode.rawValue)")
         }
-        if let metricsPort = configuration.metricsPort { print("metrics:  http://127.0.0.1:\(metricsPort)/metrics") }
         if !ServedServices.includesCRMServices {
             print("services: health and reflection only (the CRM services are not registered in this build)")
         }

@@ -15,7 +15,7 @@ struct AccessControlTests {
         try await withAccessServer { server in
             let client = try server.client()
             defer { Task { await client.close() } }
-            let outcome = await status { _ = try await client.unary(ProfileService.getProfile, GetProfileRequest(), options: bearer(nil)) }
+            let outcome = await callStatus { _ = try await client.unary(ProfileService.getProfile, GetProfileRequest(), options: accessOptions(token: nil)) }
             #expect(outcome.code == .unauthenticated)
             #expect(outcome.message.contains("authorization: Bearer <token>"))
             #expect(outcome.message.contains("crmd token create"))
@@ -28,7 +28,7 @@ struct AccessControlTests {
             let client = try server.client()
             defer { Task { await client.close() } }
             func call(_ token: String?) async -> RPCStatus {
-                await status { _ = try await client.unary(ProfileService.getProfile, GetProfileRequest(), options: bearer(token)) }
+                await callStatus { _ = try await client.unary(ProfileService.getProfile, GetProfileRequest(), options: accessOptions(token: token)) }
             }
             let unknown = await call(try AccessToken.generate())
             #expect(unknown.code == .unauthenticated)
@@ -38,7 +38,7 @@ struct AccessControlTests {
 
             var options = CallOptions(maxAttempts: 1)
             options.metadata.add("authorization", "Basic abc")
-            let basic = await status { _ = try await client.unary(ProfileService.getProfile, GetProfileRequest(), options: options) }
+            let basic = await callStatus { _ = try await client.unary(ProfileService.getProfile, GetProfileRequest(), options: options) }
             #expect(basic.code == .unauthenticated)
             #expect(basic.message.contains("Bearer"))
 
@@ -59,7 +59,7 @@ struct AccessControlTests {
             let issued = try await past.create(role: .supervisor, name: "ana", expiresInDays: 1)
             let client = try server.client()
             defer { Task { await client.close() } }
-            let outcome = await status { _ = try await client.unary(ProfileService.getProfile, GetProfileRequest(), options: bearer(issued.token)) }
+            let outcome = await callStatus { _ = try await client.unary(ProfileService.getProfile, GetProfileRequest(), options: accessOptions(token: issued.token)) }
             #expect(outcome.code == .unauthenticated)
             #expect(outcome.message.contains("expired"))
         }
@@ -83,21 +83,21 @@ struct AccessControlTests {
                 customerID: role == .customer ? try CustomerID("cus_00000000000000000000000000000001") : nil)
             let client = try server.client()
             defer { Task { await client.close() } }
-            let options = bearer(issued.token)
+            let options = accessOptions(token: issued.token)
             for (path, allowed) in Self.matrix {
                 let outcome: RPCStatus
                 var trailers = Metadata()
                 switch path {
                 case InteractionService.pushInteraction.path:
-                    outcome = await status { trailers = try await client.unaryResponse(InteractionService.pushInteraction, .init(), options: options).trailingMetadata }
+                    outcome = await callStatus { trailers = try await client.unaryResponse(InteractionService.pushInteraction, .init(), options: options).trailingMetadata }
                 case ProfileService.getProfile.path:
-                    outcome = await status { trailers = try await client.unaryResponse(ProfileService.getProfile, .init(), options: options).trailingMetadata }
+                    outcome = await callStatus { trailers = try await client.unaryResponse(ProfileService.getProfile, .init(), options: options).trailingMetadata }
                 case ReportService.getRefundRecap.path:
-                    outcome = await status { trailers = try await client.unaryResponse(ReportService.getRefundRecap, .init(), options: options).trailingMetadata }
+                    outcome = await callStatus { trailers = try await client.unaryResponse(ReportService.getRefundRecap, .init(), options: options).trailingMetadata }
                 case ComplaintService.getComplaint.path:
-                    outcome = await status { trailers = try await client.unaryResponse(ComplaintService.getComplaint, .init(), options: options).trailingMetadata }
+                    outcome = await callStatus { trailers = try await client.unaryResponse(ComplaintService.getComplaint, .init(), options: options).trailingMetadata }
                 default:
-                    outcome = await status { trailers = try await client.unaryResponse(ProfileService.unlinkIdentities, .init(), options: options).trailingMetadata }
+                    outcome = await callStatus { trailers = try await client.unaryResponse(ProfileService.unlinkIdentities, .init(), options: options).trailingMetadata }
                 }
                 if allowed.contains(role) {
                     #expect(outcome.isOK, "\(role) on \(path): \(outcome)")
@@ -141,15 +141,15 @@ struct AccessControlTests {
         try await withAccessServer { server in
             let client = try server.client(identity: "client-adapter")
             defer { Task { await client.close() } }
-            let response = try await client.unaryResponse(InteractionService.pushInteraction, .init(), options: bearer(nil))
+            let response = try await client.unaryResponse(InteractionService.pushInteraction, .init(), options: accessOptions(token: nil))
             #expect(response.trailingMetadata.firstText("principal") == "adapter:adapter-whatsapp")
-            let denied = await status { _ = try await client.unary(ProfileService.getProfile, .init(), options: bearer(nil)) }
+            let denied = await callStatus { _ = try await client.unary(ProfileService.getProfile, .init(), options: accessOptions(token: nil)) }
             #expect(denied.code == .permissionDenied)
             #expect(denied.message.contains("adapter"))
 
             // A token wins over the certificate.
             let issued = try await server.tokens.create(role: .supervisor, name: "ana")
-            let withToken = try await client.unaryResponse(ReportService.getRefundRecap, .init(), options: bearer(issued.token))
+            let withToken = try await client.unaryResponse(ReportService.getRefundRecap, .init(), options: accessOptions(token: issued.token))
             #expect(withToken.trailingMetadata.firstText("principal") == "supervisor:ana")
         }
     }
@@ -159,7 +159,7 @@ struct AccessControlTests {
         try await withAccessServer { server in
             let client = try server.client(identity: "untrusted-client")
             defer { Task { await client.close() } }
-            let outcome = await status { _ = try await client.unary(InteractionService.pushInteraction, .init(), options: bearer(nil)) }
+            let outcome = await callStatus { _ = try await client.unary(InteractionService.pushInteraction, .init(), options: accessOptions(token: nil)) }
             #expect(outcome.code == .unavailable)
         }
     }
@@ -169,9 +169,9 @@ struct AccessControlTests {
         try await withAccessServer { server in
             let client = try server.client()
             defer { Task { await client.close() } }
-            let health = try await client.unary(Health.check, HealthCheckRequest(service: ""), options: bearer(nil))
+            let health = try await client.unary(Health.check, HealthCheckRequest(service: ""), options: accessOptions(token: nil))
             #expect(health.servingStatus == .serving)
-            let methods = try await client.unary(Reflection.listMethods, ListMethodsRequest(), options: bearer(nil))
+            let methods = try await client.unary(Reflection.listMethods, ListMethodsRequest(), options: accessOptions(token: nil))
             #expect(methods.methods.contains { $0.name == ProfileService.getProfile.path })
             // Every method the server serves is in the policy.
             #expect(methods.methods.map(\.name).filter { AccessPolicy.rule(for: $0) == nil } == [])
@@ -194,7 +194,7 @@ struct AccessControlTests {
             let issued = try await server.tokens.create(role: .supervisor, name: "ana")
             let client = try server.client()
             defer { Task { await client.close() } }
-            let outcome = await status { _ = try await client.unary(UnlistedService.leak, HealthCheckRequest(), options: bearer(issued.token)) }
+            let outcome = await callStatus { _ = try await client.unary(UnlistedService.leak, HealthCheckRequest(), options: accessOptions(token: issued.token)) }
             #expect(outcome.code == .permissionDenied)
             #expect(outcome.message.contains("access policy"))
         }
@@ -206,13 +206,13 @@ struct AccessControlTests {
         let issued = try await server.tokens.create(role: .agent, name: "sari", team: .sales)
         let client = try server.client()
         let started = ContinuousClock.now
-        async let slow = client.unaryResponse(ProfileService.searchProfiles, .init(), options: bearer(issued.token))
+        async let slow = client.unaryResponse(ProfileService.searchProfiles, .init(), options: accessOptions(token: issued.token))
         try await Task.sleep(for: .milliseconds(200))
         await server.app.shutdown(gracePeriod: .seconds(5))
         let response = try await slow
         #expect(response.trailingMetadata.firstText("principal") == "agent:sari")
         #expect(ContinuousClock.now - started >= ProbeService.slowCall)
-        let after = await status { _ = try await client.unary(ProfileService.getProfile, .init(), options: bearer(issued.token)) }
+        let after = await callStatus { _ = try await client.unary(ProfileService.getProfile, .init(), options: accessOptions(token: issued.token)) }
         #expect(after.code == .unavailable)
         await client.close()
         // The store was closed after its last commit and opens again with the token in it.
@@ -227,11 +227,11 @@ struct AccessControlTests {
         try await withAccessServer(requireClientCertificate: true) { server in
             let issued = try await server.tokens.create(role: .agent, name: "sari", team: .sales)
             let plain = try server.client()
-            let refused = await status { _ = try await plain.unary(ProfileService.getProfile, .init(), options: bearer(issued.token)) }
+            let refused = await callStatus { _ = try await plain.unary(ProfileService.getProfile, .init(), options: accessOptions(token: issued.token)) }
             #expect(refused.code == .unavailable)
             await plain.close()
             let withCertificate = try server.client(identity: "client-agent")
-            let response = try await withCertificate.unaryResponse(ProfileService.getProfile, .init(), options: bearer(issued.token))
+            let response = try await withCertificate.unaryResponse(ProfileService.getProfile, .init(), options: accessOptions(token: issued.token))
             #expect(response.trailingMetadata.firstText("principal") == "agent:sari")
             await withCertificate.close()
         }

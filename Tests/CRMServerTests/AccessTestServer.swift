@@ -72,14 +72,14 @@ func withAccessServer<T>(
 }
 
 /// Call options carrying `token` as `authorization: Bearer <token>`.
-func bearer(_ token: String?) -> CallOptions {
+func accessOptions(token: String?) -> CallOptions {
     var metadata = Metadata()
     if let token { metadata.add("authorization", "Bearer \(token)") }
     return CallOptions(metadata: metadata, maxAttempts: 1)
 }
 
 /// The status a call ends with (OK when it succeeds).
-func status(of call: () async throws -> Void) async -> RPCStatus {
+func callStatus(_ call: () async throws -> Void) async -> RPCStatus {
     do {
         try await call()
         return .ok

@@ -1,5 +1,11 @@
+import CRMRPC
+import CRMTLS
+import CRMWire
 import Foundation
 import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// The built `crmd` binary run as a child process.
 @Suite("crmd process", .enabled(if: CRMDBinary.path != nil, "crmd is not built; run `swift build --build-tests`"))
@@ -11,7 +17,7 @@ struct CRMDProcessTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(CRMDBinary.path))
-        process.arguments = ["serve", "--port", "0", "--metrics-port", "off", "--data-dir", directory, "--log-level", "warning"]
+        process.arguments = ["serve", "--port", "0", "--metrics-port", "0", "--data-dir", directory, "--log-level", "warning"]
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRMD_") }
         let output = Pipe()
         process.standardOutput = output
@@ -19,7 +25,7 @@ struct CRMDProcessTests {
         try process.run()
         var text = ""
         let deadline = ContinuousClock.now + .seconds(30)
-        while !text.contains("Stop with"), ContinuousClock.now < deadline, process.isRunning {
+        while !(text.contains("Stop with") && text.contains("metrics:")), ContinuousClock.now < deadline, process.isRunning {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
             text += String(decoding: chunk, as: UTF8.self)
@@ -27,6 +33,21 @@ struct CRMDProcessTests {
         #expect(text.contains("listen:   127.0.0.1:"))
         #expect(text.contains("\(directory)/certs/ca.pem"))
         #expect(FileManager.default.fileExists(atPath: "\(directory)/certs/server.pem"))
+
+        // A health check through the development CA, then the call is counted on the metrics endpoint.
+        let port = try #require(Self.value(after: "listen:   127.0.0.1:", in: text).flatMap { Int($0.prefix { $0.isNumber }) })
+        let tls = TLSConfiguration.client(serverName: "localhost", trustRootsFile: "\(directory)/certs/ca.pem")
+        let client = try RPCClient(configuration: .init(host: "127.0.0.1", port: port, tls: tls, serverName: "localhost"))
+        let health = try await client.unary(Health.check, HealthCheckRequest())
+        #expect(health.servingStatus == .serving)
+        await client.close()
+        let metricsURL = try #require(Self.value(after: "metrics:  ", in: text))
+        let metrics = try await Self.fetch(metricsURL)
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("crm_rpc_calls_total{") && $0.contains("/crm.v1.Health/Check") }
+        #expect(line?.contains("status=\"OK\"") == true, "\(metrics)")
+        #expect(line?.hasSuffix(" 1") == true)
+        #expect(metrics.contains("crm_rpc_call_duration_seconds"))
+        #expect(metrics.contains("crm_rpc_open_connections"))
         kill(process.processIdentifier, signal)
         let stopDeadline = ContinuousClock.now + .seconds(20)
         while process.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
@@ -34,6 +55,25 @@ struct CRMDProcessTests {
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
+    }
+
+    /// The rest of the line after `prefix`.
+    static func value(after prefix: String, in text: String) -> String? {
+        text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+    }
+
+    /// GET `url`'s body as text.
+    static func fetch(_ url: String) async throws -> String {
+        let request = URLRequest(url: try #require(URL(string: url)), timeoutInterval: 10)
+        return try await withCheckedThrowingContinuation { continuation in
+            URLSession.shared.dataTask(with: request) { data, _, error in
+                if let error {
+                    continuation.resume(throwing: error)
+                } else {
+                    continuation.resume(returning: String(decoding: data ?? Data(), as: UTF8.self))
+                }
+            }.resume()
+        }
     }
 
     @Test("token create, list and revoke on the same data directory")

@@ -53,11 +53,11 @@ struct DevelopmentCertificatesTests {
         }
         for name in ["localhost", "127.0.0.1"] {
             let plain = try client(adapter: false, serverName: name)
-            #expect(try await plain.unary(Health.check, HealthCheckRequest(), options: bearer(nil)).servingStatus == .serving)
+            #expect(try await plain.unary(Health.check, HealthCheckRequest(), options: accessOptions(token: nil)).servingStatus == .serving)
             await plain.close()
         }
         let adapter = try client(adapter: true, serverName: "localhost")
-        let response = try await adapter.unaryResponse(InteractionService.pushInteraction, .init(), options: bearer(nil))
+        let response = try await adapter.unaryResponse(InteractionService.pushInteraction, .init(), options: accessOptions(token: nil))
         #expect(response.trailingMetadata.firstText("principal") == "adapter:\(DevelopmentCertificates.adapterCommonName)")
         await adapter.close()
         await app.shutdown(gracePeriod: .seconds(1))

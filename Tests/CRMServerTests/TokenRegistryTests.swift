@@ -81,7 +81,7 @@ struct TokenRegistryTests {
 
     @Test("list shows every token with its state; revoke takes an id or an unambiguous prefix")
     func listAndRevoke() async throws {
-        try await withRegistry { registry, _ in
+        try await withRegistry { registry, store in
             var issued: [IssuedToken] = []
             for index in 0..<20 { issued.append(try await registry.create(role: .adapter, name: "adapter-\(index)")) }
             let listed = try await registry.list()
@@ -96,6 +96,10 @@ struct TokenRegistryTests {
             #expect(try await registry.authenticate(issued[4].token) == .success(issued[4].info.principal))
             // Revoking again changes nothing.
             #expect(try await registry.revoke(idPrefix: target.id).revokedAt == revoked.revokedAt)
+            // The audit trail has the issue and the one revocation, never the token.
+            let audit = try await store.auditEntries(subject: TokenRegistry.auditSubject(target.id), after: nil, limit: 10)
+            #expect(audit.map(\.entry.action) == ["token.create", "token.revoke"])
+            #expect(audit.allSatisfy { $0.entry.actor == TokenRegistry.localActor && !$0.entry.detail.contains("crm_") })
 
             await #expect(throws: TokenRegistryError.prefixTooShort("ab")) { _ = try await registry.revoke(idPrefix: "ab") }
             await #expect(throws: TokenRegistryError.noSuchToken("zzzzzz")) { _ = try await registry.revoke(idPrefix: "zzzzzz") }

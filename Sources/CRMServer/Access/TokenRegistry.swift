@@ -112,12 +112,15 @@ public struct TokenRegistry: Sendable {
         self.now = now
     }
 
-    /// Issues a token and returns it; its text is shown only this once.
+    /// Issues a token and returns it; its text is shown only this once. The audit trail records
+    /// `token.create` on `token:<id>` by `actor`.
     ///
     /// - Parameters:
     ///   - expiresInDays: lifetime in days; nil for a token that does not expire.
+    ///   - actor: who issues it, for the audit trail.
     public func create(
-        role: CallerRole, name: String, team: AgentTeamName? = nil, customerID: CustomerID? = nil, expiresInDays: Int? = nil
+        role: CallerRole, name: String, team: AgentTeamName? = nil, customerID: CustomerID? = nil, expiresInDays: Int? = nil,
+        actor: String = TokenRegistry.localActor
     ) async throws -> IssuedToken {
         let trimmed = name.trimmingSpaces
         guard (1...100).contains(trimmed.count), trimmed.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
@@ -143,6 +146,13 @@ public struct TokenRegistry: Sendable {
             team: team?.rawValue, customerID: customerID?.rawValue)
         try await store.saveToken(record)
         guard let info = Self.info(record) else { throw TokenRegistryError.invalidName(name) }
+        var detail = "role \(role.rawValue), name \(trimmed)"
+        if let team { detail += ", team \(team.rawValue)" }
+        if let customerID { detail += ", customer \(customerID.rawValue)" }
+        if let expiresAt = record.expiresAt { detail += ", expires at \(expiresAt)" }
+        try await store.appendAudit([
+            AuditEntry(at: createdAt, actor: actor, action: "token.create", subject: Self.auditSubject(info.id), detail: detail)
+        ])
         return IssuedToken(token: token, info: info)
     }
 
@@ -152,8 +162,9 @@ public struct TokenRegistry: Sendable {
     }
 
     /// Revokes the token whose id starts with `idPrefix` (at least 4 hex digits); returns it as it
-    /// now stands. Revoking a revoked token changes nothing.
-    public func revoke(idPrefix: String) async throws -> TokenInfo {
+    /// now stands. Revoking a revoked token changes nothing. The audit trail records
+    /// `token.revoke` on `token:<id>` by `actor`.
+    public func revoke(idPrefix: String, actor: String = TokenRegistry.localActor) async throws -> TokenInfo {
         let prefix = idPrefix.lowercased()
         guard prefix.count >= 4 else { throw TokenRegistryError.prefixTooShort(idPrefix) }
         let matches = try await store.allTokens().filter { AccessToken.hex($0.digest).hasPrefix(prefix) }
@@ -161,9 +172,17 @@ public struct TokenRegistry: Sendable {
         guard matches.count == 1 else {
             throw TokenRegistryError.ambiguousToken(idPrefix, matches: matches.map { AccessToken.id(ofDigest: $0.digest) })
         }
-        _ = try await store.revokeToken(digest: match.digest, at: now())
+        let at = now()
+        let changed = try await store.revokeToken(digest: match.digest, at: at)
         let record = try await store.token(digest: match.digest) ?? match
         guard let info = Self.info(record) else { throw TokenRegistryError.noSuchToken(idPrefix) }
+        if changed, match.revokedAt == nil {
+            try await store.appendAudit([
+                AuditEntry(
+                    at: at, actor: actor, action: "token.revoke", subject: Self.auditSubject(info.id),
+                    detail: "role \(info.role.rawValue), name \(info.name)")
+            ])
+        }
         return info
     }
 
@@ -176,6 +195,12 @@ public struct TokenRegistry: Sendable {
         guard let info = Self.info(record) else { return .failure(.malformed) }
         return .success(info.principal)
     }
+
+    /// The audit actor of token commands run on the server's machine.
+    public static let localActor = "local:crmd-token"
+
+    /// The audit subject of a token: `token:<id>`.
+    public static func auditSubject(_ id: String) -> String { "token:\(id)" }
 
     static func info(_ record: AccessTokenRecord) -> TokenInfo? {
         guard let role = CallerRole(rawValue: record.role) else { return nil }
