@@ -34,6 +34,7 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// The default metrics port.
     public static let defaultMetricsPort = 9464
 
+    /// A configuration; every setting has the default `crmd serve` uses.
     public init(
         host: String = "127.0.0.1", port: Int = RPCProtocol.defaultPort, dataDirectory: String = "crmd-data",
         certificateFile: String? = nil, privateKeyFile: String? = nil, clientCAFile: String? = nil,
@@ -66,14 +67,23 @@ public struct ServerConfiguration: Sendable, Hashable {
 /// A setting of `crmd serve`, by its name in the configuration file; each also has a flag
 /// (`--<name>`) and an environment variable (`CRMD_<NAME>`).
 public enum ConfigurationKey: String, Sendable, Hashable, CaseIterable {
+    /// The address to listen on.
     case host
+    /// The TCP port.
     case port
+    /// The data directory.
     case dataDir = "data-dir"
+    /// The server certificate chain (PEM).
     case cert
+    /// Its private key (PEM).
     case key
+    /// The CA of client certificates (PEM).
     case ca
+    /// Whether clients must present a certificate: true or false.
     case requireClientCert = "require-client-cert"
+    /// The Prometheus endpoint's port, 0 for any free one, or off.
     case metricsPort = "metrics-port"
+    /// The log level.
     case logLevel = "log-level"
 
     /// `CRMD_HOST`, `CRMD_DATA_DIR`, …

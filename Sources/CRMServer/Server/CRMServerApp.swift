@@ -121,7 +121,12 @@ public final class CRMServerApp: Sendable {
                         CallMetricsInterceptor(), CallLoggingInterceptor(logger: logger),
                         AuthenticationInterceptor(tokens: tokens, logger: access),
                     ])
-                try await server.start()
+                do {
+                    try await server.start()
+                } catch {
+                    throw ServerStartError(
+                        "cannot listen on \(configuration.host):\(configuration.port) (\(error)); choose another port (--port, CRMD_PORT) or stop the process that holds it")
+                }
             } catch {
                 try? await store.close()
                 throw error
@@ -243,5 +248,14 @@ public final class CRMServerApp: Sendable {
             last = now
             do { try await Task.sleep(for: .seconds(1)) } catch { return }
         }
+    }
+}
+
+/// The server could not start, saying what to change.
+public struct ServerStartError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }
