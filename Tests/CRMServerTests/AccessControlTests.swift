@@ -206,8 +206,11 @@ struct AccessControlTests {
         let issued = try await server.tokens.create(role: .agent, name: "sari", team: .sales)
         let client = try server.client()
         let started = ContinuousClock.now
+        let before = slowCallsStarted.value
         async let slow = client.unaryResponse(ProfileService.searchProfiles, .init(), options: accessOptions(token: issued.token))
-        try await Task.sleep(for: .milliseconds(200))
+        // Shut down once the handler runs.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while slowCallsStarted.value == before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         await server.app.shutdown(gracePeriod: .seconds(5))
         let response = try await slow
         #expect(response.trailingMetadata.firstText("principal") == "agent:sari")

@@ -8,6 +8,7 @@ import CRMTestSupport
 import CRMWire
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// A real CRMServerApp on 127.0.0.1 with a free port, real TLS (the test certificates, client
@@ -104,6 +105,7 @@ struct ProbeService: RPCService {
         probe(ComplaintService.getComplaint, &router)  // customer
         probe(ProfileService.unlinkIdentities, &router)  // supervisor only
         router.register(ProfileService.searchProfiles) { _, context in
+            slowCallsStarted.add()
             try await Task.sleep(for: Self.slowCall)
             Self.report(context)
             return SearchProfilesResponse()
@@ -136,3 +138,13 @@ let quietLogger: Logger = {
     logger.logLevel = .critical
     return logger
 }()
+
+/// How many slow probe calls have reached their handler (only the shutdown test makes them).
+let slowCallsStarted = ProbeCounter()
+
+/// A counter that handlers and tests share.
+final class ProbeCounter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}

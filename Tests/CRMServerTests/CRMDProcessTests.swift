@@ -2,6 +2,7 @@ import CRMRPC
 import CRMTLS
 import CRMWire
 import Foundation
+import Synchronization
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -22,14 +23,15 @@ struct CRMDProcessTests {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
+        // Read on the file handle's own queue, never blocking a thread of the test's concurrency pool.
+        let collected = CollectedOutput()
+        output.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
         try process.run()
-        var text = ""
         let deadline = ContinuousClock.now + .seconds(30)
-        while !(text.contains("Stop with") && text.contains("metrics:")), ContinuousClock.now < deadline, process.isRunning {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
-            text += String(decoding: chunk, as: UTF8.self)
+        while !(collected.text.contains("Stop with") && collected.text.contains("metrics:")), ContinuousClock.now < deadline, process.isRunning {
+            try await Task.sleep(for: .milliseconds(50))
         }
+        let text = collected.text
         #expect(text.contains("listen:   127.0.0.1:"))
         #expect(text.contains("\(directory)/certs/ca.pem"))
         #expect(FileManager.default.fileExists(atPath: "\(directory)/certs/server.pem"))
@@ -52,7 +54,8 @@ struct CRMDProcessTests {
         let stopDeadline = ContinuousClock.now + .seconds(20)
         while process.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        output.fileHandleForReading.readabilityHandler = nil
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
     }
@@ -77,22 +80,22 @@ struct CRMDProcessTests {
     }
 
     @Test("token create, list and revoke on the same data directory")
-    func tokens() throws {
+    func tokens() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let created = try CRMDBinary.run(["token", "create", "--role", "agent", "--team", "sales", "--name", "sari", "--data-dir", directory])
+        let created = try await CRMDBinary.run(["token", "create", "--role", "agent", "--team", "sales", "--name", "sari", "--data-dir", directory])
         #expect(created.status == 0)
         let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.hasPrefix("crm_"))
-        let listed = try CRMDBinary.run(["token", "list", "--data-dir", directory])
+        let listed = try await CRMDBinary.run(["token", "list", "--data-dir", directory])
         #expect(listed.stdout.contains("sari"))
         #expect(listed.stdout.contains("active"))
         #expect(!listed.stdout.contains(token))
         let id = try #require(listed.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").first)
-        let revoked = try CRMDBinary.run(["token", "revoke", String(id), "--data-dir", directory])
+        let revoked = try await CRMDBinary.run(["token", "revoke", String(id), "--data-dir", directory])
         #expect(revoked.status == 0)
-        #expect(try CRMDBinary.run(["token", "list", "--data-dir", directory]).stdout.contains("revoked"))
-        let refused = try CRMDBinary.run(["token", "create", "--role", "agent", "--name", "x", "--data-dir", directory])
+        #expect(try await CRMDBinary.run(["token", "list", "--data-dir", directory]).stdout.contains("revoked"))
+        let refused = try await CRMDBinary.run(["token", "create", "--role", "agent", "--name", "x", "--data-dir", directory])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("--team"))
     }
@@ -115,9 +118,19 @@ enum CRMDBinary {
         return candidates.map(\.path).first { FileManager.default.isExecutableFile(atPath: $0) }
     }()
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// Runs crmd with `arguments` to its end, on a thread of its own (the waiting blocks).
+    static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let path = try #require(path)
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try runBlocking(path: path, arguments) })
+            }
+        }
+    }
+
+    private static func runBlocking(path: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(path))
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRMD_") }
         let out = Pipe()
@@ -130,4 +143,15 @@ enum CRMDBinary {
         process.waitUntilExit()
         return (process.terminationStatus, stdout, stderr)
     }
+}
+
+/// Output gathered from a child process as it arrives.
+final class CollectedOutput: Sendable {
+    private let data = Mutex(Data())
+
+    func append(_ chunk: Data) {
+        data.withLock { $0.append(chunk) }
+    }
+
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
 }

@@ -28,7 +28,10 @@ struct SweeperTests {
                 ])
         }
         try await app.start()
-        try await Task.sleep(for: .milliseconds(300))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while (runs.value < 3 || failures.value < 3) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(runs.value >= 3)
         #expect(failures.value >= 3)
         await app.shutdown(gracePeriod: .seconds(1))
