@@ -45,8 +45,9 @@ public enum AccessRule: Sendable, Hashable, CustomStringConvertible {
 ///   merge of two customers) is for supervisors only.
 /// - **customer** (self-service, a token bound to one customer): `GetComplaint` and
 ///   `ListComplaints` (the services answer only its own customer's complaints), `WatchMyNotices`
-///   (its own notices), `SubmitRating` and `GetLoyaltyStatus` (its own). It may also open a
-///   complaint, as a customer does at a counter; the service binds it to its own customer.
+///   (its own notices), `SubmitRating` and `GetLoyaltyStatus` (its own). Opening a complaint
+///   goes through an agent (or a channel adapter's interaction), so that nobody can open one in
+///   another customer's name.
 /// - **anyone**: `crm.v1.Health` and `crm.v1.Reflection`, without credentials.
 ///
 /// A method missing from the table is refused to everyone (PERMISSION_DENIED), and the test suite
@@ -88,7 +89,7 @@ public enum AccessPolicy {
         allow(OrderService.getOrder.info, staff)
         allow(OrderService.listOrders.info, staff)
 
-        allow(ComplaintService.openComplaint.info, staff.union([.customer]))
+        allow(ComplaintService.openComplaint.info, staff)
         allow(ComplaintService.getComplaint.info, staff.union([.customer]))
         allow(ComplaintService.listComplaints.info, staff.union([.customer]))
         allow(ComplaintService.transitionComplaint.info, staff)

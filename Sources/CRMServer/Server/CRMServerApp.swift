@@ -139,7 +139,20 @@ public final class CRMServerApp: Sendable {
                 }
                 logger.debug("background tasks stopped")
             }
-            state.withLock { $0 = .running(Running(store: store, server: server, background: background, tls: tls)) }
+            let running = Running(store: store, server: server, background: background, tls: tls)
+            let stillWanted = state.withLock { state -> Bool in
+                guard case .starting = state else { return false }
+                state = .running(running)
+                return true
+            }
+            guard stillWanted else {
+                // shutdown() was called while starting: undo the start.
+                await server.shutdown(gracePeriod: .zero)
+                background.cancel()
+                await background.value
+                try? await store.close()
+                throw ServerStartError("the server was shut down while it was starting")
+            }
             logger.notice(
                 "serving",
                 metadata: [
