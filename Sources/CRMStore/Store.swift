@@ -83,4 +83,10 @@ public protocol Store: Sendable {
     func revokeToken(digest: [UInt8], at: Int64) async throws -> Bool
     /// Every token record, revoked and expired ones included, oldest first.
     func allTokens() async throws -> [AccessTokenRecord]
+
+    // MARK: Idempotency
+
+    /// Whether a fact with id `id` (an idempotency key) is stored, whatever its content: lets a service answer a
+    /// retried request as a duplicate before making a new fact from it (whose server-stamped time would differ).
+    func containsFact(_ id: FactID) async throws -> Bool
 }

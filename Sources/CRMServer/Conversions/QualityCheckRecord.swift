@@ -1,0 +1,119 @@
+import Foundation
+import CRMDomain
+import CRMMessages
+import CRMStore
+
+/// The warehouse's quality check of a return, as the server keeps it until After-Sales decides the complaint.
+///
+/// Decision: the domain keeps a return's quality check inside the decision (``ReturnRecord``), and has no fact for
+/// a check recorded before the decision. Rather than change the fact model, the server keeps the check in the
+/// audit trail (action `RecordReturnQualityCheck`, subject the complaint id, the check encoded in the detail),
+/// and builds the ``ReturnRecord`` from the newest check when the complaint is decided. The check is therefore
+/// durable and ordered, but not part of the convergent facts: a store rebuilt from facts alone loses checks of
+/// complaints not decided yet.
+struct QualityCheckRecord: Sendable, Hashable {
+    static let action = "RecordReturnQualityCheck"
+
+    var key: String
+    var verdict: QualityCheckVerdict
+    var localShipping: Int64
+    var receivedMs: Int64
+    var checkedMs: Int64
+    var inspector: String
+    var items: [QualityCheckItem]
+    var note: String
+
+    /// The audit detail.
+    var encoded: String {
+        let itemText = items.map { [Self.escape($0.sku), String($0.quantityReturned), String($0.quantityAccepted), Self.escape($0.finding)].joined(separator: ",") }
+            .joined(separator: ";")
+        return ["qc1", Self.escape(key), String(verdict.rawValue), String(localShipping), String(receivedMs), String(checkedMs),
+                Self.escape(inspector), itemText, Self.escape(note)].joined(separator: "\t")
+    }
+
+    init(key: String, verdict: QualityCheckVerdict, localShipping: Int64, receivedMs: Int64, checkedMs: Int64, inspector: String, items: [QualityCheckItem], note: String) {
+        self.key = key
+        self.verdict = verdict
+        self.localShipping = localShipping
+        self.receivedMs = receivedMs
+        self.checkedMs = checkedMs
+        self.inspector = inspector
+        self.items = items
+        self.note = note
+    }
+
+    /// Decodes an audit detail; nil when it is not a check.
+    init?(encoded: String) {
+        let parts = encoded.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 9, parts[0] == "qc1", let v = Int32(parts[2]), let ship = Int64(parts[3]),
+              let received = Int64(parts[4]), let checked = Int64(parts[5]) else { return nil }
+        var items: [QualityCheckItem] = []
+        for itemText in parts[7].split(separator: ";") {
+            let f = itemText.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard f.count == 4, let r = Int64(f[1]), let a = Int64(f[2]) else { return nil }
+            items.append(QualityCheckItem(sku: Self.unescape(f[0]), quantityReturned: r, quantityAccepted: a, finding: Self.unescape(f[3])))
+        }
+        self.init(
+            key: Self.unescape(parts[1]), verdict: QualityCheckVerdict(rawValue: v), localShipping: ship, receivedMs: received,
+            checkedMs: checked, inspector: Self.unescape(parts[6]), items: items, note: Self.unescape(parts[8]))
+    }
+
+    /// The wire form.
+    func wire(complaintID: String, orderNumber: String, showNotes: Bool) -> ReturnQualityCheck {
+        let factID = (try? FactID(key)).map { IdempotencyKey(factID: $0) }
+        return ReturnQualityCheck(
+            factID: key, key: factID, complaintID: complaintID, orderNumber: orderNumber,
+            items: showNotes ? items : items.map { QualityCheckItem(sku: $0.sku, quantityReturned: $0.quantityReturned, quantityAccepted: $0.quantityAccepted) },
+            verdict: verdict, localShippingRupiah: localShipping, inspector: ActorRef(role: .agent, name: inspector, team: .warehouse),
+            receivedMs: receivedMs, checkedMs: checkedMs, note: showNotes ? note : "")
+    }
+
+    /// The domain's return record for a decision: accepted units are refunded at the price paid on the order.
+    ///
+    /// Decision: the domain's check accepts or refuses a whole return; a PARTIAL verdict becomes an accepted
+    /// return of the accepted units only (the refused units are not refunded), which pays exactly the accepted units.
+    func returnRecord(order: OrderView) throws(RequestFieldError) -> ReturnRecord {
+        let prices = Dictionary(order.record.items.map { ($0.sku, $0.unitPrice) }, uniquingKeysWith: { a, _ in a })
+        let anyAccepted = verdict != .failed && items.contains { $0.quantityAccepted > 0 }
+        do {
+            var returned: [ReturnedItem] = []
+            for item in items {
+                let quantity = anyAccepted ? item.quantityAccepted : item.quantityReturned
+                guard quantity > 0 else { continue }
+                guard let price = prices[item.sku] else {
+                    throw RequestFieldError("quality_check.items", "SKU \(item.sku) is not on order \(order.orderNumber)")
+                }
+                returned.append(try ReturnedItem(sku: item.sku, quantity: quantity, paidUnitPrice: price))
+            }
+            let check = QualityCheck(outcome: anyAccepted ? .accepted : .refused, inspectedBy: inspector, inspectedAt: checkedMs, notes: note)
+            return try ReturnRecord(orderNumber: order.orderNumber, items: returned, qualityCheck: check, localShippingCost: localShipping)
+        } catch let error as RequestFieldError {
+            throw error
+        } catch let error as CompensationError {
+            throw RequestFieldError("quality_check", error.description)
+        } catch {
+            throw RequestFieldError("quality_check", "\(error)")
+        }
+    }
+
+    private static func escape(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "%": out += "%25"
+            case "\t": out += "%09"
+            case ",": out += "%2C"
+            case ";": out += "%3B"
+            case "\n": out += "%0A"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    private static func unescape(_ s: String) -> String {
+        s.replacingOccurrences(of: "%0A", with: "\n").replacingOccurrences(of: "%3B", with: ";")
+            .replacingOccurrences(of: "%2C", with: ",").replacingOccurrences(of: "%09", with: "\t")
+            .replacingOccurrences(of: "%25", with: "%")
+    }
+}

@@ -1,0 +1,33 @@
+import CRMRPC
+import CRMStore
+
+/// Every CRM service of the server, over one store and one event hub.
+///
+/// Read-only methods are registered as idempotent, so clients may retry them.
+public struct CRMServices: Sendable {
+    /// The store the services read and write.
+    public let store: any Store
+    /// The hub the watch streams listen to; publish proactive notices here too.
+    public let events: EventHub
+    let env: ServiceEnvironment
+
+    /// Creates the services. `now` gives the server time in Unix milliseconds.
+    public init(store: any Store, events: EventHub, now: @escaping @Sendable () -> Int64) {
+        self.store = store
+        self.events = events
+        self.env = ServiceEnvironment(store: store, events: events, now: now)
+    }
+
+    /// Every CRM service, ready for `RPCServer(services:)`.
+    public var all: [any RPCService] {
+        [
+            InteractionServiceProvider(env: env),
+            ProfileServiceProvider(env: env),
+            OrderServiceProvider(env: env),
+            ComplaintServiceProvider(env: env),
+            LoyaltyServiceProvider(env: env),
+            FeedbackServiceProvider(env: env),
+            ReportServiceProvider(env: env),
+        ]
+    }
+}

@@ -1,0 +1,117 @@
+import CRMDomain
+import CRMMessages
+import CRMRPC
+import CRMStore
+import CRMWire
+
+/// crm.v1.FeedbackService: ratings.
+public struct FeedbackServiceProvider: RPCService {
+    let env: ServiceEnvironment
+
+    init(env: ServiceEnvironment) { self.env = env }
+
+    public func registerMethods(with router: inout MethodRouter) {
+        router.register(CRMMessages.FeedbackService.submitRating) { request, _ in try await submit(request) }
+        router.register(CRMMessages.FeedbackService.listRatings, idempotent: true) { request, _ in try await list(request) }
+    }
+
+    /// Decisions: the domain files every rating under a customer handle, with stars, comment and order.
+    /// - an anonymous rating (no customer) cannot be filed and is refused with INVALID_ARGUMENT;
+    /// - `source`, `channel` and `complaint_id` have no place in the domain's rating: they are checked and written to
+    ///   the audit trail, and read back as unspecified.
+    func submit(_ request: SubmitRatingRequest) async throws -> SubmitRatingResponse {
+        let now = env.now()
+        let (key, order, ratedAt) = try validated {
+            let key = try Check.key(request.key)
+            if request.customer == nil && env.principal?.role != .customer {
+                throw RequestFieldError("customer", "is required: this server files every rating under a customer (anonymous public reviews are not kept)")
+            }
+            guard (1...5).contains(request.stars) else { throw RequestFieldError("stars", "is \(request.stars); give 1 to 5 stars") }
+            _ = try Check.bounded(request.comment, "comment", maximum: 4_000)
+            if case .unrecognized(let n) = request.source { throw RequestFieldError("source", "is \(n), a rating source this server does not know") }
+            if case .unrecognized(let n) = request.channel { throw RequestFieldError("channel", "is \(n), a channel this server does not know") }
+            let order = try request.orderNumber.map { v throws(RequestFieldError) in try Check.orderNumber(v.value, "order_number.value") }
+            if let c = request.complaintID { _ = try Check.complaintID(c.value, "complaint_id.value") }
+            let ratedAt = request.ratedMs == 0 ? now : try Check.time(request.ratedMs, "rated_ms")
+            return (key, order, ratedAt)
+        }
+        // A customer always rates as themselves.
+        var customer: CustomerID
+        if request.customer == nil, let scoped = try env.scopedCustomer() {
+            customer = scoped
+        } else {
+            customer = try await env.resolve(request.customer, field: "customer")
+        }
+        let handle: CRMDomain.Handle
+        if case .handle(let wire)? = request.customer?.target {
+            handle = try validated { try CRMDomain.Handle(wire: wire, field: "customer.handle") }
+        } else if let profile = try await env.store.profile(of: customer) {
+            handle = profile.anchor
+            customer = profile.id
+        } else {
+            throw RPCStatus.notFound("no customer has id \(customer)")
+        }
+        let rating: CRMDomain.Rating
+        do {
+            rating = try CRMDomain.Rating(handle: handle, stars: Int(request.stars), comment: request.comment, orderNumber: order)
+        } catch {
+            throw RPCStatus.invalidArgument("stars", error.description)
+        }
+        let outcome: ItemOutcome = try await env.isKnown(key)
+            ? .duplicate : try await env.append(Fact(id: key, observedAt: ratedAt, source: env.factSource, payload: .rating(rating))).wire
+        if outcome == .accepted {
+            try await env.audit(
+                "SubmitRating", subject: customer.rawValue,
+                "\(request.stars) stars from \(request.source.protoName) on \(request.channel.protoName); complaint \(request.complaintID?.value ?? "-")")
+        }
+        let record = RatingRecord(rating: rating, at: ratedAt, factID: key)
+        return SubmitRatingResponse(outcome: outcome, rating: CRMMessages.Rating(record, customerID: customer.rawValue))
+    }
+
+    func list(_ request: ListRatingsRequest) async throws -> ListRatingsResponse {
+        let (stars, window, page) = try validated {
+            var stars: Set<Int>? = nil
+            for (i, s) in request.stars.enumerated() {
+                guard (1...5).contains(s) else { throw RequestFieldError("stars[\(i)]", "is \(s); star values are 1 to 5") }
+                stars = (stars ?? []).union([Int(s)])
+            }
+            if !request.sources.isEmpty {
+                throw RequestFieldError("sources", "this server does not keep where a rating was given, so it cannot filter by source; leave it empty")
+            }
+            return (stars, try Check.timeRange(request.window, "window"), try Page(request.page))
+        }
+        var customer: CustomerID? = try env.scopedCustomer()
+        if request.customer != nil { customer = try await env.resolve(request.customer, field: "customer") }
+        let records: [RatingRecord]
+        if let customer {
+            records = try await env.store.ratings(of: customer)
+        } else {
+            let range = try window ?? CRMDomain.TimeRange(start: .min, end: .max)
+            records = try await env.store.reportData(for: range).ratings
+        }
+        let matching = records.filter { r in
+            if let stars, !stars.contains(r.rating.stars) { return false }
+            if let window, !window.contains(r.at) { return false }
+            return true
+        }.sorted { ($0.at, $1.factID) > ($1.at, $0.factID) }
+        let (slice, info) = page.slice(matching)
+        var owners: [CRMDomain.Handle: String] = [:]
+        var response = ListRatingsResponse(page: info)
+        for r in slice {
+            if owners[r.rating.handle] == nil {
+                owners[r.rating.handle] = try await env.store.customerID(for: r.rating.handle)?.rawValue ?? ""
+            }
+            response.ratings.append(CRMMessages.Rating(r, customerID: owners[r.rating.handle]!))
+        }
+        return response
+    }
+}
+
+extension CRMMessages.Rating {
+    init(_ record: RatingRecord, customerID: String) {
+        self.init(
+            ratingID: record.factID.rawValue, key: IdempotencyKey(factID: record.factID), customerID: customerID,
+            stars: UInt32(record.rating.stars), comment: record.rating.comment,
+            orderNumber: record.rating.orderNumber.map { StringValue(value: $0.rawValue) }, ratedMs: record.at)
+    }
+}

@@ -1,0 +1,162 @@
+import CRMDomain
+import CRMMessages
+import CRMStore
+import CRMWire
+
+/// What every service handler needs: the store, the event hub and the clock.
+struct ServiceEnvironment: Sendable {
+    let store: any Store
+    let events: EventHub
+    let now: @Sendable () -> Int64
+
+    // MARK: Callers
+
+    /// The caller, or nil outside an authenticated call.
+    var principal: Principal? { Principal.current }
+
+    /// The name written to the audit trail.
+    var auditActor: String { principal?.auditName ?? "anonymous" }
+
+    /// The customer a `customer` principal is bound to, nil for staff and adapters.
+    ///
+    /// A customer principal without a customer binding may see nothing.
+    func scopedCustomer() throws -> CustomerID? {
+        guard let principal, principal.role == .customer else { return nil }
+        guard let id = principal.customerID else {
+            throw RPCStatus.permissionDenied("this customer credential is bound to no customer; ask for a new token")
+        }
+        return id
+    }
+
+    /// The source a fact made by the caller is recorded under.
+    var factSource: FactSource {
+        switch principal?.role {
+        case .agent?, .supervisor?: .agent
+        case .customer?: .selfService
+        case .adapter?, nil: .channel
+        }
+    }
+
+    /// The caller as a wire actor.
+    var actorRef: ActorRef {
+        guard let principal else { return ActorRef(role: .system, name: "anonymous") }
+        let role: Role = switch principal.role {
+        case .adapter: .adapter
+        case .agent: .agent
+        case .supervisor: .supervisor
+        case .customer: .customer
+        }
+        return ActorRef(role: role, name: principal.name, team: principal.team?.wire ?? .unspecified)
+    }
+
+    // MARK: Customers
+
+    /// Resolves a selector to a customer id, enforcing customer scoping; NOT_FOUND when no customer matches.
+    func resolve(_ selector: CustomerSelector?, field: String) async throws -> CustomerID {
+        guard let id = try await resolveIfKnown(selector, field: field) else {
+            throw RPCStatus.notFound("no customer matches \(field); check the id or handle, or search by name")
+        }
+        return id
+    }
+
+    /// Resolves a selector; nil when the handle names no customer yet.
+    func resolveIfKnown(_ selector: CustomerSelector?, field: String) async throws -> CustomerID? {
+        let target = try validated { try Check.present(selector?.target, field) }
+        let id: CustomerID?
+        switch target {
+        case .customerID(let raw):
+            id = try validated { try Check.customerID(raw, field + ".customer_id") }
+        case .handle(let wire):
+            let handle = try validated { try CRMDomain.Handle(wire: wire, field: field + ".handle") }
+            id = try await store.customerID(for: handle)
+        }
+        if let scoped = try scopedCustomer(), id != scoped {
+            throw RPCStatus.permissionDenied("customers may only see their own records; \(field) does not name you")
+        }
+        return id
+    }
+
+    /// Fails with PERMISSION_DENIED, without saying whether the record exists, when a customer principal asks
+    /// about another customer's record.
+    func ensureVisible(customer: CustomerID?, what: String) throws {
+        guard let scoped = try scopedCustomer() else { return }
+        guard customer == scoped else {
+            throw RPCStatus.permissionDenied("customers may only see their own \(what)")
+        }
+    }
+
+    // MARK: Writing
+
+    /// Whether a fact with this idempotency key is already stored: such a request is answered DUPLICATE and
+    /// changes nothing, even when its content (e.g. a server-stamped time) would differ.
+    func isKnown(_ id: FactID) async throws -> Bool {
+        try await store.containsFact(id)
+    }
+
+    /// Appends one fact and returns its outcome; store refusals become INVALID_ARGUMENT or INTERNAL.
+    func append(_ fact: Fact) async throws -> IngestOutcome {
+        try await append([fact])[0]
+    }
+
+    /// Appends facts in one atomic transaction.
+    func append(_ facts: [Fact]) async throws -> [IngestOutcome] {
+        do {
+            return try await store.append(facts)
+        } catch let error as StoreError {
+            throw error.rpcStatus
+        }
+    }
+
+    /// Appends an audit entry for a state-changing call.
+    func audit(_ method: String, subject: String, _ detail: String) async throws {
+        try await store.appendAudit([AuditEntry(at: now(), actor: auditActor, action: method, subject: subject, detail: detail)])
+    }
+}
+
+extension StoreError {
+    /// The status a store failure answers with.
+    var rpcStatus: RPCStatus {
+        switch self {
+        case .invalidFact, .tooManyFacts, .invalidArgument:
+            RPCStatus(code: .invalidArgument, message: description)
+        case .closed:
+            RPCStatus(code: .unavailable, message: "the store is closed: \(description)")
+        default:
+            RPCStatus(code: .internal, message: "the store failed: \(description)")
+        }
+    }
+}
+
+extension AgentTeamName {
+    var wire: AgentTeam {
+        switch self {
+        case .sales: .sales
+        case .afterSales: .afterSales
+        case .chinaTeam: .chinaTeam
+        case .warehouse: .warehouse
+        }
+    }
+}
+
+/// Deterministic short ids from idempotency keys (FNV-1a, 64 bits, twice with different seeds).
+enum DerivedID {
+    static func hex(_ text: String) -> String {
+        func fnv(_ seed: UInt64) -> UInt64 {
+            var h = seed
+            for b in text.utf8 {
+                h ^= UInt64(b)
+                h = h &* 0x100_0000_01b3
+            }
+            return h
+        }
+        let a = fnv(0xcbf2_9ce4_8422_2325), b = fnv(0x84222325_cbf29ce4)
+        func pad(_ v: UInt64) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }
+        return pad(a) + pad(b)
+    }
+
+    /// The complaint id of an opening key: `cmp_` and 16 hex digits.
+    static func complaint(_ key: FactID) -> String { "cmp_" + hex("complaint/" + key.rawValue).prefix(16) }
+}

@@ -1,0 +1,47 @@
+import CRMMessages
+import CRMRPC
+import CRMWire
+import Testing
+
+@Suite("FeedbackService")
+struct FeedbackServiceTests {
+    @Test("ratings are stored once and listed newest first")
+    func submitAndList() async throws {
+        try await withServices { h in
+            let customer = try await h.seedOrder()
+            let first = try await h.call(
+                CRMMessages.FeedbackService.submitRating,
+                SubmitRatingRequest(key: key("rt-1"), customer: byHandle(phone("0812-3456-7890")), stars: 4, comment: "Bagus", ratedMs: ServiceHarness.now - 2_000),
+                as: As.sales)
+            #expect(first.outcome == .accepted)
+            #expect(first.rating?.customerID == customer)
+            let again = try await h.call(
+                CRMMessages.FeedbackService.submitRating,
+                SubmitRatingRequest(key: key("rt-1"), customer: byHandle(phone("0812-3456-7890")), stars: 4, comment: "Bagus", ratedMs: ServiceHarness.now - 2_000),
+                as: As.sales)
+            #expect(again.outcome == .duplicate)
+            // A customer rates as themselves, with no selector.
+            let own = try await h.call(
+                CRMMessages.FeedbackService.submitRating, SubmitRatingRequest(key: key("rt-2"), stars: 5, ratedMs: ServiceHarness.now - 1_000),
+                as: As.customer(customer))
+            #expect(own.rating?.customerID == customer)
+            let listed = try await h.call(CRMMessages.FeedbackService.listRatings, ListRatingsRequest())
+            #expect(listed.ratings.map(\.stars) == [5, 4])
+            let fives = try await h.call(CRMMessages.FeedbackService.listRatings, ListRatingsRequest(customer: byID(customer), stars: [5]))
+            #expect(fives.ratings.count == 1)
+        }
+    }
+
+    @Test("stars outside 1 to 5 and anonymous ratings are refused")
+    func validation() async throws {
+        try await withServices { h in
+            try await h.seedOrder()
+            let stars = try await h.expectFailure(
+                .invalidArgument, CRMMessages.FeedbackService.submitRating,
+                SubmitRatingRequest(key: key("rt-3"), customer: byHandle(phone("0812-3456-7890")), stars: 6))
+            #expect(stars.hasPrefix("stars:"))
+            let anonymous = try await h.expectFailure(.invalidArgument, CRMMessages.FeedbackService.submitRating, SubmitRatingRequest(key: key("rt-4"), stars: 3))
+            #expect(anonymous.hasPrefix("customer:"))
+        }
+    }
+}
