@@ -10,6 +10,9 @@
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
+#include <openssl/rand.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 
 /*
  * OpenSSL exposes much of its API as function-like macros over SSL_ctrl,

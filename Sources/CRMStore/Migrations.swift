@@ -107,6 +107,13 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        // Tokens bound to an agent's team or to one customer.
+        migrator.registerMigration("v2_access_token_bindings") { db in
+            try db.execute(sql: """
+                ALTER TABLE access_tokens ADD COLUMN team TEXT;
+                ALTER TABLE access_tokens ADD COLUMN customer_id TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -350,13 +350,27 @@ public final class SQLiteStore: Store {
         _ = try await committer.submit(.saveToken(token))
     }
 
+    private static let tokenColumns = "digest, principal, role, created_at, expires_at, revoked_at, team, customer_id"
+
+    private static func tokenRecord(_ row: Row) -> AccessTokenRecord {
+        let digest: Data = row[0]
+        return AccessTokenRecord(
+            digest: [UInt8](digest), principal: row[1], role: row[2], createdAt: row[3], expiresAt: row[4], revokedAt: row[5],
+            team: row[6], customerID: row[7])
+    }
+
     public func token(digest: [UInt8]) async throws -> AccessTokenRecord? {
         try await read { db in
-            guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT principal, role, created_at, expires_at, revoked_at FROM access_tokens WHERE digest = ?"),
-                arguments: [Data(digest)])
-            else { return nil }
-            return AccessTokenRecord(digest: digest, principal: row[0], role: row[1], createdAt: row[2], expiresAt: row[3], revokedAt: row[4])
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(Self.tokenColumns) FROM access_tokens WHERE digest = ?"), arguments: [Data(digest)]
+            ).map(Self.tokenRecord)
+        }
+    }
+
+    public func allTokens() async throws -> [AccessTokenRecord] {
+        try await read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.tokenColumns) FROM access_tokens ORDER BY created_at, digest"))
+                .map(Self.tokenRecord)
         }
     }
 
@@ -420,8 +434,9 @@ struct WriteApplier: Sendable {
             return .done
         case let .saveToken(t):
             try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO access_tokens (digest, principal, role, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [Data(t.digest), t.principal, t.role, t.createdAt, t.expiresAt, t.revokedAt])
+                INSERT OR REPLACE INTO access_tokens (digest, principal, role, created_at, expires_at, revoked_at, team, customer_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [Data(t.digest), t.principal, t.role, t.createdAt, t.expiresAt, t.revokedAt, t.team, t.customerID])
             return .done
         case let .revokeToken(digest, at):
             try db.cachedStatement(sql: "UPDATE access_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE digest = ?")

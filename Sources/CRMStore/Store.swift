@@ -81,6 +81,8 @@ public protocol Store: Sendable {
     func token(digest: [UInt8]) async throws -> AccessTokenRecord?
     /// Marks a token revoked at `at`; returns whether it existed.
     func revokeToken(digest: [UInt8], at: Int64) async throws -> Bool
+    /// Every token record, revoked and expired ones included, oldest first.
+    func allTokens() async throws -> [AccessTokenRecord]
 
     // MARK: Idempotency
 

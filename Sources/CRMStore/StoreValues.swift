@@ -115,15 +115,24 @@ public struct AccessTokenRecord: Sendable, Hashable {
     public let expiresAt: Int64?
     /// When it was revoked, if it was.
     public let revokedAt: Int64?
+    /// For an agent's token, the team it works in (an `AgentTeamName` raw value).
+    public let team: String?
+    /// For a customer's token, the one customer whose data it may see (a customer id).
+    public let customerID: String?
 
     /// Creates a record.
-    public init(digest: [UInt8], principal: String, role: String, createdAt: Int64, expiresAt: Int64?, revokedAt: Int64? = nil) {
+    public init(
+        digest: [UInt8], principal: String, role: String, createdAt: Int64, expiresAt: Int64?, revokedAt: Int64? = nil,
+        team: String? = nil, customerID: String? = nil
+    ) {
         self.digest = digest
         self.principal = principal
         self.role = role
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
+        self.team = team
+        self.customerID = customerID
     }
 
     /// Whether the token may be used at `now`.

@@ -5,12 +5,12 @@ import CRMWire
 
 /// The CRM server.
 @main
-struct CRMD: ParsableCommand {
+struct CRMD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crmd",
         abstract: "The convergent after-sales CRM server.",
         version: CRMDVersion.text,
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, TokenCommand.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -1,32 +1,111 @@
 import ArgumentParser
 import CRMServer
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
 
-/// `crmd serve`: starts the server on its embedded default.
-struct Serve: ParsableCommand {
+/// `crmd serve`: runs the server until SIGINT or SIGTERM, then shuts down gracefully and exits 0.
+struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start the server (TLS on loopback, embedded SQLite in the data directory)."
+        abstract: "Start the server (TLS, embedded SQLite in the data directory).",
+        discussion: """
+            Settings come from flags, then environment variables, then the configuration file, then defaults.
+            Without --cert and --key, development certificates are made in <data-dir>/certs on first run.
+            """
     )
 
-    @Option(help: "The address to listen on.")
-    var host = "127.0.0.1"
+    @Option(help: "The address to listen on (env CRMD_HOST; default 127.0.0.1).")
+    var host: String?
 
-    @Option(help: "The TCP port to listen on.")
-    var port = 7443
+    @Option(help: "The TCP port to listen on, 0 for any free one (env CRMD_PORT; default 7443).")
+    var port: String?
 
-    @Option(name: .customLong("data-dir"), help: "The directory for the database and development certificates.")
-    var dataDirectory = "crmd-data"
+    @OptionGroup var data: DataOptions
 
-    func validate() throws {
-        guard (1...65535).contains(port) else {
-            throw ValidationError("--port must be between 1 and 65535, not \(port)")
+    @Option(help: "The server certificate chain, PEM (env CRMD_CERT; default: development certificates).")
+    var cert: String?
+
+    @Option(help: "The server certificate's private key, PEM (env CRMD_KEY).")
+    var key: String?
+
+    @Option(help: "The CA bundle that signs adapters' client certificates, PEM (env CRMD_CA; default with development certificates: their CA).")
+    var ca: String?
+
+    @Flag(inversion: .prefixedNo, help: "Whether every client must present a client certificate (env CRMD_REQUIRE_CLIENT_CERT; default no).")
+    var requireClientCert: Bool?
+
+    @Option(help: "The loopback port of the Prometheus endpoint GET /metrics, 0 for any free one, or off (env CRMD_METRICS_PORT; default 9464).")
+    var metricsPort: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env CRMD_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        var flags: [ConfigurationKey: String] = [:]
+        flags[.host] = host
+        flags[.port] = port
+        flags[.cert] = cert
+        flags[.key] = key
+        flags[.ca] = ca
+        flags[.requireClientCert] = requireClientCert.map { $0 ? "true" : "false" }
+        flags[.metricsPort] = metricsPort
+        flags[.logLevel] = logLevel
+        let (configuration, configFile) = try data.resolve(extra: flags)
+
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
         }
-    }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "crmd")
 
-    func run() throws {
-        let config = ServerConfiguration(host: host, port: port, dataDirectory: dataDirectory)
         print(CRMDVersion.text)
-        print("listen:   \(config.host):\(config.port) (TLS, ALPN crm/1)")
-        print("database: \(config.store.databasePath)")
-        print("The RPC listener is not built yet; this build reports its configuration and exits.")
+        if let configFile { print("config:   \(configFile)") }
+        let app = CRMServerApp(configuration: configuration, logger: logger) { store in
+            try ServedServices.make(store: store)
+        }
+        var services: [any Service] = []
+        if let metricsPort = configuration.metricsPort {
+            services.append(MetricsEndpoint(port: metricsPort, registry: registry, logger: logger))
+        }
+        services.append(ServerService(app: app, configuration: configuration))
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}
+
+/// The server as a lifecycle service: starts, then waits for graceful shutdown.
+struct ServerService: Service {
+    let app: CRMServerApp
+    let configuration: ServerConfiguration
+
+    func run() async throws {
+        try await app.start()
+        let port = app.port ?? configuration.port
+        print("listen:   \(configuration.host):\(port) (TLS, ALPN crm/1)")
+        print("database: \(configuration.store.databasePath)")
+        if let tls = app.tls {
+            if let development = tls.development {
+                print("TLS:      development certificates in \(development.directory) (for development only)")
+                print("          CA for clients: \(development.caFile)")
+                print("          adapter client certificate: \(development.adapterCertificateFile) and \(development.adapterKeyFile)")
+            } else {
+                print("TLS:      \(configuration.certificateFile ?? "")")
+            }
+            print("mTLS:     client certificates \(tls.configuration.clientCertificateMode.rawValue)")
+        }
+        if !ServedServices.includesCRMServices {
+            print("services: health and reflection only (the CRM services are not registered in this build)")
+        }
+        print("tokens:   crmd token create --role agent --team sales --name NAME --data-dir \(configuration.dataDirectory)")
+        print("Stop with Ctrl-C or SIGTERM.")
+        fflush(nil)
+        try? await gracefulShutdown()
+        await app.shutdown()
     }
 }

@@ -1,0 +1,274 @@
+import CRMRPC
+import CRMStore
+import CRMTLS
+import CRMWire
+import Logging
+import Metrics
+import Synchronization
+
+/// What the server serves, made once the store is open: the RPC services and the background
+/// sweeps that go with them.
+public struct ServerComponents: Sendable {
+    /// The services (health and reflection are added by the RPC server itself).
+    public var services: [any RPCService]
+    /// Periodic background jobs, run by a ``Sweeper`` while the server runs.
+    public var sweeps: [SweepTask]
+
+    public init(services: [any RPCService], sweeps: [SweepTask] = []) {
+        self.services = services
+        self.sweeps = sweeps
+    }
+}
+
+/// The CRM server assembled: the SQLite store in the data directory, TLS (configured or
+/// development certificates), the RPC server with the interceptors [metrics, logging,
+/// authentication], and the background sweeper.
+///
+/// ```swift
+/// let app = CRMServerApp(configuration: configuration, logger: logger) { store in
+///     let services = CRMServices(store: store, events: EventHub(), now: unixMillisecondsNow)
+///     return ServerComponents(services: services.all)
+/// }
+/// try await app.start()
+/// // ...
+/// await app.shutdown()
+/// ```
+public final class CRMServerApp: Sendable {
+    /// Makes the services once the store is open.
+    public typealias MakeComponents = @Sendable (any Store) throws -> ServerComponents
+
+    private struct Running {
+        let store: SQLiteStore
+        let server: RPCServer
+        let background: Task<Void, Never>
+        let tls: ResolvedTLS
+    }
+
+    private enum State {
+        case idle
+        case starting
+        case running(Running)
+        case stopped
+    }
+
+    /// The configuration the server was made with.
+    public let configuration: ServerConfiguration
+    private let logger: Logger
+    private let makeComponents: MakeComponents
+    private let state = Mutex(State.idle)
+
+    /// A server whose services `makeComponents` makes from the store. It logs through `logger`, at
+    /// `configuration.logLevel` or above.
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "crmd"), makeComponents: @escaping MakeComponents) {
+        self.configuration = configuration
+        var logger = logger
+        if let level = Logger.Level(rawValue: configuration.logLevel), level > logger.logLevel { logger.logLevel = level }
+        self.logger = logger
+        self.makeComponents = makeComponents
+    }
+
+    /// A server of `makeServices`' services, without background sweeps.
+    public convenience init(
+        configuration: ServerConfiguration, logger: Logger = Logger(label: "crmd"),
+        makeServices: @escaping @Sendable (any Store) -> [any RPCService]
+    ) {
+        self.init(configuration: configuration, logger: logger) { store in ServerComponents(services: makeServices(store)) }
+    }
+
+    /// The TLS files in use, and whether they are development ones.
+    public struct ResolvedTLS: Sendable, Hashable {
+        /// The server's TLS configuration.
+        public var configuration: TLSConfiguration
+        /// The development set, when no certificate was configured.
+        public var development: DevelopmentCertificates?
+        /// Whether the development set was made by this start.
+        public var developmentCreated: Bool
+    }
+
+    /// Opens the store, makes the development certificates if needed, binds and starts serving.
+    ///
+    /// - Throws: ``StoreError`` when the store cannot be opened, ``DevelopmentCertificateError`` or
+    ///   `TLSError` for certificates, or the bind error.
+    public func start() async throws {
+        try state.withLock { state in
+            guard case .idle = state else {
+                throw RPCStatus(code: .failedPrecondition, message: "the server was already started; make a new CRMServerApp")
+            }
+            state = .starting
+        }
+        do {
+            let tls = try Self.resolveTLS(configuration)
+            if let development = tls.development {
+                logger.notice(
+                    tls.developmentCreated ? "made development certificates" : "using development certificates",
+                    metadata: [
+                        "ca": "\(development.caFile)", "adapter_certificate": "\(development.adapterCertificateFile)",
+                        "note": "for development only: configure --cert, --key and --ca for anything else",
+                    ])
+            }
+            let store = try SQLiteStore(location: configuration.store)
+            let components: ServerComponents
+            let server: RPCServer
+            do {
+                components = try makeComponents(store)
+                let tokens = TokenRegistry(store: store)
+                var access = logger
+                access[metadataKey: "component"] = "access"
+                server = try RPCServer(
+                    configuration: .init(host: configuration.host, port: configuration.port, tls: tls.configuration),
+                    services: components.services,
+                    interceptors: [
+                        CallMetricsInterceptor(), CallLoggingInterceptor(logger: logger),
+                        AuthenticationInterceptor(tokens: tokens, logger: access),
+                    ])
+                do {
+                    try await server.start()
+                } catch {
+                    throw ServerStartError(
+                        "cannot listen on \(configuration.host):\(configuration.port) (\(error)); choose another port (--port, CRMD_PORT) or stop the process that holds it")
+                }
+            } catch {
+                try? await store.close()
+                throw error
+            }
+            let sweeper = Sweeper(tasks: components.sweeps, logger: logger)
+            let background = Task { [logger] in
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await sweeper.run() }
+                    group.addTask { await Self.sampleGauges(server: server, store: store) }
+                }
+                logger.debug("background tasks stopped")
+            }
+            let running = Running(store: store, server: server, background: background, tls: tls)
+            let stillWanted = state.withLock { state -> Bool in
+                guard case .starting = state else { return false }
+                state = .running(running)
+                return true
+            }
+            guard stillWanted else {
+                // shutdown() was called while starting: undo the start.
+                await server.shutdown(gracePeriod: .zero)
+                background.cancel()
+                await background.value
+                try? await store.close()
+                throw ServerStartError("the server was shut down while it was starting")
+            }
+            logger.notice(
+                "serving",
+                metadata: [
+                    "address": "\(configuration.host):\(server.localAddress?.port ?? configuration.port)", "database": "\(configuration.store.databasePath)",
+                    "client_certificates": "\(tls.configuration.clientCertificateMode.rawValue)",
+                ])
+        } catch {
+            state.withLock { $0 = .stopped }
+            throw error
+        }
+    }
+
+    /// The port the server listens on (the one chosen when configured with 0); nil unless running.
+    public var port: Int? {
+        state.withLock { state in
+            if case .running(let running) = state { return running.server.localAddress?.port }
+            return nil
+        }
+    }
+
+    /// The open store; nil unless running.
+    public var store: (any Store)? {
+        state.withLock { state in
+            if case .running(let running) = state { return running.store }
+            return nil
+        }
+    }
+
+    /// The TLS in use; nil unless running.
+    public var tls: ResolvedTLS? {
+        state.withLock { state in
+            if case .running(let running) = state { return running.tls }
+            return nil
+        }
+    }
+
+    /// The RPC server's health service; nil unless running.
+    public var health: HealthService? {
+        state.withLock { state in
+            if case .running(let running) = state { return running.server.health }
+            return nil
+        }
+    }
+
+    /// Shuts down gracefully: stops accepting connections, sends GOAWAY, lets calls in flight
+    /// finish for the grace period (`configuration.shutdownGracePeriod` unless given), stops the
+    /// sweeper, and closes the store after its last commit. Safe to call more than once.
+    public func shutdown(gracePeriod: Duration? = nil) async {
+        let running = state.withLock { state -> Running? in
+            defer { state = .stopped }
+            if case .running(let running) = state { return running }
+            return nil
+        }
+        guard let running else { return }
+        logger.notice("shutting down: no new connections; calls in flight may finish")
+        await running.server.shutdown(gracePeriod: gracePeriod ?? configuration.shutdownGracePeriod)
+        running.background.cancel()
+        await running.background.value
+        do {
+            try await running.store.close()
+        } catch {
+            logger.error("closing the store failed", metadata: ["error": "\(error)"])
+        }
+        logger.notice("stopped")
+    }
+
+    /// The TLS configuration `configuration` asks for: the configured files, or the development
+    /// set in `<data>/certs` (made on first use). Clients may present a certificate signed by
+    /// the CA (adapters); `requireClientCertificate` makes it mandatory.
+    public static func resolveTLS(_ configuration: ServerConfiguration) throws -> ResolvedTLS {
+        if let certificate = configuration.certificateFile, let key = configuration.privateKeyFile {
+            let mode: TLSConfiguration.ClientCertificateMode =
+                configuration.clientCAFile == nil ? .none : (configuration.requireClientCertificate ? .required : .optional)
+            let tls = TLSConfiguration.server(
+                certificateChainFile: certificate, privateKeyFile: key, clientCertificateMode: mode,
+                trustRootsFile: configuration.clientCAFile)
+            return ResolvedTLS(configuration: tls, development: nil, developmentCreated: false)
+        }
+        let (development, created) = try DevelopmentCertificates.ensure(in: configuration.developmentCertificatesDirectory)
+        let tls = TLSConfiguration.server(
+            certificateChainFile: development.serverCertificateFile, privateKeyFile: development.serverKeyFile,
+            clientCertificateMode: configuration.requireClientCertificate ? .required : .optional,
+            trustRootsFile: configuration.clientCAFile ?? development.caFile)
+        return ResolvedTLS(configuration: tls, development: development, developmentCreated: created)
+    }
+
+    /// Every second: the open connections (`crm_rpc_open_connections`) and the store's group
+    /// commits (`crm_store_commits_total`, `crm_store_commit_writes_total`, and the average
+    /// batch of each second in `crm_store_commit_batch_size`).
+    private static func sampleGauges(server: RPCServer, store: SQLiteStore) async {
+        let connections = Gauge(label: "crm_rpc_open_connections")
+        let commits = Counter(label: "crm_store_commits_total")
+        let writes = Counter(label: "crm_store_commit_writes_total")
+        let batch = Recorder(label: "crm_store_commit_batch_size", aggregate: true)
+        var last = store.writerStatistics
+        while !Task.isCancelled {
+            connections.record(server.connectionCount)
+            let now = store.writerStatistics
+            let newCommits = now.transactions - last.transactions
+            let newWrites = now.writes - last.writes
+            if newCommits > 0 {
+                commits.increment(by: newCommits)
+                writes.increment(by: newWrites)
+                batch.record(Double(newWrites) / Double(newCommits))
+            }
+            last = now
+            do { try await Task.sleep(for: .seconds(1)) } catch { return }
+        }
+    }
+}
+
+/// The server could not start, saying what to change.
+public struct ServerStartError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import CRMServer
+import Foundation
+
+/// The flags every command that opens the data directory shares.
+struct DataOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The directory of the database and development certificates (env CRMD_DATA_DIR; default ./crmd-data).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("config"), help: "A configuration file of `key = value` lines (env CRMD_CONFIG; default <data-dir>/crmd.conf if present).")
+    var configFile: String?
+
+    /// The configuration resolved from these flags, the environment and the file.
+    func resolve(extra: [ConfigurationKey: String] = [:]) throws -> (configuration: ServerConfiguration, configFile: String?) {
+        var flags = extra
+        if let dataDirectory { flags[.dataDir] = dataDirectory }
+        do {
+            return try ServerConfiguration.resolve(flags: flags, configFile: configFile, environment: ProcessInfo.processInfo.environment)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import CRMRPC
+import CRMTLS
+import CRMWire
+import Foundation
+import Synchronization
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The built `crmd` binary run as a child process.
+@Suite("crmd process", .enabled(if: CRMDBinary.path != nil, "crmd is not built; run `swift build --build-tests`"))
+struct CRMDProcessTests {
+    @Test("serve starts, prints where it listens and where the development CA is, and exits 0 on SIGTERM and on SIGINT",
+          arguments: [SIGTERM, SIGINT])
+    func serveAndStop(signal: Int32) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(CRMDBinary.path))
+        process.arguments = ["serve", "--port", "0", "--metrics-port", "0", "--data-dir", directory, "--log-level", "warning"]
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRMD_") }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        // Read on the file handle's own queue, never blocking a thread of the test's concurrency pool.
+        let collected = CollectedOutput()
+        output.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !(collected.text.contains("Stop with") && collected.text.contains("metrics:")), ContinuousClock.now < deadline, process.isRunning {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let text = collected.text
+        #expect(text.contains("listen:   127.0.0.1:"))
+        #expect(text.contains("\(directory)/certs/ca.pem"))
+        #expect(FileManager.default.fileExists(atPath: "\(directory)/certs/server.pem"))
+
+        // A health check through the development CA, then the call is counted on the metrics endpoint.
+        let port = try #require(Self.value(after: "listen:   127.0.0.1:", in: text).flatMap { Int($0.prefix { $0.isNumber }) })
+        let tls = TLSConfiguration.client(serverName: "localhost", trustRootsFile: "\(directory)/certs/ca.pem")
+        let client = try RPCClient(configuration: .init(host: "127.0.0.1", port: port, tls: tls, serverName: "localhost"))
+        let health = try await client.unary(Health.check, HealthCheckRequest())
+        #expect(health.servingStatus == .serving)
+        await client.close()
+        let metricsURL = try #require(Self.value(after: "metrics:  ", in: text))
+        let metrics = try await Self.fetch(metricsURL)
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("crm_rpc_calls_total{") && $0.contains("/crm.v1.Health/Check") }
+        #expect(line?.contains("status=\"OK\"") == true, "\(metrics)")
+        #expect(line?.hasSuffix(" 1") == true)
+        #expect(metrics.contains("crm_rpc_call_duration_seconds"))
+        #expect(metrics.contains("crm_rpc_open_connections"))
+        kill(process.processIdentifier, signal)
+        let stopDeadline = ContinuousClock.now + .seconds(20)
+        while process.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { process.terminate() }
+        while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        output.fileHandleForReading.readabilityHandler = nil
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
+
+    /// The rest of the line after `prefix`.
+    static func value(after prefix: String, in text: String) -> String? {
+        text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+    }
+
+    /// GET `url`'s body as text.
+    static func fetch(_ url: String) async throws -> String {
+        let request = URLRequest(url: try #require(URL(string: url)), timeoutInterval: 10)
+        return try await withCheckedThrowingContinuation { continuation in
+            URLSession.shared.dataTask(with: request) { data, _, error in
+                if let error {
+                    continuation.resume(throwing: error)
+                } else {
+                    continuation.resume(returning: String(decoding: data ?? Data(), as: UTF8.self))
+                }
+            }.resume()
+        }
+    }
+
+    @Test("token create, list and revoke on the same data directory")
+    func tokens() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let created = try await CRMDBinary.run(["token", "create", "--role", "agent", "--team", "sales", "--name", "sari", "--data-dir", directory])
+        #expect(created.status == 0)
+        let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("crm_"))
+        let listed = try await CRMDBinary.run(["token", "list", "--data-dir", directory])
+        #expect(listed.stdout.contains("sari"))
+        #expect(listed.stdout.contains("active"))
+        #expect(!listed.stdout.contains(token))
+        let id = try #require(listed.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").first)
+        let revoked = try await CRMDBinary.run(["token", "revoke", String(id), "--data-dir", directory])
+        #expect(revoked.status == 0)
+        #expect(try await CRMDBinary.run(["token", "list", "--data-dir", directory]).stdout.contains("revoked"))
+        let refused = try await CRMDBinary.run(["token", "create", "--role", "agent", "--name", "x", "--data-dir", directory])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("--team"))
+    }
+}
+
+enum CRMDBinary {
+    /// `crmd` next to the test bundle (the build's products folder), if built.
+    static let path: String? = {
+        var candidates: [URL] = []
+        if let executable = Bundle.main.executableURL {
+            var folder = executable.deletingLastPathComponent()
+            // On macOS the test runner sits inside the .xctest bundle.
+            for _ in 0..<4 {
+                candidates.append(folder.appendingPathComponent("crmd"))
+                folder = folder.deletingLastPathComponent()
+            }
+        }
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        candidates.append(repository.appendingPathComponent(".build/debug/crmd"))
+        return candidates.map(\.path).first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    /// Runs crmd with `arguments` to its end, on a thread of its own (the waiting blocks).
+    static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let path = try #require(path)
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try runBlocking(path: path, arguments) })
+            }
+        }
+    }
+
+    private static func runBlocking(path: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRMD_") }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stdout, stderr)
+    }
+}
+
+/// Output gathered from a child process as it arrives.
+final class CollectedOutput: Sendable {
+    private let data = Mutex(Data())
+
+    func append(_ chunk: Data) {
+        data.withLock { $0.append(chunk) }
+    }
+
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+}
