@@ -3,6 +3,7 @@
  * The input format and the output are described in README.md beside this file. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,8 @@ static void free_batch(entry **batch, size_t n) {
 }
 
 int main(int argc, char **argv) {
+    /* A write to a connection the server dropped must fail the call, not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
     options o = { .adapter_id = "crm-push", .batch = 2000, .timeout_ms = 120000, .retries = 2 };
     o.endpoint.connect_timeout_ms = 10000;
     const char *server = NULL, *path = NULL;
