@@ -277,6 +277,12 @@ int main(int argc, char **argv) {
     if (!o.endpoint.cert_file && !o.token)
         return usage_error("%s", "give --token TOKEN or --cert FILE --key FILE");
     if (!*o.adapter_id) return usage_error("%s", "--adapter-id may not be empty");
+    const char *files[] = { o.endpoint.ca_file, o.endpoint.cert_file, o.endpoint.key_file };
+    for (size_t i = 0; i < 3; i++) {
+        FILE *f = files[i] ? fopen(files[i], "r") : NULL;
+        if (files[i] && !f) { fprintf(stderr, "crm-push: cannot read %s: %s\n", files[i], strerror(errno)); return 2; }
+        if (f) fclose(f);
+    }
 
     FILE *in = stdin;
     if (path && strcmp(path, "-") != 0) {
