@@ -290,9 +290,7 @@ int main(int argc, char **argv) {
         if (!in) { fprintf(stderr, "crm-push: cannot read %s: %s\n", path, strerror(errno)); return 2; }
     }
 
-    crm_status status = { 0 };
-    crm_conn *conn = crm_conn_open(&o.endpoint, &status);
-    if (!conn) fprintf(stderr, "crm-push: %s: %s\n", crm_status_name(status.code), status.message);
+    crm_conn *conn = NULL; /* opened by the first batch, and again after a failure */
 
     tally t = { 0 };
     entry **batch = malloc(o.batch * 2 * sizeof *batch); /* room for the rejected lines too */
