@@ -200,8 +200,8 @@ let package = Package(
         .testTarget(
             name: "CRMCLITests",
             dependencies: [
-                "crm", "CRMClient", "CRMRPC", "CRMMessages", "CRMWire", "CRMTLS", "CRMTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
+                "crm", "CRMClient", "CRMServer", "CRMStore", "CRMDomain", "CRMRPC", "CRMMessages", "CRMWire", "CRMTLS",
+                "CRMTestSupport", .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

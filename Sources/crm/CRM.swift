@@ -8,7 +8,7 @@ import Foundation
 struct CRM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm",
-        abstract: "The after-sales CRM from the command line: customers, timelines, orders, complaints, reports.",
+        abstract: "The after-sales CRM from the command line: customers, callers, timelines, orders, complaints, reports.",
         discussion: """
             Sign in once with `crm login --server HOST:PORT --ca CA.pem --token TOKEN`; the settings are saved in \
             ~/.config/crm/config.json (or $CRM_CONFIG). Per command, the flags --server, --ca, --token, --cert, --key \
@@ -25,7 +25,7 @@ struct CRM: AsyncParsableCommand {
             """,
         version: "crm 0.1.0",
         subcommands: [
-            Login.self, ConfigCommand.self, ProfileCommand.self, Timeline.self, OrderCommand.self,
+            Login.self, ConfigCommand.self, ProfileCommand.self, Caller.self, Timeline.self, OrderCommand.self,
             ComplaintCommand.self, ReturnCommand.self, LoyaltyCommand.self, Rate.self, ReportCommand.self,
             WatchCommand.self,
         ]

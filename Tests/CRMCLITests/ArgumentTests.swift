@@ -69,6 +69,15 @@ import Testing
         #expect(BusinessTime.rfc3339(1_714_496_400_000) == "2024-05-01T00:00:00+07:00")
     }
 
+    @Test func momentsAreJakartaTimes() throws {
+        #expect(try BusinessTime.moment("2024-05-01") == 1_714_496_400_000)
+        #expect(try BusinessTime.moment("2024-05-01T14:30") == 1_714_496_400_000 + 14 * 3_600_000 + 30 * 60_000)
+        #expect(try BusinessTime.moment("2024-05-01 00:05") == 1_714_496_400_000 + 5 * 60_000)
+        for bad in ["2024-05-01T24:00", "2024-05-01T9:30", "2024-05-01T", "2024-05-32T10:00"] {
+            #expect(throws: (any Error).self, "\(bad)") { try BusinessTime.moment(bad) }
+        }
+    }
+
     @Test(arguments: ["2024-5-1", "01-05-2024", "2024-02-30", "yesterday", "2024-13-01"])
     func badDatesSayTheForm(_ text: String) {
         do {

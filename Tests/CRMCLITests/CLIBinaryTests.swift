@@ -10,7 +10,7 @@ import Testing
         #expect(result.status == 0, "\(result)")
         #expect(result.stdout.contains("EXIT STATUS"))
         #expect(result.stdout.contains("kind:value"))
-        for command in ["login", "profile", "timeline", "order", "complaint", "return", "loyalty", "rate", "report", "watch"] {
+        for command in ["login", "profile", "caller", "timeline", "order", "complaint", "return", "loyalty", "rate", "report", "watch"] {
             #expect(result.stdout.contains("  \(command) "), "\(command) missing from help")
         }
     }
@@ -18,6 +18,7 @@ import Testing
     @Test(arguments: [
         ["profile", "show", "--help"], ["order", "import", "--help"], ["complaint", "decide", "--help"],
         ["report", "ratings", "--help"], ["watch", "complaints", "--help"], ["return", "qc", "--help"],
+        ["caller", "--help"], ["order", "track", "--help"], ["watch", "interactions", "--help"], ["watch", "notices", "--help"],
     ])
     func everySubcommandHasHelp(_ arguments: [String]) async throws {
         let cli = try CLIRunner()

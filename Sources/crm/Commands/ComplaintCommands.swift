@@ -232,7 +232,7 @@ struct ComplaintCommand: AsyncParsableCommand {
     }
 
     struct Reopen: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Reopen a closed or rejected complaint (→ reopened); --note is required.")
+        static let configuration = CommandConfiguration(abstract: "Reopen a closed complaint, or one the customer was just informed of (→ reopened); --note is required.")
         @OptionGroup var move: TransitionOptions
         func validate() throws {
             if move.note.isEmpty { throw ValidationError("say why with --note, e.g. --note \"customer found more broken units\"") }

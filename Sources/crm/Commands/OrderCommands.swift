@@ -8,8 +8,8 @@ import Foundation
 struct OrderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "order",
-        abstract: "Import orders from CSV, show an order, list a customer's orders.",
-        subcommands: [Import.self, Show.self, List.self]
+        abstract: "Import orders from CSV, show an order, list a customer's orders, add a tracking event.",
+        subcommands: [Import.self, Show.self, List.self, Track.self]
     )
 
     struct Import: AsyncParsableCommand {
@@ -151,13 +151,13 @@ struct OrderCommand: AsyncParsableCommand {
                     ("estimated delivery", (o.estimatedDelivery.map { BusinessTime.day($0.ms) } ?? "-") + (o.pastEstimate ? " " + Style.bad("(late)") : "")),
                     ("delivered", o.delivered.map { BusinessTime.minute($0.ms) } ?? "-"),
                     ("city", o.city.isEmpty ? "-" : o.city),
-                    ("payment", o.paymentPlan),
+                    ("payment", orDash(o.paymentPlan)),
                     ("total", "\(formatRupiah(o.totalRupiah)) (items \(formatRupiah(o.subtotalRupiah)), shipping \(formatRupiah(o.shippingRupiah)), fee \(formatRupiah(o.serviceFeeRupiah)), discount \(formatRupiah(o.discountRupiah)))"),
                     ("paid", "\(formatRupiah(o.paidRupiah)), outstanding \(formatRupiah(o.outstandingRupiah))"),
                 ]))
                 var items = Table(["SKU", "NAME", "QTY", "UNIT PRICE", "LINE TOTAL", "SUPPLIER"], rightAligned: [2, 3, 4])
                 for i in o.items {
-                    items.add([i.sku, i.name, String(i.quantity), formatRupiah(i.unitPriceRupiah), formatRupiah(i.lineTotalRupiah), i.supplier])
+                    items.add([i.sku, i.name, String(i.quantity), formatRupiah(i.unitPriceRupiah), formatRupiah(i.lineTotalRupiah), orDash(i.supplier)])
                 }
                 out.append("\n" + items.render())
                 if !o.tracking.isEmpty {
@@ -204,6 +204,77 @@ struct OrderCommand: AsyncParsableCommand {
             let view = PageView(items: response.orders.map(OrderSummaryView.init), nextPageToken: nextToken(response.page))
             try emit(view, json: output.json) { v in
                 v.items.isEmpty ? "No orders." : orderTable(v.items) + pageHint(v.nextPageToken)
+            }
+        }
+    }
+}
+
+extension OrderCommand {
+    struct Track: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a tracking event to an order (shipped from China, at customs, in the warehouse, delivered, …).",
+            discussion: """
+                Events are applied in the order they happened, whatever order they arrive in; the order's status is \
+                the furthest stage reached (cancelled overrides). Sending the same --idempotency-key again stores nothing twice.
+                Example: crm order track SO-2024-00123 --status shipped-from-china --at 2024-05-03T14:30 --location Guangzhou
+                """
+        )
+
+        @Argument(help: ArgumentHelp("The order number.", valueName: "number"))
+        var number: String
+
+        @Option(help: ArgumentHelp("The stage reached.", valueName: "stage"))
+        var status: EnumArgument<TrackingStage>
+
+        @Option(help: ArgumentHelp("When it happened: YYYY-MM-DD or YYYY-MM-DDTHH:MM, Jakarta time.", valueName: "time"))
+        var at: String
+
+        @Option(help: "Where it happened, e.g. Guangzhou or Tanjung Priok.")
+        var location: String = ""
+
+        @Option(help: "A note, e.g. the carrier's message.")
+        var note: String = ""
+
+        @Option(help: ArgumentHelp("A new estimated delivery day this event brings (YYYY-MM-DD).", valueName: "date"))
+        var estimate: String?
+
+        @Option(help: ArgumentHelp("Idempotency key, to retry safely (default: a new one).", valueName: "key"))
+        var idempotencyKey: String?
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var connection: ConnectionOptions
+
+        func validate() throws {
+            _ = try BusinessTime.moment(at)
+            if let estimate { _ = try BusinessTime.startOfDay(estimate) }
+        }
+
+        struct View: Encodable {
+            var outcome: String
+            var factID: String
+            var order: OrderSummaryView?
+        }
+
+        func run() async throws {
+            var event = TrackingEvent()
+            event.key = commandKey(idempotencyKey)
+            event.orderNumber = number
+            event.stage = status.value
+            event.occurredMs = try BusinessTime.moment(at)
+            event.location = location
+            event.note = note
+            if let estimate { event.revisedEstimateMs = Int64Value(value: try BusinessTime.startOfDay(estimate)) }
+            let response = try await connection.withClient { try await $0.orders.addTrackingEvent(AddTrackingEventRequest(event: event)) }
+            let view = View(outcome: enumLabel(response.outcome), factID: response.factID, order: response.order.map(OrderSummaryView.init))
+            try emit(view, json: output.json) { v in
+                let what = v.outcome == "duplicate" ? "Already recorded" : "Recorded"
+                var line = "\(what): order \(number) \(status) at \(BusinessTime.minute(event.occurredMs))"
+                if !location.isEmpty { line += " in \(location)" }
+                if let o = v.order {
+                    line += ". The order is now " + stateText(o.status)
+                    if let e = o.estimatedDelivery { line += ", estimated delivery \(BusinessTime.day(e.ms))" + (o.pastEstimate ? " " + Style.bad("(late)") : "") }
+                }
+                return line + "."
             }
         }
     }

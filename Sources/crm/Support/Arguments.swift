@@ -160,6 +160,20 @@ enum BusinessTime {
         return Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 
+    /// `YYYY-MM-DD` (midnight) or `YYYY-MM-DDTHH:MM` / `YYYY-MM-DD HH:MM` in Jakarta, in Unix milliseconds.
+    static func moment(_ text: String) throws -> Int64 {
+        let separator = text.firstIndex(where: { $0 == "T" || $0 == " " })
+        guard let separator else { return try startOfDay(text) }
+        let day = try startOfDay(String(text[..<separator]))
+        let clock = text[text.index(after: separator)...].split(separator: ":", omittingEmptySubsequences: false)
+        guard clock.count == 2, clock.allSatisfy({ $0.count == 2 }), let hour = Int(clock[0]), let minute = Int(clock[1]),
+            (0..<24).contains(hour), (0..<60).contains(minute)
+        else {
+            throw ValidationError("'\(text)' is not a time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM (Jakarta time), e.g. 2024-05-03T14:30")
+        }
+        return day + Int64(hour * 3_600_000 + minute * 60_000)
+    }
+
     /// Midnight ending `YYYY-MM-DD` (the next day's start), in Unix milliseconds.
     static func endOfDay(_ text: String) throws -> Int64 {
         try startOfDay(text) + 86_400_000

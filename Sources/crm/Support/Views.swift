@@ -123,6 +123,13 @@ struct ProfileView: Encodable {
         var complaintsOpen: UInt32
         var infoRequests: UInt32
         var infoRequestsLast90Days: UInt32
+
+        /// The proto's names (`complaints_last_90_days`), which the snake-case conversion would spell `last90`.
+        enum CodingKeys: String, CodingKey {
+            case interactions, orders, spendRupiah, complaints, complaintsOpen, infoRequests
+            case complaintsLast90Days = "complaints_last_90_days"
+            case infoRequestsLast90Days = "info_requests_last_90_days"
+        }
     }
 
     struct Field: Encodable {
@@ -384,4 +391,9 @@ func stateText(_ state: String) -> String {
     case "opened", "reopened": Style.warn(state)
     default: Style.accent(state)
     }
+}
+
+/// An enum's word for a table, `-` when the server did not say.
+func orDash(_ label: String) -> String {
+    label == "unspecified" || label.isEmpty ? "-" : label
 }

@@ -117,9 +117,14 @@ struct CLIRunner: Sendable {
     }
 }
 
-/// Reads lines from a pipe until `count` lines arrived or `timeout` passed.
-func readLines(_ pipe: Pipe, count: Int, timeout: Duration = .seconds(20)) async -> [String] {
-    await withCheckedContinuation { continuation in
+/// Reads lines from a pipe until `count` lines arrived or `timeout` passed; then interrupts `process`
+/// (which closes the pipe), so a stream that prints nothing cannot hang the test.
+func readLines(_ pipe: Pipe, count: Int, timeout: Duration = .seconds(20), orStop process: Process? = nil) async -> [String] {
+    let box = process.map(Unchecked.init)
+    DispatchQueue.global().asyncAfter(deadline: .now() + Double(timeout.components.seconds)) {
+        if let process = box?.value, process.isRunning { process.interrupt() }
+    }
+    return await withCheckedContinuation { continuation in
         DispatchQueue.global().async {
             let handle = pipe.fileHandleForReading
             var buffer = Data()
