@@ -122,7 +122,7 @@ struct PhaseResult: Sendable {
         ]
         if rows > 0 {
             let server = serverCPUSeconds.map { "crmd \(formatted($0 * 1e6 / Double(rows), 1)) µs, " } ?? ""
-            lines.append("  CPU/row   \(server)\(serverCPUSeconds == nil ? "store and generator" : "load generator") \(formatted(clientCPUSeconds * 1e6 / Double(rows), 1)) µs")
+            lines.append("  CPU/row   \(server)\(serverCPUSeconds == nil ? "this process (the store)" : "load generator") \(formatted(clientCPUSeconds * 1e6 / Double(rows), 1)) µs")
         }
         if let firstError { lines.append("  first error: \(firstError)") }
         return lines.joined(separator: "\n")
