@@ -92,6 +92,10 @@ let package = Package(
             dependencies: ["CRMDomain", .product(name: "GRDB", package: "GRDB.swift")]
         ),
 
+        // A realistic generated dataset (customers, their facts, follow-up messages) and the seeding and store-only
+        // ingest loops the store tool and the end-to-end benchmark share.
+        .target(name: "CRMDataset", dependencies: ["CRMDomain", "CRMStore"]),
+
         // The services: binds every RPC to the domain and the store.
         .target(
             name: "CRMServer",
@@ -136,11 +140,12 @@ let package = Package(
         ),
 
         // The RPC load generator: crm/1 calls/s and latency over TLS on loopback, idle-connection
-        // memory (tools/bench-rpc runs it beside grpc-swift-2 and nginx).
+        // memory (tools/bench-rpc runs it beside grpc-swift-2 and nginx); and end to end through a
+        // crmd child process (tools/bench-crmd).
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "CRMRPC", "CRMWire", "CRMTLS",
+                "CRMRPC", "CRMWire", "CRMTLS", "CRMClient", "CRMMessages", "CRMDomain", "CRMStore", "CRMDataset",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -152,7 +157,7 @@ let package = Package(
         .executableTarget(
             name: "crm-store-tool",
             dependencies: [
-                "CRMStore", "CRMDomain",
+                "CRMStore", "CRMDomain", "CRMDataset",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

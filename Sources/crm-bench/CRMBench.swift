@@ -9,6 +9,8 @@ import NIOPosix
 /// The crm/1 RPC load generator: calls/s and latency percentiles of a unary echo and a server
 /// stream over TLS on loopback, and the memory of idle TLS connections. docs/BENCHMARKS.md
 /// ("RPC (crm/1)") has the figures; tools/bench-rpc runs it beside grpc-swift-2 and nginx.
+/// `crmd-push` and `crmd-snapshot` measure a real crmd end to end ("End to end through crmd";
+/// tools/bench-crmd).
 @main
 struct CRMBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +21,7 @@ struct CRMBench: AsyncParsableCommand {
             unless --port names a running one, opens --connections clients with --in-flight calls \
             each, and reports calls/s and p50/p99/p99.9 latency (HdrHistogram) over --duration seconds.
             """,
-        subcommands: [Unary.self, StreamCommand.self, Idle.self, Serve.self],
+        subcommands: [Unary.self, StreamCommand.self, Idle.self, Serve.self, CrmdPush.self, CrmdSnapshot.self],
         defaultSubcommand: Unary.self)
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMDataset
 import CRMDomain
 import CRMStore
 import Foundation
@@ -64,40 +65,14 @@ struct IngestBenchCommand: AsyncParsableCommand {
         }
 
         // The same interactions for both runs: follow-up messages from the seeded customers, in a shuffled order.
-        var all: [Fact] = []
-        all.reserveCapacity(interactions + customers)
-        // Spread over all customers: every customer when there are fewer customers than interactions, else every
-        // `step`-th one.
-        let perCustomer = max(1, (interactions + customers - 1) / customers)
-        let step = max(1, customers / interactions)
-        for index in stride(from: 0, to: customers, by: step) where all.count < interactions {
-            all += generator.followUpInteractions(index, count: perCustomer, round: 0)
-        }
-        all = Array(all.prefix(interactions))
-        var rng = SplitMix64(seed: seed ^ 0xBE7C4)
-        all.shuffle(using: &rng)
-        let slices = (0..<appenders).map { worker in stride(from: worker, to: all.count, by: appenders).map { all[$0] } }
+        let all = generator.ingestWorkload(customers: customers, interactions: interactions, shuffleSeed: seed ^ 0xBE7C4)
 
         report("Store: \(all.count) interactions, \(appenders) appenders, \(perAppend) per append…")
         let store = try SQLiteStore(path: storePath)
-        let clock = ContinuousClock()
-        let batch = perAppend
         let cpuBefore = processCPUSeconds()
-        let start = clock.now
-        let inserted = try await withThrowingTaskGroup(of: Int.self) { group in
-            for slice in slices {
-                group.addTask {
-                    var inserted = 0
-                    for first in stride(from: 0, to: slice.count, by: batch) {
-                        let outcomes = try await store.append(Array(slice[first..<min(first + batch, slice.count)]))
-                        inserted += outcomes.count(where: { $0 == .inserted })
-                    }
-                    return inserted
-                }
-            }
-            return try await group.reduce(0, +)
-        }
-        let storeTime = (clock.now - start).seconds
+        let outcome = try await StoreIngest(appenders: appenders, perAppend: perAppend).run(all, into: store)
+        let inserted = outcome.inserted
+        let storeTime = outcome.seconds
         let storeCPU = processCPUSeconds() - cpuBefore
         let stats = store.writerStatistics
         try await store.close()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMDataset
 import CRMDomain
 import CRMStore
 import Foundation

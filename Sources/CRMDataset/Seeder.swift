@@ -3,13 +3,20 @@ import CRMStore
 import Foundation
 
 /// Fills a store with generated customers, several appenders in parallel, a chunk of customers per append.
-struct Seeder {
-    let generator: DatasetGenerator
-    let appenders: Int
-    let customersPerAppend: Int
+public struct Seeder: Sendable {
+    public let generator: DatasetGenerator
+    public let appenders: Int
+    public let customersPerAppend: Int
 
-    /// Seeds customers `range`; returns how many facts were appended.
-    func seed(_ store: SQLiteStore, range: Range<Int>, progress: Bool = true) async throws -> Int {
+    public init(generator: DatasetGenerator, appenders: Int, customersPerAppend: Int) {
+        self.generator = generator
+        self.appenders = appenders
+        self.customersPerAppend = customersPerAppend
+    }
+
+    /// Seeds customers `range`; returns how many facts were appended. With `progress`, a line on standard error
+    /// every 200 chunks of the first appender.
+    public func seed(_ store: SQLiteStore, range: Range<Int>, progress: Bool = true) async throws -> Int {
         let chunks = stride(from: range.lowerBound, to: range.upperBound, by: customersPerAppend).map {
             $0..<min($0 + customersPerAppend, range.upperBound)
         }
@@ -27,7 +34,7 @@ struct Seeder {
                         facts += batch.count
                         if progress && worker == 0 && (n / workers) % 200 == 0 {
                             let seconds = (clock.now - start).seconds
-                            report("  seeded ~\(chunk.upperBound - range.lowerBound) of \(range.count) customers (\(Int(seconds)) s)")
+                            FileHandle.standardError.write(Data("  seeded ~\(chunk.upperBound - range.lowerBound) of \(range.count) customers (\(Int(seconds)) s)\n".utf8))
                         }
                     }
                     return facts
@@ -41,7 +48,7 @@ struct Seeder {
 
 extension Duration {
     /// The duration in seconds.
-    var seconds: Double {
+    public var seconds: Double {
         let (s, attoseconds) = components
         return Double(s) + Double(attoseconds) / 1e18
     }

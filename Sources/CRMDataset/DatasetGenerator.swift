@@ -1,12 +1,12 @@
 import CRMDomain
 
 /// A small, fast, seedable random number generator (SplitMix64), so a dataset is the same on every run.
-struct SplitMix64: RandomNumberGenerator {
+public struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -16,13 +16,13 @@ struct SplitMix64: RandomNumberGenerator {
 }
 
 /// One generated customer: their handles (as normalised) and every fact about them.
-struct GeneratedCustomer: Sendable {
-    let index: Int
-    let phone: Handle
+public struct GeneratedCustomer: Sendable {
+    public let index: Int
+    public let phone: Handle
     /// The phone number as a caller's system might present it (one of the usual written forms).
-    let phoneAsWritten: String
-    let handles: [Handle]
-    let facts: [Fact]
+    public let phoneAsWritten: String
+    public let handles: [Handle]
+    public let facts: [Fact]
 }
 
 /// Makes a realistic after-sales dataset: Indonesian names, phone numbers in every written form, several handles
@@ -31,14 +31,14 @@ struct GeneratedCustomer: Sendable {
 /// proportions of the seed's table.
 ///
 /// Customer `i` is a pure function of `(seed, i)`, so any subset can be made, in any order, by any number of workers.
-struct DatasetGenerator: Sendable {
-    let seed: UInt64
+public struct DatasetGenerator: Sendable {
+    public let seed: UInt64
     /// "Now" for the dataset: facts lie in the three years before it.
-    let now: Int64
+    public let now: Int64
     /// About how many interactions each customer has.
-    let interactionsPerCustomer: Int
+    public let interactionsPerCustomer: Int
 
-    init(seed: UInt64 = 2024, now: Int64 = 1_735_664_400_000, interactionsPerCustomer: Int = 10) {
+    public init(seed: UInt64 = 2024, now: Int64 = 1_735_664_400_000, interactionsPerCustomer: Int = 10) {
         self.seed = seed
         self.now = now
         self.interactionsPerCustomer = interactionsPerCustomer
@@ -71,15 +71,26 @@ struct DatasetGenerator: Sendable {
     static let mobilePrefixes = ["811", "812", "813", "821", "822", "852", "853", "855", "856", "857", "858", "877", "878", "895", "896"]
 
     /// Customer `index`.
-    func customer(_ index: Int) -> GeneratedCustomer {
+    public func customer(_ index: Int) -> GeneratedCustomer {
         // Values are well-formed by construction; a value the domain refused would only drop that one fact.
         var builder = FactBuilder(index: index, rng: SplitMix64(seed: (seed &* 0x1_0000_0001_B3) ^ (UInt64(index) &* 0x9E37_79B9)), now: now)
         return builder.build(interactions: interactionsPerCustomer)
     }
 
+    /// Every written form of customer `index`'s mobile number (`0812-…`, `62812…`, `+62 (0)812 …`); one of them is the
+    /// customer's ``GeneratedCustomer/phoneAsWritten``, and all normalise to its ``GeneratedCustomer/phone``. The number
+    /// does not depend on the seed: customer `index` of any dataset has it.
+    public static func phoneWrittenForms(_ index: Int) -> [String] {
+        // A unique mobile number per customer: the index spread over 8 digits after a real operator prefix.
+        let prefix = mobilePrefixes[index % mobilePrefixes.count]
+        let digits = String(UInt64(index / mobilePrefixes.count) &* 7_919 % 100_000_000)
+        let rest = String(repeating: "0", count: 8 - digits.count) + digits
+        return FactBuilder.writtenForms(prefix: prefix, rest: rest)
+    }
+
     /// Only the interactions of a fresh contact period for customer `index` (for ingest benchmarks): `count`
     /// interactions from the customer's existing handles, after `now`, with ids disjoint from ``customer(_:)``'s.
-    func followUpInteractions(_ index: Int, count: Int, round: Int) -> [Fact] {
+    public func followUpInteractions(_ index: Int, count: Int, round: Int) -> [Fact] {
         let c = customer(index)
         var rng = SplitMix64(seed: seed ^ UInt64(index) &* 0xD6E8_FEB8_6659_FD93 ^ UInt64(round) &* 0xA076_1D64_78BD_642F)
         var facts: [Fact] = []
@@ -177,11 +188,7 @@ struct FactBuilder {
         let city = DatasetGenerator.cities.randomElement(using: &rng) ?? "Jakarta Barat"
         let since = now - Int64.random(in: Milliseconds.days(30)...Milliseconds.days(3 * 365), using: &rng)
 
-        // A unique mobile number per customer: the index spread over 8 digits after a real operator prefix.
-        let prefix = DatasetGenerator.mobilePrefixes[index % DatasetGenerator.mobilePrefixes.count]
-        let digits = String(UInt64(index / DatasetGenerator.mobilePrefixes.count) &* 7_919 % 100_000_000)
-        let rest = String(repeating: "0", count: 8 - digits.count) + digits
-        let forms = Self.writtenForms(prefix: prefix, rest: rest)
+        let forms = DatasetGenerator.phoneWrittenForms(index)
         let written = forms.randomElement(using: &rng) ?? forms[0]
         guard let phone = try? Handle.phone(written) else { fatalError("generator made an invalid phone \(written)") }
 
