@@ -20,18 +20,54 @@ struct ProfileLoader {
         }
     }
 
+    /// The customer a handle belongs to and that customer's anchor, in one read.
+    private static let ownerAndAnchor = """
+        SELECT h.customer_id, c.anchor FROM handles h LEFT JOIN customers c ON c.customer_id = h.customer_id WHERE h.handle = ?
+        """
+    /// Every fact naming any handle of a customer, with the handle it was found under: one statement instead of one
+    /// for the members and one per member.
+    private static let memberFacts = """
+        SELECT m.handle, f.seq, f.fact_id, f.observed_at, f.source, f.payload
+        FROM handles m JOIN fact_keys k ON k.key = 'h/' || m.handle JOIN facts f ON f.seq = k.fact_seq
+        WHERE m.customer_id = ?
+        """
+
+    /// The profile of the customer `handle` belongs to, or `nil` when no fact names it.
+    func profile(ofHandle handle: Handle) throws -> CustomerProfile? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.ownerAndAnchor), arguments: [handle.canonical]) else { return nil }
+        return try profile(of: row[0], anchor: row[1])
+    }
+
     /// The profile of a customer, or `nil` when the id is unknown.
     func profile(of customerID: String) throws -> CustomerProfile? {
+        try profile(of: customerID, anchor: String.fetchOne(db.cachedStatement(sql: Self.anchor), arguments: [customerID]))
+    }
+
+    private func profile(of customerID: String, anchor storedAnchor: String?) throws -> CustomerProfile? {
         let cache = HandleCache()
-        let members = try self.members(of: customerID, handles: cache)
-        guard let first = members.first else { return nil }
-        let queries = FactQueries(db: db)
+        var memberSet: Set<String> = []
         var seen: Set<Int64> = []
         var facts: [Fact] = []
+        facts.reserveCapacity(32)
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: Self.memberFacts), arguments: [customerID])
+        while let row = try cursor.next() {
+            memberSet.insert(row[0])
+            let seq: Int64 = row[1]
+            guard seen.insert(seq).inserted else { continue }
+            let stored = StoredFactRow(
+                seq: seq, id: row[2], observedAt: row[3], sourceCode: UInt8(truncatingIfNeeded: row[4] as Int64), payload: row[5])
+            facts.append(try stored.decoded(handles: cache))
+        }
+        // Every stored handle is named by at least one fact (a handle whose last fact was replaced away is deleted),
+        // so the members are the handles the facts were found under.
+        let members = try memberSet.sorted().map { canonical in
+            do { return try cache.handle(canonical: canonical) } catch { throw StoreError.corruptFact(id: canonical, reason: "\(error)") }
+        }
+        guard let first = members.first else { return nil }
+        let queries = FactQueries(db: db)
         func add(_ rows: [StoredFactRow]) throws {
             for row in rows where seen.insert(row.seq).inserted { facts.append(try row.decoded(handles: cache)) }
         }
-        for handle in members { try add(queries.rows(key: FactKey.handle(handle))) }
 
         // The plain component: follow winning links beyond the customer's own handles.
         var visited = Set(members)
@@ -67,7 +103,7 @@ struct ProfileLoader {
         for number in orderNumbers { try add(queries.rows(key: FactKey.order(number))) }
         for id in complaintIDs { try add(queries.rows(key: FactKey.complaint(id))) }
 
-        let anchor = try String.fetchOne(db.cachedStatement(sql: Self.anchor), arguments: [customerID]).flatMap { try? cache.handle(canonical: $0) }
+        let anchor = storedAnchor.flatMap { try? cache.handle(canonical: $0) }
         return ProfileProjection(facts: facts).profile(for: anchor ?? first)
     }
 }

@@ -149,15 +149,35 @@ struct ConvergenceTests {
         #expect(b.problems == [], "seed \(seed)")
         #expect(a.dump == b.dump, "seed \(seed): derived tables differ")
         for (n, handle) in handles.enumerated() {
-            let expected = oracle.profile(for: handle)?.canonicalDescription
-            #expect(a.profiles[n] == expected, "seed \(seed), \(handle): store A differs from the domain")
-            #expect(b.profiles[n] == expected, "seed \(seed), \(handle): store B differs from the domain")
+            let expected = oracle.profile(for: handle)
+            #expect(a.profiles[n] == expected?.canonicalDescription, "seed \(seed), \(handle): store A differs from the domain")
+            #expect(b.profiles[n] == expected?.canonicalDescription, "seed \(seed), \(handle): store B differs from the domain")
+            // The same customer read by id, and the caller snapshot read by handle, come from the same projection.
+            #expect(a.byID[n] == expected?.canonicalDescription, "seed \(seed), \(handle): store A by customer id differs")
+            let snapshot = expected.map { CallerSnapshot(profile: $0, now: Self.snapshotTime, problem: .complaint(nil)) }
+            #expect(a.snapshots[n] == snapshot, "seed \(seed), \(handle): store A's caller snapshot differs")
+            #expect(b.snapshots[n] == snapshot, "seed \(seed), \(handle): store B's caller snapshot differs")
         }
     }
 
-    private static func readBack(_ store: SQLiteStore, _ handles: [Handle]) async throws -> (dump: String, profiles: [String?], problems: [String]) {
+    /// Late enough that some orders are overdue and some complaints past their clocks.
+    static let snapshotTime = RandomFacts.base + 30 * Milliseconds.day
+
+    private static func readBack(
+        _ store: SQLiteStore, _ handles: [Handle]
+    ) async throws -> (dump: String, profiles: [String?], byID: [String?], snapshots: [CallerSnapshot?], problems: [String]) {
         var profiles: [String?] = []
-        for handle in handles { profiles.append(try await store.profile(for: handle)?.canonicalDescription) }
-        return (try await store.derivedStateDump(), profiles, try await store.verifyDerivedState())
+        var byID: [String?] = []
+        var snapshots: [CallerSnapshot?] = []
+        for handle in handles {
+            profiles.append(try await store.profile(for: handle)?.canonicalDescription)
+            if let id = try await store.customerID(for: handle) {
+                byID.append(try await store.profile(of: id)?.canonicalDescription)
+            } else {
+                byID.append(nil)
+            }
+            snapshots.append(try await store.callerSnapshot(for: handle, now: snapshotTime, problem: .complaint(nil)))
+        }
+        return (try await store.derivedStateDump(), profiles, byID, snapshots, try await store.verifyDerivedState())
     }
 }
