@@ -54,7 +54,9 @@ final class ConnectionManager: Sendable {
     private let tls: TLSContext
     private let limits: ProtocolLimits
     private let backoff: Backoff
-    private let group: any EventLoopGroup
+    /// The loop every connection of this manager lives on, chosen once, so that callers may run
+    /// their tasks on it (``RPCClient/executor``) and reach the connection without a thread hop.
+    let eventLoop: any EventLoop
     private let state = Mutex<(State, Failures)>((.idle, Failures()))
 
     init(
@@ -67,7 +69,7 @@ final class ConnectionManager: Sendable {
         self.tls = tls
         self.limits = limits
         self.backoff = backoff
-        self.group = group
+        self.eventLoop = group.next()
     }
 
     /// A connection ready for calls.
@@ -93,7 +95,7 @@ final class ConnectionManager: Sendable {
                             message: "not processed: cannot connect to \(host):\(port) (\(pair.1.lastError)); "
                                 + "the next attempt is in \(milliseconds) ms"))
                 }
-                let promise = group.any().makePromise(of: ClientConnection.self)
+                let promise = eventLoop.makePromise(of: ClientConnection.self)
                 pair.0 = .connecting(promise.futureResult)
                 return .connect(promise)
             }

@@ -19,17 +19,3 @@ struct ServerConnectionRef: Sendable {
         eventLoop.execute { body(handler.value) }
     }
 }
-
-/// A TaskExecutor that runs jobs on a NIO event loop.
-final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
-    let eventLoop: any EventLoop
-
-    init(eventLoop: any EventLoop) {
-        self.eventLoop = eventLoop
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
-}

@@ -91,6 +91,9 @@ struct LoadOptions: ParsableArguments {
     @Option(help: "The label of the result.")
     var label = "crm/1"
 
+    @Flag(help: "Run each caller loop on its client's event loop (RPCClient.executor): no thread hop between caller and connection.")
+    var onEventLoop = false
+
     @Flag(help: "Also print the result as one JSON line (prefixed with RESULT).")
     var json = false
 
@@ -189,8 +192,10 @@ struct Unary: AsyncParsableCommand {
             let answer = try await client.unary(Bench.echo, request)
             guard answer == request else { throw ValidationError("the server did not echo the request") }
         }
+        let onEventLoop = load.onEventLoop
         let result = await runLoad(
-            label: load.label, clients: clients, shape: load.shape, cpuSample: running.cpuSample
+            label: load.label, clients: clients, shape: load.shape, cpuSample: running.cpuSample,
+            executor: { onEventLoop ? $0.executor : nil }
         ) { client in
             _ = try await client.unary(Bench.echo, request)
             return 1

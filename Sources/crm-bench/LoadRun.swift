@@ -144,6 +144,7 @@ func makeLatencyHistogram() -> Histogram<UInt64> {
 func runLoad<Client: Sendable>(
     label: String, clients: [Client], shape: LoadShape,
     cpuSample: @escaping @Sendable () -> (server: Double?, client: Double?) = { (nil, nil) },
+    executor: @escaping @Sendable (Client) -> (any TaskExecutor)? = { _ in nil },
     call: @escaping @Sendable (Client) async throws -> Int
 ) async -> LoadResult {
     let start = monotonicNanoseconds()
@@ -163,7 +164,7 @@ func runLoad<Client: Sendable>(
     await withTaskGroup(of: SlotResult?.self) { group in
         for client in clients {
             for _ in 0..<shape.inFlight {
-                group.addTask {
+                group.addTask(executorPreference: executor(client)) {
                     var result = SlotResult(histogram: makeLatencyHistogram())
                     while !Task.isCancelled {
                         let begin = monotonicNanoseconds()

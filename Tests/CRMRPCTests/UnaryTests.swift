@@ -68,6 +68,24 @@ struct UnaryTests {
         }
     }
 
+    @Test("callers may run on the client's event loop: calls work and stay on that loop")
+    func callerOnClientEventLoop() async throws {
+        try await withHarness { harness in
+            let client = try harness.client()
+            let loop = client.executor.eventLoop
+            let answers = try await Task(executorPreference: client.executor) {
+                var answers: [String] = []
+                for index in 0..<20 {
+                    answers.append(try await client.unary(Echo.unary, HealthCheckRequest(service: "\(index)")).service)
+                    #expect(loop.inEventLoop)
+                }
+                return answers
+            }.value
+            #expect(answers == (0..<20).map(String.init))
+            await client.close()
+        }
+    }
+
     @Test("an empty request and response travel as empty messages")
     func emptyMessage() async throws {
         try await withHarness { harness in
