@@ -89,7 +89,7 @@ public struct Fact: Sendable, Hashable {
         case let .fieldObservation(o): [o.handle]
         case let .order(o): [o.customer]
         case let .complaintOpened(c): [c.customer]
-        case let .rating(r): [r.handle]
+        case let .rating(r): r.handle.map { [$0] } ?? []
         case .tracking, .complaintTransition, .delayNoticeSent: []
         }
     }

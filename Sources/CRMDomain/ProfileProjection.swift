@@ -212,7 +212,7 @@ public struct ProfileProjection: Sendable {
                   members.contains(record.customer) else { continue }
             let tracking: [TrackingRecord] = (trackingFacts[number] ?? []).compactMap { id in
                 guard let f = facts[id], case let .tracking(t) = f.payload else { return nil }
-                return TrackingRecord(stage: t.stage, at: f.observedAt, factID: f.id)
+                return TrackingRecord(t, at: f.observedAt, factID: f.id)
             }
             orders.append(OrderView(record: record, recordFactID: winner.id, tracking: tracking))
             for id in noticeFacts[number] ?? [] {

@@ -85,6 +85,6 @@ extension QualityOutcome: StorageCoded {
 }
 
 extension RefundReason: StorageCoded {
-    static let codes: [RefundReason] = [.missing, .broken, .priceDifference, .returnedGoods, .returnShipping]
+    static let codes: [RefundReason] = [.missing, .broken, .priceDifference, .returnedGoods, .returnShipping, .goodwill]
     static let storageName = "RefundReason"
 }
