@@ -234,17 +234,18 @@ struct CLIAgainstServerTests {
                 """)
             let result = try await cli.run(["order", "import", csv] + server.flags("adapter"))
             #expect(result.status == 5, "\(result)")
-            // Refused by the server (it keeps no service fee) and by the CLI before sending.
-            #expect(result.stdout.contains("line 4 (order SO-FEE): order.totals: service fee"), "\(result)")
+            // Refused by the CLI before sending; the service fee is kept and counts in the total.
             #expect(result.stdout.contains("line 5 (order SO-BAD): quantity"), "\(result)")
-            #expect(result.stdout.contains("2 imported"), "\(result)")
-            for (number, status) in [("SO-1", 0), ("SO-4", 0), ("SO-FEE", 3), ("SO-BAD", 3)] {
+            #expect(result.stdout.contains("3 imported"), "\(result)")
+            for (number, status) in [("SO-1", 0), ("SO-4", 0), ("SO-FEE", 0), ("SO-BAD", 3)] {
                 let show = try await cli.run(["order", "show", number] + server.flags("sales"))
                 #expect(show.status == Int32(status), "\(number): \(show)")
             }
+            let fee = try await cli.run(["order", "show", "SO-FEE", "--json"] + server.flags("sales"))
+            #expect(try object(fee)["total_rupiah"] as? Int == 50_000, "\(fee)")
             let json = try await cli.run(["order", "import", csv, "--json"] + server.flags("adapter"))
             let problems = try #require(try object(json)["problems"] as? [[String: Any]], "\(json)")
-            #expect(problems.map { $0["line"] as? Int } == [4, 5])
+            #expect(problems.map { $0["line"] as? Int } == [5])
         }
     }
 
