@@ -97,6 +97,15 @@ extension Fact {
                 w.nested { s.action.encode(into: &$0) }
             case let .rating(r): w.line("rating", r.canonicalFields)
             case let .delayNoticeSent(id): w.line("noticeSent", W.quote(id.description))
+            case let .returnInspection(i):
+                w.line("returnInspection", W.quote(i.complaintID.rawValue), W.quote(i.orderNumber.rawValue), "verdict=" + i.verdict.rawValue,
+                       "shipping=\(i.localShippingCost)", "received=" + W.optional(i.receivedAt) { "\($0)" }, "by=" + W.quote(i.inspectedBy),
+                       "notes=" + W.quote(i.notes))
+                w.nested { w in
+                    for item in i.items {
+                        w.line("inspected", W.quote(item.sku), "returned=\(item.returned)", "accepted=\(item.accepted)", W.quote(item.finding))
+                    }
+                }
             }
         }
         return w.text

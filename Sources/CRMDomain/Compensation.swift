@@ -304,6 +304,8 @@ public enum CompensationError: DomainError {
     case amountOverflow(sku: String?)
     /// A goodwill adjustment of 0 or less.
     case nonPositiveGoodwill(Int64)
+    /// An inspected item accepts more units than came back, or fewer than none.
+    case acceptedOutOfRange(sku: String, returned: Int64, accepted: Int64)
     /// A goodwill adjustment with no reason.
     case goodwillWithoutReason(Int64)
 
@@ -322,6 +324,7 @@ public enum CompensationError: DomainError {
         case .negativeShippingCost: "compensation.negative_shipping_cost"
         case .amountOverflow: "compensation.amount_overflow"
         case .nonPositiveGoodwill: "compensation.non_positive_goodwill"
+        case .acceptedOutOfRange: "compensation.accepted_out_of_range"
         case .goodwillWithoutReason: "compensation.goodwill_without_reason"
         }
     }
@@ -353,6 +356,8 @@ public enum CompensationError: DomainError {
             return "An amount\(sku.map { " for \($0)" } ?? "") is too large to represent; check quantities and prices."
         case let .nonPositiveGoodwill(amount):
             return "A goodwill adjustment of \(amount) rupiah; give an amount above 0 or leave the adjustment out."
+        case let .acceptedOutOfRange(sku, returned, accepted):
+            return "\(sku): \(accepted) units accepted of \(returned) returned; accept between 0 and the units that came back."
         case let .goodwillWithoutReason(amount):
             return "A goodwill adjustment of \(Rupiah.format(amount)) has no reason; say why it is given."
         }

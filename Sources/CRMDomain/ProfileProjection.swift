@@ -108,7 +108,7 @@ public struct ProfileProjection: Sendable {
         case let .delayNoticeSent(id): update(&noticeFacts, id.orderNumber)
         case let .complaintOpened(c): update(&openingFacts, c.id)
         case let .complaintTransition(s): update(&stepFacts, s.complaintID)
-        case .interaction, .fieldObservation, .rating: break
+        case .interaction, .fieldObservation, .rating, .returnInspection: break
         }
     }
 
@@ -194,7 +194,7 @@ public struct ProfileProjection: Sendable {
                 orderNumbers.insert(o.orderNumber)
             case let .complaintOpened(c):
                 complaintIDs.insert(c.id)
-            case .identityLink, .identityUnlink, .tracking, .complaintTransition, .delayNoticeSent:
+            case .identityLink, .identityUnlink, .tracking, .complaintTransition, .delayNoticeSent, .returnInspection:
                 break
             }
         }

@@ -9,7 +9,8 @@ import CRMDomain
 ///
 /// Versions: this build writes version 2 and reads versions 1 and 2. Version 2 is version 1 with fields appended at
 /// the end of some kinds (an interaction's body; an order's optional estimate, service fee, discount and paid
-/// amount; a tracking event's location, note and revised estimate; a complaint opening's items); a version-1 fact
+/// amount; a tracking event's location, note and revised estimate; a complaint opening's items; a rating's handle
+/// made optional) and the return-inspection kind; a version-1 fact
 /// reads back with those fields empty (an order's estimate being the one version 1 always held).
 enum FactCodec {
     /// The version this build writes.
@@ -76,6 +77,21 @@ enum FactCodec {
         case let .delayNoticeSent(id):
             w.string(id.orderNumber.rawValue)
             w.signed(id.estimatedDeliveryAt)
+        case let .returnInspection(i):
+            w.string(i.complaintID.rawValue)
+            w.string(i.orderNumber.rawValue)
+            w.byte(try i.verdict.storageCode())
+            w.count(i.items.count)
+            for item in i.items {
+                w.string(item.sku)
+                w.signed(item.returned)
+                w.signed(item.accepted)
+                w.string(item.finding)
+            }
+            w.signed(i.localShippingCost)
+            w.optionalSigned(i.receivedAt)
+            w.string(i.inspectedBy)
+            w.string(i.notes)
         }
         return w.bytes
     }
@@ -279,6 +295,17 @@ enum FactCodec {
             let comment = try r.string()
             let order = try r.optionalString().map { raw throws(IdentifierError) in try OrderNumber(raw) }
             return .rating(try Rating(handle: handle, stars: Int(stars), comment: comment, orderNumber: order))
+        case .returnInspection:
+            let id = try ComplaintID(r.string())
+            let order = try OrderNumber(r.string())
+            let verdict = try InspectionVerdict.fromStorage(r.byte())
+            var items: [InspectedItem] = []
+            for _ in 0..<(try r.count()) {
+                items.append(try InspectedItem(sku: r.string(), returned: r.signed(), accepted: r.signed(), finding: r.string()))
+            }
+            return .returnInspection(try ReturnInspection(
+                complaintID: id, orderNumber: order, verdict: verdict, items: items, localShippingCost: r.signed(),
+                receivedAt: r.optionalSigned(), inspectedBy: r.string(), notes: r.string()))
         case .delayNoticeSent:
             return .delayNoticeSent(DelayNoticeID(orderNumber: try OrderNumber(r.string()), estimatedDeliveryAt: try r.signed()))
         }

@@ -79,6 +79,11 @@ extension ActorRole: StorageCoded {
     static let storageName = "ActorRole"
 }
 
+extension InspectionVerdict: StorageCoded {
+    static let codes: [InspectionVerdict] = [.passed, .partial, .failed]
+    static let storageName = "InspectionVerdict"
+}
+
 extension QualityOutcome: StorageCoded {
     static let codes: [QualityOutcome] = [.accepted, .refused]
     static let storageName = "QualityOutcome"

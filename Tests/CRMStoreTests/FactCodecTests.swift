@@ -53,6 +53,10 @@ struct FactCodecTests {
                 refund: try Compensation.compute(claims: [], goodwill: [GoodwillAdjustment(amount: 25_000, reason: "maaf")]), note: "")),
                 by: .afterSales, at: jan2024 + day),
             try fact("r/2", at: jan2024, .rating(Rating(handle: nil, stars: 2, comment: "ulasan Google"))),
+            try fact("qc/1", at: jan2024 + day, source: .agent, .returnInspection(ReturnInspection(
+                complaintID: ComplaintID("K-2"), orderNumber: OrderNumber("ORD-2"), verdict: .partial,
+                items: [InspectedItem(sku: "SKU-1", returned: 2, accepted: 1, finding: "satu tergores"), InspectedItem(sku: "SKU-2", returned: 1, accepted: 0)],
+                localShippingCost: 15_000, receivedAt: nil, inspectedBy: "gudang", notes: ""))),
         ]
     }
 
@@ -142,7 +146,7 @@ struct FactCodecTests {
         try check(HandleKind.self); try check(FactSource.self); try check(Channel.self); try check(Direction.self)
         try check(InteractionIntent.self); try check(ProfileField.self); try check(TrackingStage.self)
         try check(ComplaintCategory.self); try check(ComplaintState.self); try check(ActorRole.self)
-        try check(QualityOutcome.self); try check(RefundReason.self)
+        try check(QualityOutcome.self); try check(RefundReason.self); try check(InspectionVerdict.self)
     }
 
     @Test("truncated, padded or unknown bytes are refused with a reason, never a crash")

@@ -448,6 +448,7 @@ public struct ComplaintServiceProvider: RPCService {
     // MARK: Quality checks
 
     func latestQualityCheck(_ id: ComplaintID) async throws -> QualityCheckRecord? {
+        if let fact = try await env.store.returnInspections(of: id).last, let check = QualityCheckRecord(fact: fact) { return check }
         let entries = try await env.store.auditEntries(subject: id.rawValue, after: nil, limit: 10_000)
         return entries.reversed().lazy.filter { $0.entry.action == QualityCheckRecord.action }.compactMap { QualityCheckRecord(encoded: $0.entry.detail) }.first
     }
@@ -495,13 +496,19 @@ public struct ComplaintServiceProvider: RPCService {
         }
         guard let order = try await env.store.order(orderNumber) else { throw RPCStatus.notFound("no order has number \(orderNumber)") }
         _ = try validated { try check.returnRecord(order: order) }
+        let inspection = try validated { try check.inspection(of: complaint.id, order: orderNumber) }
         let entries = try await env.store.auditEntries(subject: complaint.id.rawValue, after: nil, limit: 10_000)
-        let known = entries.contains { $0.entry.action == QualityCheckRecord.action && QualityCheckRecord(encoded: $0.entry.detail)?.key == key.rawValue }
-        if !known {
-            try await env.store.appendAudit([AuditEntry(at: now, actor: env.auditActor, action: QualityCheckRecord.action, subject: complaint.id.rawValue, detail: check.encoded)])
+        let inAudit = entries.contains { $0.entry.action == QualityCheckRecord.action && QualityCheckRecord(encoded: $0.entry.detail)?.key == key.rawValue }
+        var known = inAudit
+        if !known { known = try await env.isKnown(key) }
+        let outcome: ItemOutcome = known
+            ? .duplicate : try await env.append(Fact(id: key, observedAt: check.checkedMs, source: .agent, payload: .returnInspection(inspection))).wire
+        if outcome == .accepted {
+            let units = check.items.map { "\($0.sku) \($0.quantityAccepted)/\($0.quantityReturned)" }.joined(separator: ", ")
+            try await env.audit(QualityCheckRecord.action, subject: complaint.id.rawValue, "\(check.verdict.protoName) on order \(orderNumber): \(units)")
             await publishChange(.qualityCheckRecorded, complaint, customer: customer, transition: nil, now: now)
         }
-        return RecordReturnQualityCheckResponse(outcome: known ? .duplicate : .accepted, complaint: try await wire(complaint, customer: customer, now: now))
+        return RecordReturnQualityCheckResponse(outcome: outcome, complaint: try await wire(complaint, customer: customer, now: now))
     }
 
     // MARK: Events
