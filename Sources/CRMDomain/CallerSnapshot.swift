@@ -32,8 +32,8 @@ public struct OrderSummary: Sendable, Hashable {
     public let total: Int64
     /// Its derived status.
     public let status: TrackingStage
-    /// The promised delivery.
-    public let estimatedDeliveryAt: Int64
+    /// The promised delivery in force, if any.
+    public let estimatedDeliveryAt: Int64?
     /// Whether it is past the estimate and not delivered.
     public let isOverdue: Bool
 }
@@ -115,7 +115,7 @@ public struct CallerSnapshot: Sendable, Hashable {
         recentOrders = profile.orders.reversed().prefix(max(0, recentOrderLimit)).map {
             OrderSummary(
                 orderNumber: $0.orderNumber, placedAt: $0.record.placedAt, total: $0.record.total, status: $0.status,
-                estimatedDeliveryAt: $0.record.estimatedDeliveryAt, isOverdue: $0.isOverdue(now: now))
+                estimatedDeliveryAt: $0.estimatedDeliveryAt, isOverdue: $0.isOverdue(now: now))
         }
         lastContacts = profile.lastInteractionPerChannel.map {
             LastContact(channel: $0.interaction.channel, at: $0.at, direction: $0.interaction.direction, intent: $0.interaction.intent, summary: $0.interaction.summary)

@@ -85,15 +85,27 @@ extension Fact {
             case let .identityUnlink(p): w.line("unlink", W.quote(p.first.canonical), W.quote(p.second.canonical))
             case let .fieldObservation(o): w.line("field", W.quote(o.handle.canonical), o.field.rawValue, W.quote(o.value))
             case let .order(o): o.encode(into: &w)
-            case let .tracking(t): w.line("tracking", W.quote(t.orderNumber.rawValue), t.stage.rawValue)
+            case let .tracking(t):
+                w.line("tracking", W.quote(t.orderNumber.rawValue), t.stage.rawValue, "location=" + W.quote(t.location),
+                       "note=" + W.quote(t.note), "revised=" + W.optional(t.revisedEstimate) { "\($0)" })
             case let .complaintOpened(c):
                 w.line("complaintOpened", W.quote(c.id.rawValue), W.quote(c.customer.canonical), W.quote(c.orderNumber.rawValue),
                        c.category.rawValue, c.openedBy.canonical, W.quote(c.summary))
+                w.nested { w in for item in c.items { item.encode(into: &w) } }
             case let .complaintTransition(s):
                 w.line("complaintStep", W.quote(s.complaintID.rawValue), s.actor.canonical)
                 w.nested { s.action.encode(into: &$0) }
             case let .rating(r): w.line("rating", r.canonicalFields)
             case let .delayNoticeSent(id): w.line("noticeSent", W.quote(id.description))
+            case let .returnInspection(i):
+                w.line("returnInspection", W.quote(i.complaintID.rawValue), W.quote(i.orderNumber.rawValue), "verdict=" + i.verdict.rawValue,
+                       "shipping=\(i.localShippingCost)", "received=" + W.optional(i.receivedAt) { "\($0)" }, "by=" + W.quote(i.inspectedBy),
+                       "notes=" + W.quote(i.notes))
+                w.nested { w in
+                    for item in i.items {
+                        w.line("inspected", W.quote(item.sku), "returned=\(item.returned)", "accepted=\(item.accepted)", W.quote(item.finding))
+                    }
+                }
             }
         }
         return w.text
@@ -105,14 +117,14 @@ extension Interaction {
         [
             "channel=" + channel.rawValue, "direction=" + direction.rawValue, "handle=" + W.quote(handle.canonical),
             "intent=" + intent.rawValue, "order=" + W.optional(orderNumber) { W.quote($0.rawValue) },
-            "complaint=" + W.optional(complaintID) { W.quote($0.rawValue) }, "summary=" + W.quote(summary),
+            "complaint=" + W.optional(complaintID) { W.quote($0.rawValue) }, "summary=" + W.quote(summary), "body=" + W.quote(body),
         ].joined(separator: " ")
     }
 }
 
 extension Rating {
     var canonicalFields: String {
-        ["handle=" + W.quote(handle.canonical), "stars=\(stars)", "order=" + W.optional(orderNumber) { W.quote($0.rawValue) },
+        ["handle=" + W.optional(handle) { W.quote($0.canonical) }, "stars=\(stars)", "order=" + W.optional(orderNumber) { W.quote($0.rawValue) },
          "comment=" + W.quote(comment)].joined(separator: " ")
     }
 }
@@ -124,8 +136,8 @@ extension Actor {
 extension OrderRecord {
     func encode(into w: inout CanonicalWriter) {
         w.line("orderRecord", W.quote(orderNumber.rawValue), "customer=" + W.quote(customer.canonical), "placed=\(placedAt)",
-               "estimate=\(estimatedDeliveryAt)", "city=" + W.quote(destinationCity), "shipping=\(shippingFee)",
-               "subtotal=\(subtotal)", "total=\(total)")
+               "estimate=" + W.optional(estimatedDeliveryAt) { "\($0)" }, "city=" + W.quote(destinationCity), "shipping=\(shippingFee)",
+               "fee=\(serviceFee)", "discount=\(discount)", "paid=\(paid)", "subtotal=\(subtotal)", "total=\(total)")
         w.nested { w in
             for item in items {
                 w.line("item", W.quote(item.sku), W.quote(item.name), "qty=\(item.quantity)", "price=\(item.unitPrice)", "line=\(item.lineTotal)")
@@ -140,8 +152,18 @@ extension OrderView {
                "delivered=" + W.optional(deliveredAt) { "\($0)" })
         w.nested { w in
             record.encode(into: &w)
-            for t in tracking { w.line("tracking", t.stage.rawValue, "at=\(t.at)", "fact=" + W.quote(t.factID.rawValue)) }
+            for t in tracking {
+                w.line("tracking", t.stage.rawValue, "at=\(t.at)", "fact=" + W.quote(t.factID.rawValue), "location=" + W.quote(t.location),
+                       "note=" + W.quote(t.note), "revised=" + W.optional(t.revisedEstimate) { "\($0)" })
+            }
         }
+    }
+}
+
+extension ClaimLine {
+    func encode(into w: inout CanonicalWriter) {
+        w.line("claim", W.quote(sku), W.quote(name), "ordered=\(orderedQuantity)", "received=\(receivedQuantity)",
+               "broken=\(brokenQuantity)", "paid=\(paidUnitPrice)", "correct=\(correctUnitPrice)")
     }
 }
 
@@ -189,6 +211,7 @@ extension Complaint {
                "resolved=" + W.optional(resolvedAt) { "\($0)" }, "rejection=" + W.optional(rejectionReason, W.quote),
                "summary=" + W.quote(summary))
         w.nested { w in
+            for item in items { item.encode(into: &w) }
             for t in history {
                 w.line("transition", "from=" + t.from.rawValue, "to=" + t.action.target.rawValue, t.actor.canonical, "at=\(t.at)",
                        "fact=" + W.optional(t.factID) { W.quote($0.rawValue) })

@@ -132,11 +132,31 @@ public enum RefundReason: String, Sendable, Hashable, CaseIterable {
     case returnedGoods
     /// The customer's local shipping for a return.
     case returnShipping
+    /// An amount After-Sales adds by judgement, with its reason.
+    case goodwill
+}
+
+/// An amount After-Sales adds to a refund by judgement (an apology, a late delivery), with the reason the customer
+/// is told.
+public struct GoodwillAdjustment: Sendable, Hashable {
+    /// The amount in rupiah, above 0.
+    public let amount: Int64
+    /// Why it is given, trimmed; never empty.
+    public let reason: String
+
+    /// Creates an adjustment, refusing an amount below 1 or an empty reason.
+    public init(amount: Int64, reason: String) throws(CompensationError) {
+        let why = Text.trimmed(reason)
+        guard amount > 0 else { throw .nonPositiveGoodwill(amount) }
+        guard !why.isEmpty else { throw .goodwillWithoutReason(amount) }
+        self.amount = amount
+        self.reason = why
+    }
 }
 
 /// One explained amount of a refund.
 public struct RefundLine: Sendable, Hashable {
-    /// The SKU, or `nil` for return shipping.
+    /// The SKU, or `nil` for return shipping and goodwill.
     public let sku: String?
     /// Why.
     public let reason: RefundReason
@@ -152,8 +172,8 @@ public struct RefundLine: Sendable, Hashable {
 
 /// A computed refund: explained lines and their total, in whole rupiah.
 public struct Refund: Sendable, Hashable {
-    /// The lines, in claim order then return order, omitting zero amounts except a refused return (kept so the
-    /// customer hears why the goods were not refunded).
+    /// The lines, in claim order then return order then goodwill, omitting zero amounts except a refused return
+    /// (kept so the customer hears why the goods were not refunded).
     public let lines: [RefundLine]
     /// The sum of the lines.
     public let total: Int64
@@ -175,9 +195,13 @@ public struct Refund: Sendable, Hashable {
 ///
 /// For a return: **returned goods** `quantity × paid` when the quality check accepts them, and **return shipping**
 /// (the local cost) always, as the seed's policy promises.
+///
+/// Then one **goodwill** line per adjustment After-Sales adds by judgement, with its reason.
 public enum Compensation: Sendable {
-    /// Computes the refund for `claims` and an optional return.
-    public static func compute(claims: [ClaimLine], returnRecord: ReturnRecord? = nil) throws(CompensationError) -> Refund {
+    /// Computes the refund for `claims`, an optional return and goodwill adjustments.
+    public static func compute(
+        claims: [ClaimLine], returnRecord: ReturnRecord? = nil, goodwill: [GoodwillAdjustment] = []
+    ) throws(CompensationError) -> Refund {
         var lines: [RefundLine] = []
         var seen: Set<String> = []
         var returned: [String: Int64] = [:]
@@ -232,6 +256,12 @@ public enum Compensation: Sendable {
             }
         }
 
+        for adjustment in goodwill {
+            lines.append(RefundLine(
+                sku: nil, reason: .goodwill, quantity: 1, unitAmount: adjustment.amount, amount: adjustment.amount,
+                explanation: "Goodwill: \(adjustment.reason): \(Rupiah.format(adjustment.amount))"))
+        }
+
         var total: Int64 = 0
         for l in lines {
             guard let sum = Rupiah.add(total, l.amount) else { throw .amountOverflow(sku: nil) }
@@ -272,6 +302,12 @@ public enum CompensationError: DomainError {
     case negativeShippingCost(Int64)
     /// An amount does not fit in 64 bits.
     case amountOverflow(sku: String?)
+    /// A goodwill adjustment of 0 or less.
+    case nonPositiveGoodwill(Int64)
+    /// An inspected item accepts more units than came back, or fewer than none.
+    case acceptedOutOfRange(sku: String, returned: Int64, accepted: Int64)
+    /// A goodwill adjustment with no reason.
+    case goodwillWithoutReason(Int64)
 
     /// See ``DomainError/code``.
     public var code: String {
@@ -287,6 +323,9 @@ public enum CompensationError: DomainError {
         case .duplicateSKU: "compensation.duplicate_sku"
         case .negativeShippingCost: "compensation.negative_shipping_cost"
         case .amountOverflow: "compensation.amount_overflow"
+        case .nonPositiveGoodwill: "compensation.non_positive_goodwill"
+        case .acceptedOutOfRange: "compensation.accepted_out_of_range"
+        case .goodwillWithoutReason: "compensation.goodwill_without_reason"
         }
     }
 
@@ -315,6 +354,12 @@ public enum CompensationError: DomainError {
             return "The return shipping cost is negative (\(cost)); give the cost paid, 0 or more."
         case let .amountOverflow(sku):
             return "An amount\(sku.map { " for \($0)" } ?? "") is too large to represent; check quantities and prices."
+        case let .nonPositiveGoodwill(amount):
+            return "A goodwill adjustment of \(amount) rupiah; give an amount above 0 or leave the adjustment out."
+        case let .acceptedOutOfRange(sku, returned, accepted):
+            return "\(sku): \(accepted) units accepted of \(returned) returned; accept between 0 and the units that came back."
+        case let .goodwillWithoutReason(amount):
+            return "A goodwill adjustment of \(Rupiah.format(amount)) has no reason; say why it is given."
         }
     }
 }

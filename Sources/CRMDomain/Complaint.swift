@@ -37,21 +37,27 @@ public struct ComplaintOpening: Sendable, Hashable {
     public let summary: String
     /// Who opened it.
     public let openedBy: Actor
+    /// The order lines it is about, as the customer reported them; a decision with no verified items of its own
+    /// computes the refund from these.
+    public let items: [ClaimLine]
 
-    /// Creates an opening, refusing an actor whose role may not open complaints.
+    /// Creates an opening, refusing an actor whose role may not open complaints or an item listed twice.
     public init(
         id: ComplaintID, customer: Handle, orderNumber: OrderNumber, category: ComplaintCategory, summary: String,
-        openedBy: Actor
+        openedBy: Actor, items: [ClaimLine] = []
     ) throws(ComplaintOpeningError) {
         guard Self.rolesThatMayOpen.contains(openedBy.role) else {
             throw .roleCannotOpen(role: openedBy.role, allowed: Self.rolesThatMayOpen)
         }
+        var skus: Set<String> = []
+        for item in items where !skus.insert(item.sku).inserted { throw .duplicateItem(sku: item.sku) }
         self.id = id
         self.customer = customer
         self.orderNumber = orderNumber
         self.category = category
         self.summary = Text.trimmed(summary)
         self.openedBy = openedBy
+        self.items = items
     }
 }
 
@@ -59,9 +65,16 @@ public struct ComplaintOpening: Sendable, Hashable {
 public enum ComplaintOpeningError: DomainError {
     /// The role may not open complaints.
     case roleCannotOpen(role: ActorRole, allowed: [ActorRole])
+    /// The same SKU is listed twice among the affected items.
+    case duplicateItem(sku: String)
 
     /// See ``DomainError/code``.
-    public var code: String { "complaint.role_cannot_open" }
+    public var code: String {
+        switch self {
+        case .roleCannotOpen: "complaint.role_cannot_open"
+        case .duplicateItem: "complaint.duplicate_item"
+        }
+    }
 
     /// A sentence saying what went wrong and how to fix it.
     public var description: String {
@@ -69,6 +82,8 @@ public enum ComplaintOpeningError: DomainError {
         case let .roleCannotOpen(role, allowed):
             let roles = allowed.map(\.rawValue).joined(separator: ", ")
             return "A \(role.rawValue) user cannot open a complaint; complaints are opened by: \(roles)."
+        case let .duplicateItem(sku):
+            return "SKU \(sku) is listed twice among the affected items; give one line per SKU."
         }
     }
 }
@@ -109,6 +124,8 @@ public struct Complaint: Sendable, Hashable {
     public let summary: String
     /// Who opened it.
     public let openedBy: Actor
+    /// The affected order lines reported at opening.
+    public let items: [ClaimLine]
     /// When it was opened.
     public let openedAt: Int64
     /// The current state.
@@ -136,6 +153,7 @@ public struct Complaint: Sendable, Hashable {
         category = opening.category
         summary = opening.summary
         openedBy = opening.openedBy
+        items = opening.items
         self.openedAt = openedAt
     }
 

@@ -37,11 +37,11 @@ public struct DelayNotice: Sendable, Hashable {
     /// The text to send, in Indonesian, the customers' language.
     public let message: String
 
-    /// The notice due for `order` at `now`, or `nil` when it is not overdue.
+    /// The notice due for `order` at `now`, or `nil` when it is not overdue (or has no estimate).
     public static func due(for order: OrderView, now: Int64) -> DelayNotice? {
-        guard order.isOverdue(now: now) else { return nil }
-        let id = DelayNoticeID(orderNumber: order.orderNumber, estimatedDeliveryAt: order.record.estimatedDeliveryAt)
-        let late = Milliseconds.between(order.record.estimatedDeliveryAt, now) / Milliseconds.day
+        guard order.isOverdue(now: now), let estimate = order.estimatedDeliveryAt else { return nil }
+        let id = DelayNoticeID(orderNumber: order.orderNumber, estimatedDeliveryAt: estimate)
+        let late = Milliseconds.between(estimate, now) / Milliseconds.day
         let message = "Pesanan \(order.orderNumber.rawValue) terlambat dari estimasi pengiriman (status: \(order.status.indonesianName)). "
             + "Mohon maaf atas keterlambatannya; kami akan mengabari Anda begitu barang bergerak."
         return DelayNotice(id: id, customer: order.record.customer, status: order.status, daysLate: late, message: message)

@@ -89,8 +89,8 @@ public struct Fact: Sendable, Hashable {
         case let .fieldObservation(o): [o.handle]
         case let .order(o): [o.customer]
         case let .complaintOpened(c): [c.customer]
-        case let .rating(r): [r.handle]
-        case .tracking, .complaintTransition, .delayNoticeSent: []
+        case let .rating(r): r.handle.map { [$0] } ?? []
+        case .tracking, .complaintTransition, .delayNoticeSent, .returnInspection: []
         }
     }
 }
@@ -117,4 +117,6 @@ public enum FactPayload: Sendable, Hashable {
     case rating(Rating)
     /// A proactive delay notice was sent; recorded so it is never sent twice.
     case delayNoticeSent(DelayNoticeID)
+    /// The warehouse's quality check of a return, at the fact's time.
+    case returnInspection(ReturnInspection)
 }

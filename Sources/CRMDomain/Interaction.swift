@@ -81,6 +81,8 @@ public struct Interaction: Sendable, Hashable {
     public let intent: InteractionIntent
     /// The message body or the agent's summary, trimmed.
     public let summary: String
+    /// The full message body when it is kept beside an agent's ``summary``, trimmed; empty otherwise.
+    public let body: String
     /// The order it concerns, if any.
     public let orderNumber: OrderNumber?
     /// The complaint it concerns, if any.
@@ -90,7 +92,7 @@ public struct Interaction: Sendable, Hashable {
     /// mistake of the adapter, and filing it would attach the message to the wrong person).
     public init(
         channel: Channel, direction: Direction, handle: Handle, intent: InteractionIntent, summary: String,
-        orderNumber: OrderNumber? = nil, complaintID: ComplaintID? = nil
+        orderNumber: OrderNumber? = nil, complaintID: ComplaintID? = nil, body: String = ""
     ) throws(InteractionError) {
         if let accepted = channel.acceptedHandleKinds, !accepted.contains(handle.kind) {
             throw .handleKindNotAccepted(channel: channel, kind: handle.kind, accepted: accepted)
@@ -100,6 +102,7 @@ public struct Interaction: Sendable, Hashable {
         self.handle = handle
         self.intent = intent
         self.summary = Text.trimmed(summary)
+        self.body = Text.trimmed(body)
         self.orderNumber = orderNumber
         self.complaintID = complaintID
     }

@@ -40,22 +40,29 @@ public struct OrderRecord: Sendable, Hashable {
     public let items: [OrderItem]
     /// When the order was placed.
     public let placedAt: Int64
-    /// When delivery is promised; imported goods take one to three months.
-    public let estimatedDeliveryAt: Int64
+    /// When delivery is promised, if the order system gave an estimate; imported goods take one to three months.
+    /// A revised estimate from tracking overrides it (see ``OrderView/estimatedDeliveryAt``).
+    public let estimatedDeliveryAt: Int64?
     /// The delivery city, as written; decides the free-shipping program.
     public let destinationCity: String
     /// Local shipping charged, before programs.
     public let shippingFee: Int64
+    /// The service fee charged.
+    public let serviceFee: Int64
+    /// The discount given (programs, vouchers).
+    public let discount: Int64
+    /// What the customer has paid so far.
+    public let paid: Int64
     /// Sum of line totals: the goods value, which loyalty tiers and the free-shipping minimum use.
     public let subtotal: Int64
-    /// `subtotal + shippingFee`.
+    /// `subtotal + shippingFee + serviceFee − discount`: what the customer owes in total.
     public let total: Int64
 
     /// Creates an order, refusing no lines, a SKU listed twice, an estimate before the order, a negative fee,
-    /// or totals too large to hold.
+    /// discount or payment, a discount above what is charged, or totals too large to hold.
     public init(
-        orderNumber: OrderNumber, customer: Handle, items: [OrderItem], placedAt: Int64, estimatedDeliveryAt: Int64,
-        destinationCity: String, shippingFee: Int64 = 0
+        orderNumber: OrderNumber, customer: Handle, items: [OrderItem], placedAt: Int64, estimatedDeliveryAt: Int64?,
+        destinationCity: String, shippingFee: Int64 = 0, serviceFee: Int64 = 0, discount: Int64 = 0, paid: Int64 = 0
     ) throws(OrderError) {
         guard !items.isEmpty else { throw .noItems(orderNumber) }
         var skus: Set<String> = []
@@ -66,11 +73,17 @@ public struct OrderRecord: Sendable, Hashable {
             guard let sum = Rupiah.add(subtotal, item.lineTotal) else { throw .amountOverflow(sku: nil) }
             subtotal = sum
         }
-        guard estimatedDeliveryAt >= placedAt else {
-            throw .estimateBeforePlacement(placedAt: placedAt, estimatedDeliveryAt: estimatedDeliveryAt)
+        if let estimate = estimatedDeliveryAt, estimate < placedAt {
+            throw .estimateBeforePlacement(placedAt: placedAt, estimatedDeliveryAt: estimate)
         }
         guard shippingFee >= 0 else { throw .negativeShippingFee(shippingFee) }
-        guard let total = Rupiah.add(subtotal, shippingFee) else { throw .amountOverflow(sku: nil) }
+        for (field, value) in [("service fee", serviceFee), ("discount", discount), ("paid amount", paid)] where value < 0 {
+            throw .negativeAmount(field: field, value: value)
+        }
+        guard let charged = Rupiah.add(subtotal, shippingFee).flatMap({ Rupiah.add($0, serviceFee) }) else {
+            throw .amountOverflow(sku: nil)
+        }
+        guard discount <= charged else { throw .discountExceedsCharges(discount: discount, charged: charged) }
         self.orderNumber = orderNumber
         self.customer = customer
         self.items = items
@@ -78,9 +91,15 @@ public struct OrderRecord: Sendable, Hashable {
         self.estimatedDeliveryAt = estimatedDeliveryAt
         self.destinationCity = Text.trimmed(destinationCity)
         self.shippingFee = shippingFee
+        self.serviceFee = serviceFee
+        self.discount = discount
+        self.paid = paid
         self.subtotal = subtotal
-        self.total = total
+        self.total = charged - discount
     }
+
+    /// `total − paid`: what is still owed (negative when overpaid).
+    public var outstanding: Int64 { total - paid }
 }
 
 /// Why an order or order line could not be made.
@@ -101,6 +120,10 @@ public enum OrderError: DomainError {
     case estimateBeforePlacement(placedAt: Int64, estimatedDeliveryAt: Int64)
     /// The shipping fee is negative.
     case negativeShippingFee(Int64)
+    /// The service fee, discount or paid amount is negative.
+    case negativeAmount(field: String, value: Int64)
+    /// The discount is more than the goods, shipping and fee together.
+    case discountExceedsCharges(discount: Int64, charged: Int64)
 
     /// See ``DomainError/code``.
     public var code: String {
@@ -113,6 +136,8 @@ public enum OrderError: DomainError {
         case .duplicateSKU: "order.duplicate_sku"
         case .estimateBeforePlacement: "order.estimate_before_placement"
         case .negativeShippingFee: "order.negative_shipping_fee"
+        case .negativeAmount: "order.negative_amount"
+        case .discountExceedsCharges: "order.discount_exceeds_charges"
         }
     }
 
@@ -135,6 +160,10 @@ public enum OrderError: DomainError {
             return "The delivery estimate (\(estimate)) is before the order was placed (\(placedAt)); give an estimate after the order time."
         case let .negativeShippingFee(fee):
             return "The shipping fee is negative (\(fee)); give 0 or more (programs waive fees, they are never negative)."
+        case let .negativeAmount(field, value):
+            return "The \(field) is negative (\(value)); give 0 or more."
+        case let .discountExceedsCharges(discount, charged):
+            return "The discount (\(discount)) is more than the goods, shipping and service fee together (\(charged)); a total is never negative."
         }
     }
 }

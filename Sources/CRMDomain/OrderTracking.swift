@@ -38,11 +38,20 @@ public struct TrackingEvent: Sendable, Hashable {
     public let orderNumber: OrderNumber
     /// The milestone reached.
     public let stage: TrackingStage
+    /// Where it happened (a city, a port, a warehouse), trimmed; may be empty.
+    public let location: String
+    /// A free-text note, such as a carrier's message, trimmed; may be empty.
+    public let note: String
+    /// A new delivery estimate the event carries, if any; the latest by event time governs the order.
+    public let revisedEstimate: Int64?
 
     /// Creates an event.
-    public init(orderNumber: OrderNumber, stage: TrackingStage) {
+    public init(orderNumber: OrderNumber, stage: TrackingStage, location: String = "", note: String = "", revisedEstimate: Int64? = nil) {
         self.orderNumber = orderNumber
         self.stage = stage
+        self.location = Text.trimmed(location)
+        self.note = Text.trimmed(note)
+        self.revisedEstimate = revisedEstimate
     }
 }
 
@@ -54,13 +63,28 @@ public struct TrackingRecord: Sendable, Hashable {
     public let at: Int64
     /// The fact that reported it.
     public let factID: FactID
+    /// Where it happened; may be empty.
+    public let location: String
+    /// Its note; may be empty.
+    public let note: String
+    /// The revised delivery estimate it carried, if any.
+    public let revisedEstimate: Int64?
 
     /// A tracking event rebuilt from its fact; with ``OrderView/init(record:recordFactID:tracking:)`` it rebuilds an
     /// order's view outside a ``ProfileProjection``.
-    public init(stage: TrackingStage, at: Int64, factID: FactID) {
+    public init(stage: TrackingStage, at: Int64, factID: FactID, location: String = "", note: String = "", revisedEstimate: Int64? = nil) {
         self.stage = stage
         self.at = at
         self.factID = factID
+        self.location = location
+        self.note = note
+        self.revisedEstimate = revisedEstimate
+    }
+
+    /// The record of `event`, reported by the fact `factID` at `at`.
+    public init(_ event: TrackingEvent, at: Int64, factID: FactID) {
+        self.init(
+            stage: event.stage, at: at, factID: factID, location: event.location, note: event.note, revisedEstimate: event.revisedEstimate)
     }
 }
 
@@ -97,6 +121,9 @@ public struct OrderView: Sendable, Hashable {
     public let status: TrackingStage
     /// The earliest reported delivery, if any.
     public let deliveredAt: Int64?
+    /// The estimate in force: the revised estimate of the latest tracking event that carries one (by event time,
+    /// then the order of ``tracking``), else the record's; `nil` when there is none.
+    public let estimatedDeliveryAt: Int64?
 
     /// Builds the view from a record and its events (any order, duplicates allowed).
     public init(record: OrderRecord, recordFactID: FactID, tracking: [TrackingRecord]) {
@@ -113,13 +140,16 @@ public struct OrderView: Sendable, Hashable {
         self.tracking = sorted
         self.status = OrderTracking.status(of: sorted.map(\.stage))
         self.deliveredAt = sorted.first(where: { $0.stage == .delivered })?.at
+        self.estimatedDeliveryAt = sorted.last(where: { $0.revisedEstimate != nil })?.revisedEstimate ?? record.estimatedDeliveryAt
     }
 
     /// The order number.
     public var orderNumber: OrderNumber { record.orderNumber }
 
-    /// Whether the goods are overdue at `now`: strictly past the estimate and not delivered or cancelled.
+    /// Whether the goods are overdue at `now`: strictly past the estimate in force and not delivered or cancelled;
+    /// never without an estimate.
     public func isOverdue(now: Int64) -> Bool {
-        now > record.estimatedDeliveryAt && !status.isFinal
+        guard let estimate = estimatedDeliveryAt else { return false }
+        return now > estimate && !status.isFinal
     }
 }

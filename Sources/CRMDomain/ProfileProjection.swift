@@ -108,7 +108,7 @@ public struct ProfileProjection: Sendable {
         case let .delayNoticeSent(id): update(&noticeFacts, id.orderNumber)
         case let .complaintOpened(c): update(&openingFacts, c.id)
         case let .complaintTransition(s): update(&stepFacts, s.complaintID)
-        case .interaction, .fieldObservation, .rating: break
+        case .interaction, .fieldObservation, .rating, .returnInspection: break
         }
     }
 
@@ -194,7 +194,7 @@ public struct ProfileProjection: Sendable {
                 orderNumbers.insert(o.orderNumber)
             case let .complaintOpened(c):
                 complaintIDs.insert(c.id)
-            case .identityLink, .identityUnlink, .tracking, .complaintTransition, .delayNoticeSent:
+            case .identityLink, .identityUnlink, .tracking, .complaintTransition, .delayNoticeSent, .returnInspection:
                 break
             }
         }
@@ -212,7 +212,7 @@ public struct ProfileProjection: Sendable {
                   members.contains(record.customer) else { continue }
             let tracking: [TrackingRecord] = (trackingFacts[number] ?? []).compactMap { id in
                 guard let f = facts[id], case let .tracking(t) = f.payload else { return nil }
-                return TrackingRecord(stage: t.stage, at: f.observedAt, factID: f.id)
+                return TrackingRecord(t, at: f.observedAt, factID: f.id)
             }
             orders.append(OrderView(record: record, recordFactID: winner.id, tracking: tracking))
             for id in noticeFacts[number] ?? [] {

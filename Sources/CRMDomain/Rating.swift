@@ -1,10 +1,11 @@
-/// A customer's rating of the service: 1 to 5 stars with a comment.
+/// A rating of the service: 1 to 5 stars with a comment, by a customer or, for an anonymous public review, by
+/// nobody known (it then counts in rating reports but in no profile).
 public struct Rating: Sendable, Hashable {
     /// The allowed star values.
     public static let validStars: ClosedRange<Int> = 1...5
 
-    /// Who rated.
-    public let handle: Handle
+    /// Who rated; `nil` for an anonymous public review.
+    public let handle: Handle?
     /// 1 (worst) to 5 (best).
     public let stars: Int
     /// The comment, trimmed; may be empty.
@@ -13,7 +14,7 @@ public struct Rating: Sendable, Hashable {
     public let orderNumber: OrderNumber?
 
     /// Creates a rating, refusing stars outside 1…5.
-    public init(handle: Handle, stars: Int, comment: String, orderNumber: OrderNumber? = nil) throws(RatingError) {
+    public init(handle: Handle?, stars: Int, comment: String, orderNumber: OrderNumber? = nil) throws(RatingError) {
         guard Self.validStars.contains(stars) else { throw .starsOutOfRange(stars) }
         self.handle = handle
         self.stars = stars

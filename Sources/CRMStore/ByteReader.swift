@@ -58,4 +58,8 @@ struct ByteReader {
     mutating func optionalString() throws(FactDecodingError) -> String? {
         try bool() ? try string() : nil
     }
+
+    mutating func optionalSigned() throws(FactDecodingError) -> Int64? {
+        try bool() ? try signed() : nil
+    }
 }

@@ -44,4 +44,13 @@ struct ByteWriter {
             bool(false)
         }
     }
+
+    mutating func optionalSigned(_ value: Int64?) {
+        if let value {
+            bool(true)
+            signed(value)
+        } else {
+            bool(false)
+        }
+    }
 }

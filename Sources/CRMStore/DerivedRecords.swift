@@ -95,8 +95,9 @@ struct OrderRecords {
             return
         }
         let r = view.record
+        // The column holds the estimate in force; an order without one is never overdue, so it sorts after every time.
         try db.cachedStatement(sql: Self.upsert).execute(arguments: [
-            number, r.customer.canonical, view.recordFactID.rawValue, r.placedAt, r.estimatedDeliveryAt, view.status.rawValue,
+            number, r.customer.canonical, view.recordFactID.rawValue, r.placedAt, view.estimatedDeliveryAt ?? Int64.max, view.status.rawValue,
             view.status.isFinal, r.subtotal, r.total, view.deliveredAt,
         ])
     }
@@ -111,7 +112,7 @@ enum OrderAssembly {
         for fact in facts {
             switch fact.payload {
             case .order: records.append(fact)
-            case let .tracking(t): tracking.append(TrackingRecord(stage: t.stage, at: fact.observedAt, factID: fact.id))
+            case let .tracking(t): tracking.append(TrackingRecord(t, at: fact.observedAt, factID: fact.id))
             default: continue
             }
         }

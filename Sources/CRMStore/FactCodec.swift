@@ -6,9 +6,17 @@ import CRMDomain
 /// length-prefixed UTF-8, one-byte enum codes from ``StorageCoded``). The fact's id, time and source live in their
 /// own columns. Decoding goes through the domain's public initialisers, so a value read back is validated and
 /// normalised exactly like one received from outside. The encoding is canonical: equal payloads give equal bytes.
+///
+/// Versions: this build writes version 2 and reads versions 1 and 2. Version 2 is version 1 with fields appended at
+/// the end of some kinds (an interaction's body; an order's optional estimate, service fee, discount and paid
+/// amount; a tracking event's location, note and revised estimate; a complaint opening's items; a rating's handle
+/// made optional) and the return-inspection kind; a version-1 fact
+/// reads back with those fields empty (an order's estimate being the one version 1 always held).
 enum FactCodec {
-    /// The version this build writes and reads.
-    static let version: UInt8 = 1
+    /// The version this build writes.
+    static let version: UInt8 = 2
+    /// The versions this build reads.
+    static let readableVersions: ClosedRange<UInt8> = 1...2
 
     // MARK: Encoding
 
@@ -31,6 +39,9 @@ enum FactCodec {
         case let .tracking(t):
             w.string(t.orderNumber.rawValue)
             w.byte(try t.stage.storageCode())
+            w.string(t.location)
+            w.string(t.note)
+            w.optionalSigned(t.revisedEstimate)
         case let .complaintOpened(c):
             w.string(c.id.rawValue)
             try encode(c.customer, into: &w)
@@ -38,18 +49,49 @@ enum FactCodec {
             w.byte(try c.category.storageCode())
             w.string(c.summary)
             try encode(c.openedBy, into: &w)
+            w.count(c.items.count)
+            for item in c.items {
+                w.string(item.sku)
+                w.string(item.name)
+                w.signed(item.orderedQuantity)
+                w.signed(item.receivedQuantity)
+                w.signed(item.brokenQuantity)
+                w.signed(item.paidUnitPrice)
+                w.signed(item.correctUnitPrice)
+            }
         case let .complaintTransition(s):
             w.string(s.complaintID.rawValue)
             try encode(s.actor, into: &w)
             try encode(s.action, into: &w)
         case let .rating(r):
-            try encode(r.handle, into: &w)
+            // Version 1 always held a handle; version 2 prefixes it with whether there is one.
+            if let handle = r.handle {
+                w.bool(true)
+                try encode(handle, into: &w)
+            } else {
+                w.bool(false)
+            }
             w.unsigned(UInt64(r.stars))
             w.string(r.comment)
             w.optionalString(r.orderNumber?.rawValue)
         case let .delayNoticeSent(id):
             w.string(id.orderNumber.rawValue)
             w.signed(id.estimatedDeliveryAt)
+        case let .returnInspection(i):
+            w.string(i.complaintID.rawValue)
+            w.string(i.orderNumber.rawValue)
+            w.byte(try i.verdict.storageCode())
+            w.count(i.items.count)
+            for item in i.items {
+                w.string(item.sku)
+                w.signed(item.returned)
+                w.signed(item.accepted)
+                w.string(item.finding)
+            }
+            w.signed(i.localShippingCost)
+            w.optionalSigned(i.receivedAt)
+            w.string(i.inspectedBy)
+            w.string(i.notes)
         }
         return w.bytes
     }
@@ -72,6 +114,7 @@ enum FactCodec {
         w.string(i.summary)
         w.optionalString(i.orderNumber?.rawValue)
         w.optionalString(i.complaintID?.rawValue)
+        w.string(i.body)
     }
 
     private static func encode(_ o: OrderRecord, into w: inout ByteWriter) throws(FactEncodingError) {
@@ -85,9 +128,14 @@ enum FactCodec {
             w.signed(item.unitPrice)
         }
         w.signed(o.placedAt)
-        w.signed(o.estimatedDeliveryAt)
+        // Version 1's estimate slot holds the estimate, or the placement time when there is none (flagged below).
+        w.signed(o.estimatedDeliveryAt ?? o.placedAt)
         w.string(o.destinationCity)
         w.signed(o.shippingFee)
+        w.bool(o.estimatedDeliveryAt != nil)
+        w.signed(o.serviceFee)
+        w.signed(o.discount)
+        w.signed(o.paid)
     }
 
     private static func encode(_ action: ComplaintAction, into w: inout ByteWriter) throws(FactEncodingError) {
@@ -147,12 +195,12 @@ enum FactCodec {
     static func decodePayload(_ bytes: UnsafeRawBufferPointer, handles: HandleCache = HandleCache()) throws(FactDecodingError) -> FactPayload {
         var r = ByteReader(bytes)
         let v = try r.byte()
-        guard v == version else { throw .unsupportedVersion(v) }
+        guard readableVersions.contains(v) else { throw .unsupportedVersion(v) }
         let tag = try r.byte()
         guard let kind = FactKind(rawValue: Int64(tag)) else { throw .unknownCode("FactKind", tag) }
         let payload: FactPayload
         do {
-            payload = try decode(kind, from: &r, handles: handles)
+            payload = try decode(kind, version: v, from: &r, handles: handles)
         } catch let error as FactDecodingError {
             throw error
         } catch let error as any DomainError {
@@ -164,7 +212,8 @@ enum FactCodec {
         return payload
     }
 
-    private static func decode(_ kind: FactKind, from r: inout ByteReader, handles: HandleCache) throws -> FactPayload {
+    private static func decode(_ kind: FactKind, version: UInt8, from r: inout ByteReader, handles: HandleCache) throws -> FactPayload {
+        let v2 = version >= 2
         func decodeHandle(_ r: inout ByteReader) throws -> Handle {
             let kind = try HandleKind.fromStorage(r.byte())
             return try handles.handle(kind: kind, value: r.string())
@@ -178,9 +227,10 @@ enum FactCodec {
             let summary = try r.string()
             let order = try r.optionalString().map { raw throws(IdentifierError) in try OrderNumber(raw) }
             let complaint = try r.optionalString().map { raw throws(IdentifierError) in try ComplaintID(raw) }
+            let body = try v2 ? r.string() : ""
             return .interaction(try Interaction(
                 channel: channel, direction: direction, handle: handle, intent: intent, summary: summary,
-                orderNumber: order, complaintID: complaint))
+                orderNumber: order, complaintID: complaint, body: body))
         case .identityLink:
             return .identityLink(try HandlePair(decodeHandle(&r), decodeHandle(&r)))
         case .identityUnlink:
@@ -196,26 +246,66 @@ enum FactCodec {
             for _ in 0..<(try r.count()) {
                 items.append(try OrderItem(sku: r.string(), name: r.string(), quantity: r.signed(), unitPrice: r.signed()))
             }
+            let placed = try r.signed()
+            let estimate = try r.signed()
+            let city = try r.string()
+            let shipping = try r.signed()
+            guard v2 else {
+                return .order(try OrderRecord(
+                    orderNumber: number, customer: customer, items: items, placedAt: placed, estimatedDeliveryAt: estimate,
+                    destinationCity: city, shippingFee: shipping))
+            }
+            let hasEstimate = try r.bool()
+            if !hasEstimate && estimate != placed { throw FactDecodingError.malformed("an order without an estimate whose estimate slot is not its placement time") }
             return .order(try OrderRecord(
-                orderNumber: number, customer: customer, items: items, placedAt: r.signed(), estimatedDeliveryAt: r.signed(),
-                destinationCity: r.string(), shippingFee: r.signed()))
+                orderNumber: number, customer: customer, items: items, placedAt: placed, estimatedDeliveryAt: hasEstimate ? estimate : nil,
+                destinationCity: city, shippingFee: shipping, serviceFee: r.signed(), discount: r.signed(), paid: r.signed()))
         case .tracking:
-            return .tracking(TrackingEvent(orderNumber: try OrderNumber(r.string()), stage: try TrackingStage.fromStorage(r.byte())))
+            let number = try OrderNumber(r.string())
+            let stage = try TrackingStage.fromStorage(r.byte())
+            guard v2 else { return .tracking(TrackingEvent(orderNumber: number, stage: stage)) }
+            return .tracking(TrackingEvent(
+                orderNumber: number, stage: stage, location: try r.string(), note: try r.string(), revisedEstimate: try r.optionalSigned()))
         case .complaintOpened:
+            let id = try ComplaintID(r.string())
+            let customer = try decodeHandle(&r)
+            let order = try OrderNumber(r.string())
+            let category = try ComplaintCategory.fromStorage(r.byte())
+            let summary = try r.string()
+            let actor = try decodeActor(&r)
+            var items: [ClaimLine] = []
+            if v2 {
+                for _ in 0..<(try r.count()) {
+                    items.append(try ClaimLine(
+                        sku: r.string(), name: r.string(), orderedQuantity: r.signed(), receivedQuantity: r.signed(),
+                        brokenQuantity: r.signed(), paidUnitPrice: r.signed(), correctUnitPrice: r.signed()))
+                }
+            }
             return .complaintOpened(try ComplaintOpening(
-                id: ComplaintID(r.string()), customer: decodeHandle(&r), orderNumber: OrderNumber(r.string()),
-                category: ComplaintCategory.fromStorage(r.byte()), summary: r.string(), openedBy: decodeActor(&r)))
+                id: id, customer: customer, orderNumber: order, category: category, summary: summary, openedBy: actor, items: items))
         case .complaintTransition:
             let id = try ComplaintID(r.string())
             let actor = try decodeActor(&r)
             return .complaintTransition(ComplaintStep(complaintID: id, action: try decodeAction(&r), actor: actor))
         case .rating:
-            let handle = try decodeHandle(&r)
+            let hasHandle = try v2 ? r.bool() : true
+            let handle = try hasHandle ? decodeHandle(&r) : nil
             let stars = try r.unsigned()
             guard stars <= 5 else { throw FactDecodingError.malformed("a rating of \(stars) stars") }
             let comment = try r.string()
             let order = try r.optionalString().map { raw throws(IdentifierError) in try OrderNumber(raw) }
             return .rating(try Rating(handle: handle, stars: Int(stars), comment: comment, orderNumber: order))
+        case .returnInspection:
+            let id = try ComplaintID(r.string())
+            let order = try OrderNumber(r.string())
+            let verdict = try InspectionVerdict.fromStorage(r.byte())
+            var items: [InspectedItem] = []
+            for _ in 0..<(try r.count()) {
+                items.append(try InspectedItem(sku: r.string(), returned: r.signed(), accepted: r.signed(), finding: r.string()))
+            }
+            return .returnInspection(try ReturnInspection(
+                complaintID: id, orderNumber: order, verdict: verdict, items: items, localShippingCost: r.signed(),
+                receivedAt: r.optionalSigned(), inspectedBy: r.string(), notes: r.string()))
         case .delayNoticeSent:
             return .delayNoticeSent(DelayNoticeID(orderNumber: try OrderNumber(r.string()), estimatedDeliveryAt: try r.signed()))
         }

@@ -36,7 +36,7 @@ public enum FactDecodingError: Error, Sendable, Hashable, CustomStringConvertibl
         case .truncated: return "A stored fact ends too early. \(advice)"
         case let .malformed(what): return "A stored fact contains \(what). \(advice)"
         case let .unknownCode(type, code): return "A stored fact uses code \(code) for a \(type), which this build does not know. \(advice)"
-        case let .unsupportedVersion(version): return "A stored fact uses encoding version \(version); this build reads version \(FactCodec.version). \(advice)"
+        case let .unsupportedVersion(version): return "A stored fact uses encoding version \(version); this build reads versions \(FactCodec.readableVersions.lowerBound) to \(FactCodec.readableVersions.upperBound). \(advice)"
         case let .trailingBytes(count): return "A stored fact has \(count) unexpected bytes after its end. \(advice)"
         case let .invalidValue(reason): return "A stored fact holds a value the domain refuses: \(reason) \(advice)"
         }

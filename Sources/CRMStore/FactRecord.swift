@@ -13,6 +13,7 @@ enum FactKind: Int64, Sendable, CaseIterable {
     case complaintTransition = 8
     case rating = 9
     case delayNoticeSent = 10
+    case returnInspection = 11
 
     init(_ payload: FactPayload) {
         switch payload {
@@ -26,6 +27,7 @@ enum FactKind: Int64, Sendable, CaseIterable {
         case .complaintTransition: self = .complaintTransition
         case .rating: self = .rating
         case .delayNoticeSent: self = .delayNoticeSent
+        case .returnInspection: self = .returnInspection
         }
     }
 }
@@ -54,6 +56,7 @@ enum FactKey {
         case let .complaintOpened(c): keys.append(complaint(c.id))
         case let .complaintTransition(s): keys.append(complaint(s.complaintID))
         case .rating: keys.append(ratings)
+        case let .returnInspection(i): keys.append(complaint(i.complaintID))
         case .interaction, .identityLink, .identityUnlink, .fieldObservation: break
         }
         return keys

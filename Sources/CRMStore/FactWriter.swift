@@ -35,7 +35,7 @@ struct Touched {
         case let .tracking(t): orders.insert(t.orderNumber.rawValue)
         case let .complaintOpened(c): complaints.insert(c.id.rawValue)
         case let .complaintTransition(s): complaints.insert(s.complaintID.rawValue)
-        case .interaction, .rating, .delayNoticeSent: break
+        case .interaction, .rating, .delayNoticeSent, .returnInspection: break
         }
     }
 }

@@ -233,7 +233,7 @@ public final class SQLiteStore: Store {
             // Tracking can arrive before the order record: list it by time, then fact id.
             return facts.compactMap { fact -> TrackingRecord? in
                 guard case let .tracking(t) = fact.payload else { return nil }
-                return TrackingRecord(stage: t.stage, at: fact.observedAt, factID: fact.id)
+                return TrackingRecord(t, at: fact.observedAt, factID: fact.id)
             }.sorted { ($0.at, $0.factID) < ($1.at, $1.factID) }
         }
     }

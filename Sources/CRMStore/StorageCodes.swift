@@ -79,12 +79,17 @@ extension ActorRole: StorageCoded {
     static let storageName = "ActorRole"
 }
 
+extension InspectionVerdict: StorageCoded {
+    static let codes: [InspectionVerdict] = [.passed, .partial, .failed]
+    static let storageName = "InspectionVerdict"
+}
+
 extension QualityOutcome: StorageCoded {
     static let codes: [QualityOutcome] = [.accepted, .refused]
     static let storageName = "QualityOutcome"
 }
 
 extension RefundReason: StorageCoded {
-    static let codes: [RefundReason] = [.missing, .broken, .priceDifference, .returnedGoods, .returnShipping]
+    static let codes: [RefundReason] = [.missing, .broken, .priceDifference, .returnedGoods, .returnShipping, .goodwill]
     static let storageName = "RefundReason"
 }

@@ -89,4 +89,9 @@ public protocol Store: Sendable {
     /// Whether a fact with id `id` (an idempotency key) is stored, whatever its content: lets a service answer a
     /// retried request as a duplicate before making a new fact from it (whose server-stamped time would differ).
     func containsFact(_ id: FactID) async throws -> Bool
+
+    // MARK: Return inspections
+
+    /// The return-inspection facts of a complaint, oldest check first.
+    func returnInspections(of complaint: ComplaintID) async throws -> [Fact]
 }

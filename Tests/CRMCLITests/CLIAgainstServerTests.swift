@@ -234,17 +234,18 @@ struct CLIAgainstServerTests {
                 """)
             let result = try await cli.run(["order", "import", csv] + server.flags("adapter"))
             #expect(result.status == 5, "\(result)")
-            // Refused by the server (it keeps no service fee) and by the CLI before sending.
-            #expect(result.stdout.contains("line 4 (order SO-FEE): order.totals: service fee"), "\(result)")
+            // Refused by the CLI before sending; the service fee is kept and counts in the total.
             #expect(result.stdout.contains("line 5 (order SO-BAD): quantity"), "\(result)")
-            #expect(result.stdout.contains("2 imported"), "\(result)")
-            for (number, status) in [("SO-1", 0), ("SO-4", 0), ("SO-FEE", 3), ("SO-BAD", 3)] {
+            #expect(result.stdout.contains("3 imported"), "\(result)")
+            for (number, status) in [("SO-1", 0), ("SO-4", 0), ("SO-FEE", 0), ("SO-BAD", 3)] {
                 let show = try await cli.run(["order", "show", number] + server.flags("sales"))
                 #expect(show.status == Int32(status), "\(number): \(show)")
             }
+            let fee = try await cli.run(["order", "show", "SO-FEE", "--json"] + server.flags("sales"))
+            #expect(try object(fee)["total_rupiah"] as? Int == 50_000, "\(fee)")
             let json = try await cli.run(["order", "import", csv, "--json"] + server.flags("adapter"))
             let problems = try #require(try object(json)["problems"] as? [[String: Any]], "\(json)")
-            #expect(problems.map { $0["line"] as? Int } == [4, 5])
+            #expect(problems.map { $0["line"] as? Int } == [5])
         }
     }
 
@@ -533,73 +534,81 @@ struct CLIAgainstServerTests {
         }
     }
 
-    // MARK: Where this server departs from Protos/ (each fails once the server does what the proto says)
+    // MARK: What the proto promises beyond the basic flows
 
-    @Test func knownGapItemsAtOpening() async throws {
+    func compensationTotal(_ server: RealCRMServer.Running, _ cli: CLIRunner, _ id: String) async throws -> Int64? {
+        let show = try await cli.run(["complaint", "show", id, "--json"] + server.flags("sales"))
+        let decision = try object(show)["decision"] as? [String: Any]
+        return ((decision?["compensation"] as? [String: Any])?["total_rupiah"] as? NSNumber)?.int64Value
+    }
+
+    @Test func itemsGivenAtOpeningAreKeptAndDecideTheRefundWhenNoneAreConfirmed() async throws {
         try await withServer { server, cli in
             try await importOrders(server, cli)
-            await withKnownIssue("OpenComplaint refuses items, which the proto takes (and DECIDED keeps when confirmed_items is empty)") {
-                let open = try await cli.run(
-                    ["complaint", "open", "oms:C-9001", "--order", "SO-9001", "--category", "broken", "--summary", "2 mugs broken",
-                     "--item", "MUG-01:10:10:2:45000"] + server.flags("sales"))
-                #expect(open.status == 0, "\(open)")
-            }
+            let open = try await cli.run(
+                ["complaint", "open", "oms:C-9001", "--order", "SO-9001", "--category", "broken", "--summary", "2 mugs broken",
+                 "--item", "MUG-01:10:10:2:45000", "--json"] + server.flags("sales"))
+            #expect(open.status == 0, "\(open)")
+            let complaint = try #require(try object(open)["complaint"] as? [String: Any], "\(open)")
+            #expect((complaint["items"] as? [Any])?.count == 1, "\(open)")
+            let id = try #require(complaint["complaint_id"] as? String, "\(open)")
+            _ = try await cli.run(["complaint", "review", id] + server.flags("after-sales"))
+            let decide = try await cli.run(["complaint", "decide", id, "--resolution", "refund", "--rationale", "photos match"] + server.flags("after-sales"))
+            #expect(decide.status == 0, "\(decide)")
+            #expect(try await compensationTotal(server, cli, id) == 90_000, "2 broken × Rp 45.000 from the items given at opening")
         }
     }
 
-    @Test func knownGapGoodwill() async throws {
+    @Test func goodwillAdjustmentsAreLinesOfTheRefund() async throws {
         try await withServer { server, cli in
             try await importOrders(server, cli)
             let id = try await openComplaint(server, cli)
             _ = try await cli.run(["complaint", "review", id] + server.flags("after-sales"))
-            await withKnownIssue("TransitionComplaint refuses goodwill adjustments, which the proto's decision carries") {
-                let decide = try await cli.run(
-                    ["complaint", "decide", id, "--resolution", "refund", "--rationale", "photos match", "--item", "MUG-01:10:10:2:45000",
-                     "--goodwill", "25000:apology"] + server.flags("after-sales"))
-                #expect(decide.status == 0, "\(decide)")
-            }
+            let decide = try await cli.run(
+                ["complaint", "decide", id, "--resolution", "refund", "--rationale", "photos match", "--item", "MUG-01:10:10:2:45000",
+                 "--goodwill", "25000:apology"] + server.flags("after-sales"))
+            #expect(decide.status == 0, "\(decide)")
+            #expect(try await compensationTotal(server, cli, id) == 115_000)
         }
     }
 
-    @Test func knownGapOrdersWithoutEstimate() async throws {
+    @Test func ordersWithoutAnEstimateAreImported() async throws {
         try await withServer { server, cli in
             let csv = try cli.file("orders.csv", """
                 order_number,customer,placed,sku,quantity,unit_price
                 SO-1,oms:C-1,2024-05-01,MUG-01,10,45000
 
                 """)
-            await withKnownIssue("ImportOrders requires estimated_delivery_ms, which the proto says is absent when none") {
-                let result = try await cli.run(["order", "import", csv] + server.flags("adapter"))
-                #expect(result.status == 0, "\(result)")
-            }
+            let result = try await cli.run(["order", "import", csv] + server.flags("adapter"))
+            #expect(result.status == 0, "\(result)")
+            let show = try await cli.run(["order", "show", "SO-1", "--json"] + server.flags("sales"))
+            #expect(show.status == 0, "\(show)")
+            #expect(try object(show)["estimated_delivery"] == nil, "\(show)")
         }
     }
 
-    @Test func knownGapTrackingDetails() async throws {
+    @Test func trackingEventsKeepLocationNoteAndRevisedEstimate() async throws {
         try await withServer { server, cli in
             try await importOrders(server, cli)
             let track = try await cli.run(
                 ["order", "track", "SO-9001", "--status", "shipped-from-china", "--at", "2024-05-03T14:30", "--location", "Guangzhou",
                  "--note", "container 7"] + server.flags("warehouse"))
             #expect(track.status == 0, "\(track)")
-            await withKnownIssue("AddTrackingEvent keeps location and note only in the audit trail; GetOrder returns them empty") {
-                let show = try await cli.run(["order", "show", "SO-9001"] + server.flags("sales"))
-                #expect(show.stdout.contains("Guangzhou") && show.stdout.contains("container 7"), "\(show)")
-            }
-            await withKnownIssue("AddTrackingEvent refuses revised_estimate_ms, which the proto's TrackingEvent carries") {
-                let revised = try await cli.run(
-                    ["order", "track", "SO-9001", "--status", "at-customs", "--at", "2024-05-08", "--estimate", "2024-05-22"] + server.flags("warehouse"))
-                #expect(revised.status == 0, "\(revised)")
-            }
+            let show = try await cli.run(["order", "show", "SO-9001"] + server.flags("sales"))
+            #expect(show.stdout.contains("Guangzhou") && show.stdout.contains("container 7"), "\(show)")
+            let revised = try await cli.run(
+                ["order", "track", "SO-9001", "--status", "at-customs", "--at", "2024-05-08", "--estimate", "2024-05-22"] + server.flags("warehouse"))
+            #expect(revised.status == 0, "\(revised)")
+            let after = try await cli.run(["order", "show", "SO-9001", "--json"] + server.flags("sales"))
+            let estimate = try object(after)["estimated_delivery"] as? [String: Any]
+            #expect((estimate?["at"] as? String)?.hasPrefix("2024-05-22") == true, "the revised estimate governs: \(after)")
         }
     }
 
-    @Test func knownGapAnonymousRatings() async throws {
+    @Test func anonymousRatingsAreKept() async throws {
         try await withServer { server, cli in
-            await withKnownIssue("SubmitRating refuses a rating without a customer, which the proto allows for anonymous public reviews") {
-                let rate = try await cli.run(["rate", "--stars", "4", "--source", "google-review"] + server.flags("sales"))
-                #expect(rate.status == 0, "\(rate)")
-            }
+            let rate = try await cli.run(["rate", "--stars", "4", "--source", "google-review"] + server.flags("sales"))
+            #expect(rate.status == 0, "\(rate)")
         }
     }
 }

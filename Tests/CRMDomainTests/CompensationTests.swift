@@ -63,6 +63,19 @@ struct CompensationTests {
         #expect(refund.total == 5_200)
     }
 
+    @Test("Goodwill adjustments come after the computed lines, explained, and count in the total")
+    func goodwill() throws {
+        let claim = try ClaimLine(sku: "MUG-01", name: "Mug", orderedQuantity: 10, receivedQuantity: 10, brokenQuantity: 2, paidUnitPrice: 45_000)
+        let refund = try Compensation.compute(claims: [claim], goodwill: [GoodwillAdjustment(amount: 25_000, reason: " apology for the delay ")])
+        #expect(refund.lines.map(\.reason) == [.broken, .goodwill])
+        #expect(refund.total == 115_000)
+        let line = try #require(refund.lines.last)
+        #expect(line.sku == nil && line.quantity == 1 && line.unitAmount == 25_000 && line.amount == 25_000)
+        #expect(line.explanation == "Goodwill: apology for the delay: \(Rupiah.format(25_000))")
+        #expect(throws: CompensationError.nonPositiveGoodwill(0)) { try GoodwillAdjustment(amount: 0, reason: "x") }
+        #expect(throws: CompensationError.goodwillWithoutReason(1_000)) { try GoodwillAdjustment(amount: 1_000, reason: "  ") }
+    }
+
     @Test("Claim line refusals carry the exact reason")
     func claimRefusals() {
         #expect(throws: CompensationError.emptySKU) { try ClaimLine(sku: "", name: "", orderedQuantity: 1, receivedQuantity: 1, paidUnitPrice: 1) }

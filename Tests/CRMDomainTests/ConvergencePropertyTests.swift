@@ -100,13 +100,19 @@ enum Pools {
             payload = .order(try OrderRecord(
                 orderNumber: OrderNumber("O\(n)"), customer: handle(c),
                 items: [OrderItem(sku: "SKU-\(n)", name: "Barang", quantity: Int64(1 + q), unitPrice: Int64(p) * 50_000_000)],
-                placedAt: placed, estimatedDeliveryAt: placed + Int64(e) * Milliseconds.day, destinationCity: "Depok"))
+                placedAt: placed, estimatedDeliveryAt: e % 5 == 0 ? nil : placed + Int64(e) * Milliseconds.day, destinationCity: "Depok",
+                serviceFee: Int64(q) * 1_000, discount: Int64(p % 2) * 500, paid: Int64(e) * 10_000))
         case let .tracking(n, s):
-            payload = .tracking(TrackingEvent(orderNumber: try OrderNumber("O\(n)"), stage: TrackingStage.allCases[s % TrackingStage.allCases.count]))
+            // Some events revise the estimate, so that which revision governs is part of what must converge.
+            payload = .tracking(TrackingEvent(
+                orderNumber: try OrderNumber("O\(n)"), stage: TrackingStage.allCases[s % TrackingStage.allCases.count],
+                location: s % 2 == 0 ? "Jakarta" : "", note: "catatan \(s)",
+                revisedEstimate: s % 3 == 0 ? base + Int64(s) * Milliseconds.day : nil))
         case let .opened(k, c, o, cat):
             payload = .complaintOpened(try ComplaintOpening(
                 id: ComplaintID("K\(k)"), customer: handle(c), orderNumber: OrderNumber("O\(o)"),
-                category: ComplaintCategory.allCases[cat % 4], summary: "keluhan \(k)", openedBy: Actor(role: .sales, id: "sari")))
+                category: ComplaintCategory.allCases[cat % 4], summary: "keluhan \(k)", openedBy: Actor(role: .sales, id: "sari"),
+                items: o % 2 == 0 ? [ClaimLine(sku: "SKU-\(o)", name: "Barang", orderedQuantity: 3, receivedQuantity: 2, paidUnitPrice: 10_000)] : []))
         case let .step(k, a, r):
             let action = try action(a)
             // Mostly the role the flow expects, so that many steps apply; sometimes any role, so that some are refused.
@@ -116,7 +122,7 @@ enum Pools {
             }
             let role = r < 8 ? natural : ActorRole.allCases[r % ActorRole.allCases.count]
             payload = .complaintTransition(ComplaintStep(complaintID: try ComplaintID("K\(k)"), action: action, actor: try Actor(role: role, id: "u\(r)")))
-        case let .rating(h, s): payload = .rating(try Rating(handle: handle(h), stars: 1 + s % 5, comment: "ok"))
+        case let .rating(h, s): payload = .rating(try Rating(handle: (h + s) % 3 == 2 ? nil : handle(h), stars: 1 + s % 5, comment: "ok"))
         case let .notice(n, e):
             payload = .delayNoticeSent(DelayNoticeID(orderNumber: try OrderNumber("O\(n)"), estimatedDeliveryAt: base + Int64(e) * Milliseconds.day))
         }

@@ -11,6 +11,24 @@ struct OrderTests {
         #expect(record.total == 2_125_000)
     }
 
+    @Test("Service fee and discount change the total; outstanding is the total less what was paid")
+    func feesDiscountPaid() throws {
+        let o = try OrderRecord(
+            orderNumber: orderNo("ORD-6"), customer: oms("C-1"), items: [OrderItem(sku: "A", name: "", quantity: 2, unitPrice: 100_000)],
+            placedAt: 0, estimatedDeliveryAt: nil, destinationCity: "", shippingFee: 20_000, serviceFee: 10_000, discount: 30_000, paid: 150_000)
+        #expect(o.subtotal == 200_000 && o.total == 200_000 && o.outstanding == 50_000)
+        #expect(throws: OrderError.discountExceedsCharges(discount: 300_000, charged: 200_000)) {
+            try OrderRecord(
+                orderNumber: orderNo("ORD-6"), customer: oms("C-1"), items: [OrderItem(sku: "A", name: "", quantity: 2, unitPrice: 100_000)],
+                placedAt: 0, estimatedDeliveryAt: nil, destinationCity: "", discount: 300_000)
+        }
+        #expect(throws: OrderError.negativeAmount(field: "paid amount", value: -1)) {
+            try OrderRecord(
+                orderNumber: orderNo("ORD-6"), customer: oms("C-1"), items: [OrderItem(sku: "A", name: "", quantity: 1, unitPrice: 1)],
+                placedAt: 0, estimatedDeliveryAt: nil, destinationCity: "", paid: -1)
+        }
+    }
+
     @Test("Order line refusals carry the exact reason")
     func lineRefusals() {
         #expect(throws: OrderError.emptySKU) { try OrderItem(sku: " ", name: "x", quantity: 1, unitPrice: 1) }
@@ -112,6 +130,29 @@ struct DelayNoticeTests {
         #expect(DelayNotice.due(for: try view(), now: estimate + 3 * day)?.daysLate == 3)
         #expect(DelayNotice.due(for: try view(events: [.delivered]), now: estimate + day) == nil)
         #expect(DelayNotice.due(for: try view(events: [.cancelled]), now: estimate + day) == nil)
+    }
+
+    @Test("An order without an estimate is never overdue and gets no notice")
+    func noEstimate() throws {
+        let record = try OrderRecord(
+            orderNumber: orderNo("ORD-5"), customer: customer, items: [OrderItem(sku: "A", name: "", quantity: 1, unitPrice: 10)],
+            placedAt: jan2024, estimatedDeliveryAt: nil, destinationCity: "")
+        let view = OrderView(record: record, recordFactID: try FactID("o"), tracking: [])
+        #expect(view.estimatedDeliveryAt == nil && !view.isOverdue(now: .max))
+        #expect(DelayNotice.due(for: view, now: .max) == nil)
+    }
+
+    @Test("The latest revised estimate by event time governs the order and its notice")
+    func revisedEstimate() throws {
+        let record = try orderRecord("ORD-9", customer: customer, placedAt: jan2024, estimate: estimate)
+        let later = TrackingRecord(stage: .atCustoms, at: jan2024 + 5 * day, factID: try FactID("t2"), revisedEstimate: estimate + 20 * day)
+        let earlier = TrackingRecord(stage: .shippedFromChina, at: jan2024 + day, factID: try FactID("t1"), revisedEstimate: estimate + 40 * day)
+        let plain = TrackingRecord(stage: .arrivedInWarehouse, at: jan2024 + 9 * day, factID: try FactID("t3"))
+        let view = OrderView(record: record, recordFactID: try FactID("o"), tracking: [later, plain, earlier])
+        #expect(view.estimatedDeliveryAt == estimate + 20 * day)
+        #expect(!view.isOverdue(now: estimate + day))
+        let notice = try #require(DelayNotice.due(for: view, now: estimate + 21 * day))
+        #expect(notice.id.estimatedDeliveryAt == estimate + 20 * day && notice.daysLate == 1)
     }
 
     @Test("The notice id is the same on every sweep, so a sent notice is never due again")

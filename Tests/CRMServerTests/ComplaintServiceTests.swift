@@ -81,6 +81,37 @@ struct ComplaintServiceTests {
         }
     }
 
+    @Test("items given at opening are kept, quoted, and decide the refund when none are confirmed; goodwill lines add to it")
+    func itemsAtOpeningAndGoodwill() async throws {
+        try await withServices { h in
+            try await h.seedOrder()
+            let item = AffectedItem(sku: "SKU-1", name: "Lampu LED", quantityOrdered: 10, quantityReceived: 7, paidUnitPriceRupiah: 45_000)
+            let opened = try #require(try await h.call(
+                CRMMessages.ComplaintService.openComplaint,
+                OpenComplaintRequest(
+                    key: key("g-1", adapter: "sales-tool"), customer: byHandle(phone("0812-3456-7890")), orderNumber: "ORD-1",
+                    category: .lostAtCustoms, summary: "3 dari 10 lampu tidak sampai", items: [item]),
+                as: As.sales).complaint)
+            #expect(opened.items.map(\.sku) == ["SKU-1"] && opened.items.first?.quantityReceived == 7)
+            let before = try await h.call(CRMMessages.ComplaintService.quoteCompensation, QuoteCompensationRequest(subject: .complaintID(opened.complaintID)))
+            #expect(before.quote?.totalRupiah == 135_000)
+            _ = try await transition(h, opened.complaintID, "g-2", to: .inReview, as: As.afterSales)
+            let bad = ComplaintDecisionInput(resolution: .refund, adjustments: [CompensationLine(kind: .goodwill, amountRupiah: 10_000)], rationale: "x")
+            let message = try await h.expectFailure(
+                .invalidArgument, CRMMessages.ComplaintService.transitionComplaint,
+                TransitionComplaintRequest(key: key("g-3", adapter: "desk"), complaintID: opened.complaintID, toState: .decided, decision: bad), as: As.afterSales)
+            #expect(message.hasPrefix("decision.adjustments[0]:"))
+            let decision = ComplaintDecisionInput(
+                resolution: .refund, adjustments: [CompensationLine(kind: .goodwill, amountRupiah: 25_000, explanation: "maaf atas keterlambatan")],
+                rationale: "lost at customs")
+            let decided = try await transition(h, opened.complaintID, "g-4", to: .decided, as: As.afterSales, decision: decision)
+            let compensation = try #require(decided.complaint?.decision?.compensation)
+            #expect(compensation.totalRupiah == 160_000)
+            #expect(compensation.lines.map(\.kind) == [.missingQuantity, .goodwill])
+            #expect(compensation.lines.last?.explanation.contains("maaf atas keterlambatan") == true)
+        }
+    }
+
     @Test("opening validates every field")
     func openValidation() async throws {
         try await withServices { h in
@@ -88,7 +119,9 @@ struct ComplaintServiceTests {
             var request = OpenComplaintRequest(key: key("v-1"), customer: byHandle(phone("0812-3456-7890")), orderNumber: "ORD-1", category: .return, summary: "rusak")
             #expect(try await h.expectFailure(.invalidArgument, CRMMessages.ComplaintService.openComplaint, request, as: As.sales).hasPrefix("return_reason:"))
             request.category = .broken
-            request.items = [AffectedItem(sku: "SKU-1")]
+            request.items = [AffectedItem(sku: "SKU-1", quantityOrdered: 1, quantityReceived: 2)]
+            #expect(try await h.expectFailure(.invalidArgument, CRMMessages.ComplaintService.openComplaint, request, as: As.sales).hasPrefix("items[0]:"))
+            request.items = [AffectedItem(sku: "SKU-1", quantityOrdered: 1), AffectedItem(sku: "SKU-1", quantityOrdered: 2)]
             #expect(try await h.expectFailure(.invalidArgument, CRMMessages.ComplaintService.openComplaint, request, as: As.sales).hasPrefix("items:"))
             request.items = []
             request.summary = "  "

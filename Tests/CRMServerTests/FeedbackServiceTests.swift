@@ -32,7 +32,7 @@ struct FeedbackServiceTests {
         }
     }
 
-    @Test("stars outside 1 to 5 and anonymous ratings are refused")
+    @Test("stars outside 1 to 5 are refused")
     func validation() async throws {
         try await withServices { h in
             try await h.seedOrder()
@@ -40,8 +40,17 @@ struct FeedbackServiceTests {
                 .invalidArgument, CRMMessages.FeedbackService.submitRating,
                 SubmitRatingRequest(key: key("rt-3"), customer: byHandle(phone("0812-3456-7890")), stars: 6))
             #expect(stars.hasPrefix("stars:"))
-            let anonymous = try await h.expectFailure(.invalidArgument, CRMMessages.FeedbackService.submitRating, SubmitRatingRequest(key: key("rt-4"), stars: 3))
-            #expect(anonymous.hasPrefix("customer:"))
+        }
+    }
+
+    @Test("an anonymous public review is kept: it counts in the distribution report, with no customer")
+    func anonymousRating() async throws {
+        try await withServices { h in
+            let response = try await h.call(CRMMessages.FeedbackService.submitRating, SubmitRatingRequest(key: key("rt-4"), stars: 3, comment: "ulasan"))
+            #expect(response.outcome == .accepted)
+            #expect(response.rating?.customerID == "" && response.rating?.stars == 3)
+            let listed = try await h.call(CRMMessages.FeedbackService.listRatings, ListRatingsRequest())
+            #expect(listed.ratings.map(\.stars) == [3] && listed.ratings.first?.customerID == "")
         }
     }
 }

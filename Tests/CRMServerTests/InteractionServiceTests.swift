@@ -26,6 +26,18 @@ struct InteractionServiceTests {
         }
     }
 
+    @Test("an interaction with a body and a summary keeps both")
+    func bodyAndSummary() async throws {
+        try await withServices { h in
+            var i = interaction("m-2", body: "Selamat siang, paket saya belum datang sejak minggu lalu.")
+            i.summary = "Asks where the parcel is"
+            _ = try await h.call(CRMMessages.InteractionService.pushInteraction, PushInteractionRequest(interaction: i), as: As.adapter)
+            let timeline = try await h.call(CRMMessages.InteractionService.getTimeline, GetTimelineRequest(customer: byHandle(phone("0812-3456-7890"))))
+            #expect(timeline.interactions.first?.summary == "Asks where the parcel is")
+            #expect(timeline.interactions.first?.body == "Selamat siang, paket saya belum datang sejak minggu lalu.")
+        }
+    }
+
     @Test("the timeline pages newest first and filters by channel and window")
     func timelinePaging() async throws {
         try await withServices { h in

@@ -41,10 +41,47 @@ struct OrderServiceTests {
                 try await writer.write(ImportOrdersRequest(rowNumber: 3, key: key("row-3", adapter: "csv"), order: noEstimate))
                 try await writer.write(ImportOrdersRequest(rowNumber: 4, key: key("row-1", adapter: "csv"), order: order("ORD-A")))
             }.message
-            #expect(response.results.map(\.outcome) == [.accepted, .rejected, .rejected, .duplicate])
+            #expect(response.results.map(\.outcome) == [.accepted, .rejected, .accepted, .duplicate])
             #expect(response.results[1].violations.first?.field == "order.items[0].quantity")
-            #expect(response.results[2].violations.first?.field == "order.estimated_delivery_ms")
-            #expect(response.acceptedCount == 1 && response.rejectedCount == 2 && response.duplicateCount == 1)
+            #expect(response.acceptedCount == 2 && response.rejectedCount == 1 && response.duplicateCount == 1)
+            let got = try await h.call(CRMMessages.OrderService.getOrder, GetOrderRequest(orderNumber: "ORD-C"))
+            #expect(got.order?.estimatedDeliveryMs == nil && got.order?.pastEstimate == false, "no estimate, never overdue")
+        }
+    }
+
+    @Test("service fee, discount and paid amount are kept; the total and outstanding amount follow from them")
+    func feesDiscountPaid() async throws {
+        try await withServices { h in
+            var o = order("ORD-F")
+            o.totals = OrderTotals(shippingRupiah: 20_000, serviceFeeRupiah: 15_000, discountRupiah: 35_000, paidRupiah: 200_000)
+            let stored = try await h.call(CRMMessages.OrderService.upsertOrder, UpsertOrderRequest(key: key("fees"), order: o), as: As.adapter)
+            let totals = try #require(stored.order?.totals)
+            #expect(totals.itemsSubtotalRupiah == 450_000 && totals.serviceFeeRupiah == 15_000 && totals.discountRupiah == 35_000)
+            #expect(totals.totalRupiah == 450_000 && totals.paidRupiah == 200_000 && totals.outstandingRupiah == 250_000)
+            var wrong = order("ORD-G")
+            wrong.totals = OrderTotals(serviceFeeRupiah: 15_000, totalRupiah: 450_000)
+            let message = try await h.expectFailure(.invalidArgument, CRMMessages.OrderService.upsertOrder, UpsertOrderRequest(key: key("wrong"), order: wrong), as: As.adapter)
+            #expect(message.hasPrefix("order.totals.total_rupiah:"))
+        }
+    }
+
+    @Test("a tracking event keeps its location and note; the latest revised estimate governs the order")
+    func revisedEstimate() async throws {
+        try await withServices { h in
+            // The record's estimate is 30 days ahead; a later event revises it into the past, an earlier one does not count.
+            _ = try await h.call(CRMMessages.OrderService.upsertOrder, UpsertOrderRequest(key: key("rev"), order: order("ORD-R")), as: As.adapter)
+            func track(_ id: String, at: Int64, revised: Int64, note: String) async throws {
+                var e = CRMMessages.TrackingEvent(key: key(id), orderNumber: "ORD-R", stage: .atCustoms, occurredMs: at, location: "Tanjung Priok", note: note)
+                e.revisedEstimateMs = Int64Value(value: revised)
+                _ = try await h.call(CRMMessages.OrderService.addTrackingEvent, AddTrackingEventRequest(event: e), as: As.adapter)
+            }
+            try await track("late", at: ServiceHarness.now - 2 * 86_400_000, revised: ServiceHarness.now - 86_400_000, note: "held for inspection")
+            try await track("early", at: ServiceHarness.now - 5 * 86_400_000, revised: ServiceHarness.now + 90 * 86_400_000, note: "arrived")
+            let got = try #require(try await h.call(CRMMessages.OrderService.getOrder, GetOrderRequest(orderNumber: "ORD-R")).order)
+            #expect(got.estimatedDeliveryMs?.value == ServiceHarness.now - 86_400_000)
+            #expect(got.pastEstimate)
+            #expect(got.trackingEvents.map(\.note) == ["arrived", "held for inspection"])
+            #expect(got.trackingEvents.allSatisfy { $0.location == "Tanjung Priok" })
         }
     }
 

@@ -74,6 +74,7 @@ extension RefundReason {
         // price like broken units, so they map to BROKEN_QUANTITY; the explanation says "returned".
         case .returnedGoods: .brokenQuantity
         case .returnShipping: .returnShipping
+        case .goodwill: .goodwill
         }
     }
 }
@@ -87,6 +88,26 @@ extension CompensationQuote {
                     unitAmountRupiah: $0.sku == nil ? 0 : $0.unitAmount, amountRupiah: $0.amount, explanation: $0.explanation)
             },
             totalRupiah: refund.total)
+    }
+}
+
+extension GoodwillAdjustment {
+    /// A goodwill line of a decision: kind GOODWILL (or unspecified), an amount above 0 and its explanation; the
+    /// other fields of a compensation line are computed, so they must be left empty.
+    init(wire: CompensationLine, field: String) throws(RequestFieldError) {
+        switch wire.kind {
+        case .goodwill, .unspecified: break
+        default:
+            throw RequestFieldError("\(field).kind", "is \(wire.kind.protoName); adjustments are GOODWILL lines (the other kinds are computed from the items)")
+        }
+        guard wire.sku.isEmpty, wire.quantity == 0, wire.unitAmountRupiah == 0 else {
+            throw RequestFieldError(field, "a goodwill line has no sku, quantity or unit amount; give amount_rupiah and explanation")
+        }
+        do {
+            try self.init(amount: wire.amountRupiah, reason: wire.explanation)
+        } catch {
+            throw RequestFieldError(field, error.description)
+        }
     }
 }
 
@@ -119,6 +140,7 @@ extension CRMMessages.Complaint {
         category = c.category.wire
         state = c.state.wire
         summary = c.summary
+        items = c.items.map(\.wire)
         openedBy = c.openedBy.wire
         openedMs = c.openedAt
         updatedMs = c.lastChangedAt

@@ -14,9 +14,9 @@ extension InteractionSubmission {
     /// Validates a wire interaction.
     ///
     /// Decisions, where the proto says more than the domain keeps:
-    /// - the domain stores one text per interaction ("the message body or the agent's summary"): the summary when
-    ///   one is given, otherwise the subject and body joined by a new line. When both a summary and a body are
-    ///   given, the body is not kept (the timeline shows the summary).
+    /// - the domain's text of an interaction is the summary when one is given, otherwise the subject and body
+    ///   joined by a new line. When both a summary and a body are given, both are kept: the subject and body read
+    ///   back as the body (joined by a new line), the summary as the summary.
     /// - `attachments` and `call_duration_ms` have no place in the domain; a push carrying them is refused with
     ///   INVALID_ARGUMENT rather than stored without them.
     /// - `author` is not stored: the audit trail records which principal pushed the interaction.
@@ -40,17 +40,22 @@ extension InteractionSubmission {
         let order = try wire.orderNumber.map { v throws(RequestFieldError) in try Check.orderNumber(v.value, field + ".order_number.value") }
         let complaint = try wire.complaintID.map { v throws(RequestFieldError) in try Check.complaintID(v.value, field + ".complaint_id.value") }
         let text: String
+        var body = ""
+        let message = [wire.subject, wire.body].filter { !$0.trimmingWhitespace.isEmpty }.joined(separator: "\n")
         if !wire.summary.trimmingWhitespace.isEmpty {
             text = wire.summary
+            body = message
+            _ = try Check.bounded(text, field + ".summary", maximum: 64 * 1024)
+            _ = try Check.bounded(body, field + ".body", maximum: 64 * 1024)
         } else {
-            text = [wire.subject, wire.body].filter { !$0.trimmingWhitespace.isEmpty }.joined(separator: "\n")
+            text = message
+            _ = try Check.bounded(text, field + ".body", maximum: 64 * 1024)
         }
-        _ = try Check.bounded(text, field + ".body", maximum: 64 * 1024)
         let interaction: CRMDomain.Interaction
         do {
             interaction = try CRMDomain.Interaction(
                 channel: channel, direction: direction, handle: handle, intent: intent, summary: text,
-                orderNumber: order, complaintID: complaint)
+                orderNumber: order, complaintID: complaint, body: body)
         } catch {
             throw RequestFieldError(field + ".handle.kind", error.description)
         }
@@ -86,8 +91,8 @@ extension IdempotencyKey {
 }
 
 extension CRMMessages.Interaction {
-    /// The wire form of a stored interaction; the stored text is returned as the summary (see
-    /// ``InteractionSubmission``).
+    /// The wire form of a stored interaction; the stored text is returned as the summary and a body kept beside a
+    /// summary as the body (see ``InteractionSubmission``).
     init(record: InteractionRecord, customerID: String) {
         let i = record.interaction
         self.init()
@@ -99,6 +104,7 @@ extension CRMMessages.Interaction {
         self.customerID = customerID
         occurredMs = record.at
         summary = i.summary
+        body = i.body
         intent = i.intent.wire
         orderNumber = i.orderNumber.map { StringValue(value: $0.rawValue) }
         complaintID = i.complaintID.map { StringValue(value: $0.rawValue) }

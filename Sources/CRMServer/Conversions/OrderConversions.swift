@@ -14,13 +14,13 @@ extension OrderSubmission {
     ///
     /// Decisions, where the proto says more than the domain keeps:
     /// - `revision_ms` is the fact's time, so the newest revision wins (0 means `placed_ms`).
-    /// - the domain needs an estimated delivery time (imported goods always have one): `estimated_delivery_ms` is
-    ///   required.
-    /// - of the delivery address only the city is kept (it decides free shipping); of the totals only the shipping
-    ///   charged; the server computes line totals and the subtotal and refuses a request whose given values differ.
-    /// - service fee, discount, paid amounts and the payment plan are not kept by the domain: a request with a
-    ///   non-zero service fee, discount or paid amount is refused rather than stored without them; the payment plan
-    ///   kind is accepted (the instalment split is a function of the total) but not stored.
+    /// - `estimated_delivery_ms` is optional: an order without one is never overdue and gets no delay notice until a
+    ///   tracking event brings a revised estimate.
+    /// - of the delivery address only the city is kept (it decides free shipping); of the totals the shipping, the
+    ///   service fee, the discount and the paid amount; the server computes line totals, the subtotal, the total
+    ///   (subtotal + shipping + fee − discount) and the outstanding amount (total − paid), and refuses a request whose
+    ///   given values differ.
+    /// - the payment plan kind is accepted (the instalment split is a function of the total) but not stored.
     /// - each of `contact_handles` becomes an identity link to the customer handle (order-system evidence).
     /// - each of `tracking_events` is stored as its own tracking fact.
     init(wire: CRMMessages.Order?, key: IdempotencyKey?, field: String, keyField: String, source: FactSource) throws(RequestFieldError) {
@@ -30,9 +30,7 @@ extension OrderSubmission {
         let customer = try CRMDomain.Handle(wire: wire.customerHandle, field: field + ".customer_handle")
         let placed = try Check.requiredTime(wire.placedMs, field + ".placed_ms")
         let revision = wire.revisionMs == 0 ? placed : try Check.time(wire.revisionMs, field + ".revision_ms")
-        guard let estimate = wire.estimatedDeliveryMs else {
-            throw RequestFieldError(field + ".estimated_delivery_ms", "is required: give the promised delivery time in Unix milliseconds")
-        }
+        let estimate = try wire.estimatedDeliveryMs.map { v throws(RequestFieldError) in try Check.time(v.value, field + ".estimated_delivery_ms.value") }
         if wire.items.isEmpty { throw RequestFieldError(field + ".items", "is empty: an order has at least one line") }
         var items: [CRMDomain.OrderItem] = []
         for (i, item) in wire.items.enumerated() {
@@ -50,11 +48,9 @@ extension OrderSubmission {
             items.append(domainItem)
         }
         let totals = wire.totals ?? OrderTotals()
-        if totals.serviceFeeRupiah != 0 || totals.discountRupiah != 0 || totals.paidRupiah != 0 {
-            throw RequestFieldError(field + ".totals", "service fee, discount and paid amount are not kept by this server; send them as 0")
-        }
-        guard totals.shippingRupiah >= 0 else {
-            throw RequestFieldError(field + ".totals.shipping_rupiah", "is \(totals.shippingRupiah); shipping is 0 or more")
+        for (name, value) in [("shipping_rupiah", totals.shippingRupiah), ("service_fee_rupiah", totals.serviceFeeRupiah),
+                              ("discount_rupiah", totals.discountRupiah), ("paid_rupiah", totals.paidRupiah)] where value < 0 {
+            throw RequestFieldError(field + ".totals." + name, "is \(value); give 0 or more")
         }
         if case .unrecognized(let n) = wire.paymentPlan?.kind {
             throw RequestFieldError(field + ".payment_plan.kind", "is \(n), a payment plan this server does not know")
@@ -62,8 +58,9 @@ extension OrderSubmission {
         let record: OrderRecord
         do {
             record = try OrderRecord(
-                orderNumber: number, customer: customer, items: items, placedAt: placed, estimatedDeliveryAt: estimate.value,
-                destinationCity: wire.deliveryAddress?.city ?? "", shippingFee: totals.shippingRupiah)
+                orderNumber: number, customer: customer, items: items, placedAt: placed, estimatedDeliveryAt: estimate,
+                destinationCity: wire.deliveryAddress?.city ?? "", shippingFee: totals.shippingRupiah, serviceFee: totals.serviceFeeRupiah,
+                discount: totals.discountRupiah, paid: totals.paidRupiah)
         } catch {
             throw RequestFieldError(field, error.description)
         }
@@ -71,7 +68,10 @@ extension OrderSubmission {
             throw RequestFieldError(field + ".totals.items_subtotal_rupiah", "is \(totals.itemsSubtotalRupiah) but the lines add up to \(record.subtotal)")
         }
         if totals.totalRupiah != 0 && totals.totalRupiah != record.total {
-            throw RequestFieldError(field + ".totals.total_rupiah", "is \(totals.totalRupiah) but subtotal + shipping is \(record.total)")
+            throw RequestFieldError(field + ".totals.total_rupiah", "is \(totals.totalRupiah) but subtotal + shipping + fee − discount is \(record.total)")
+        }
+        if totals.outstandingRupiah != 0 && totals.outstandingRupiah != record.outstanding {
+            throw RequestFieldError(field + ".totals.outstanding_rupiah", "is \(totals.outstandingRupiah) but total − paid is \(record.outstanding)")
         }
         var extra: [Fact] = []
         for (i, contactWire) in wire.contactHandles.enumerated() {
@@ -101,18 +101,18 @@ extension OrderSubmission {
 enum TrackingSubmission {
     /// The fact of a wire tracking event and its order.
     ///
-    /// Decision: `location`, `note` and `revised_estimate_ms` have no place in the domain's tracking event; a
-    /// revised estimate is refused (send a new order revision with the new estimate instead) and location and note
-    /// are kept only in the audit trail.
+    /// `location`, `note` and `revised_estimate_ms` are kept on the tracking fact; the revised estimate of the latest
+    /// event (by event time) that carries one is the order's estimate in force, for reads and delay notices.
     static func fact(_ wire: CRMMessages.TrackingEvent, field: String, source: FactSource) throws(RequestFieldError) -> (Fact, OrderNumber) {
         let id = try Check.key(wire.key, field + ".key")
         let number = try Check.orderNumber(wire.orderNumber, field + ".order_number")
         let stage = try CRMDomain.TrackingStage(wire: wire.stage, field: field + ".stage")
         let at = try Check.requiredTime(wire.occurredMs, field + ".occurred_ms")
-        if wire.revisedEstimateMs != nil {
-            throw RequestFieldError(field + ".revised_estimate_ms", "revised estimates travel with the order: upsert a new revision of the order with the new estimated_delivery_ms")
-        }
-        return (Fact(id: id, observedAt: at, source: source, payload: .tracking(CRMDomain.TrackingEvent(orderNumber: number, stage: stage))), number)
+        let revised = try wire.revisedEstimateMs.map { v throws(RequestFieldError) in try Check.time(v.value, field + ".revised_estimate_ms.value") }
+        _ = try Check.bounded(wire.location, field + ".location", maximum: 500)
+        _ = try Check.bounded(wire.note, field + ".note", maximum: 2_000)
+        let event = CRMDomain.TrackingEvent(orderNumber: number, stage: stage, location: wire.location, note: wire.note, revisedEstimate: revised)
+        return (Fact(id: id, observedAt: at, source: source, payload: .tracking(event)), number)
     }
 }
 
@@ -121,7 +121,7 @@ extension CRMMessages.OrderSummary {
         self.init(
             orderNumber: view.orderNumber.rawValue, status: view.status.orderStatus, placedMs: view.record.placedAt,
             totalRupiah: view.record.total, lineCount: UInt32(view.record.items.count),
-            estimatedDeliveryMs: Int64Value(value: view.record.estimatedDeliveryAt), pastEstimate: view.isOverdue(now: now))
+            estimatedDeliveryMs: view.estimatedDeliveryAt.map { Int64Value(value: $0) }, pastEstimate: view.isOverdue(now: now))
     }
 }
 
@@ -136,17 +136,19 @@ extension CRMMessages.Order {
             CRMMessages.OrderItem(sku: $0.sku, name: $0.name, quantity: $0.quantity, unitPriceRupiah: $0.unitPrice, lineTotalRupiah: $0.lineTotal)
         }
         totals = OrderTotals(
-            itemsSubtotalRupiah: r.subtotal, shippingRupiah: r.shippingFee, totalRupiah: r.total)
+            itemsSubtotalRupiah: r.subtotal, shippingRupiah: r.shippingFee, serviceFeeRupiah: r.serviceFee, discountRupiah: r.discount,
+            totalRupiah: r.total, paidRupiah: r.paid, outstandingRupiah: r.outstanding)
         var address = DeliveryAddress()
         address.city = r.destinationCity
         deliveryAddress = address
         placedMs = r.placedAt
-        estimatedDeliveryMs = Int64Value(value: r.estimatedDeliveryAt)
+        estimatedDeliveryMs = view.estimatedDeliveryAt.map { Int64Value(value: $0) }
         status = view.status.orderStatus
         trackingEvents = view.tracking.map {
             CRMMessages.TrackingEvent(
                 factID: $0.factID.rawValue, key: IdempotencyKey(factID: $0.factID), orderNumber: r.orderNumber.rawValue,
-                stage: $0.stage.wire, occurredMs: $0.at)
+                stage: $0.stage.wire, occurredMs: $0.at, location: $0.location, note: $0.note,
+                revisedEstimateMs: $0.revisedEstimate.map { Int64Value(value: $0) })
         }
         deliveredMs = view.deliveredAt.map { Int64Value(value: $0) }
         pastEstimate = view.isOverdue(now: now)

@@ -5,12 +5,10 @@ import CRMStore
 
 /// The warehouse's quality check of a return, as the server keeps it until After-Sales decides the complaint.
 ///
-/// Decision: the domain keeps a return's quality check inside the decision (``ReturnRecord``), and has no fact for
-/// a check recorded before the decision. Rather than change the fact model, the server keeps the check in the
-/// audit trail (action `RecordReturnQualityCheck`, subject the complaint id, the check encoded in the detail),
-/// and builds the ``ReturnRecord`` from the newest check when the complaint is decided. The check is therefore
-/// durable and ordered, but not part of the convergent facts: a store rebuilt from facts alone loses checks of
-/// complaints not decided yet.
+/// A check is a ``ReturnInspection`` fact (id the check's key, time the check time), so it is part of the
+/// convergent facts; the ``ReturnRecord`` of the decision is built from the newest check. Checks recorded before
+/// checks were facts live in the audit trail (action `RecordReturnQualityCheck`, subject the complaint id, the
+/// check encoded in the detail) and are still read from there when a complaint has no check fact.
 struct QualityCheckRecord: Sendable, Hashable {
     static let action = "RecordReturnQualityCheck"
 
@@ -56,6 +54,42 @@ struct QualityCheckRecord: Sendable, Hashable {
         self.init(
             key: Self.unescape(parts[1]), verdict: QualityCheckVerdict(rawValue: v), localShipping: ship, receivedMs: received,
             checkedMs: checked, inspector: Self.unescape(parts[6]), items: items, note: Self.unescape(parts[8]))
+    }
+
+    /// The check a ``ReturnInspection`` fact records; nil for another kind of fact.
+    init?(fact: Fact) {
+        guard case let .returnInspection(i) = fact.payload else { return nil }
+        let verdict: QualityCheckVerdict = switch i.verdict {
+        case .passed: .passed
+        case .partial: .partial
+        case .failed: .failed
+        }
+        self.init(
+            key: fact.id.rawValue, verdict: verdict, localShipping: i.localShippingCost, receivedMs: i.receivedAt ?? 0,
+            checkedMs: fact.observedAt, inspector: i.inspectedBy,
+            items: i.items.map { QualityCheckItem(sku: $0.sku, quantityReturned: $0.returned, quantityAccepted: $0.accepted, finding: $0.finding) },
+            note: i.notes)
+    }
+
+    /// The domain's record of this check for `complaint`.
+    func inspection(of complaint: ComplaintID, order: OrderNumber) throws(RequestFieldError) -> ReturnInspection {
+        let domainVerdict: InspectionVerdict
+        switch verdict {
+        case .passed: domainVerdict = .passed
+        case .partial: domainVerdict = .partial
+        case .failed: domainVerdict = .failed
+        case .unspecified, .unrecognized: throw RequestFieldError("check.verdict", "is required: PASSED, PARTIAL or FAILED")
+        }
+        do {
+            return try ReturnInspection(
+                complaintID: complaint, orderNumber: order, verdict: domainVerdict,
+                items: items.map { item throws(CompensationError) in
+                    try InspectedItem(sku: item.sku, returned: item.quantityReturned, accepted: item.quantityAccepted, finding: item.finding)
+                },
+                localShippingCost: localShipping, receivedAt: receivedMs == 0 ? nil : receivedMs, inspectedBy: inspector, notes: note)
+        } catch {
+            throw RequestFieldError("check", error.description)
+        }
     }
 
     /// The wire form.

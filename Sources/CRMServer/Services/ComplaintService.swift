@@ -129,9 +129,8 @@ public struct ComplaintServiceProvider: RPCService {
         }
     }
 
-    /// Decisions: the domain's opening keeps the customer's handle, the order, the category and the summary.
-    /// - `items` (the affected lines) have no place in it: a request with items is refused; After-Sales gives the
-    ///   verified items with the DECIDED transition (`decision.confirmed_items`).
+    /// Decisions: the domain's opening keeps the customer's handle, the order, the category, the summary and the
+    /// affected `items`; a DECIDED transition with no `decision.confirmed_items` computes the refund from them.
     /// - `return_reason` is checked (required for RETURN, absent otherwise) and written to the audit trail, but not
     ///   kept on the complaint (it reads back as unspecified).
     /// - `interaction_id` is written to the audit trail.
@@ -151,11 +150,11 @@ public struct ComplaintServiceProvider: RPCService {
             default: throw RequestFieldError("return_reason", "is only for RETURN complaints; leave it unspecified")
             }
             let summary = try Check.bounded(try Check.nonBlank(request.summary, "summary"), "summary", maximum: 2_000)
-            if !request.items.isEmpty {
-                throw RequestFieldError("items", "affected items are not kept with the opening by this server; leave them out and give the verified items with the DECIDED transition (decision.confirmed_items)")
-            }
             if let interaction = request.interactionID { _ = try Check.nonBlank(interaction.value, "interaction_id.value") }
             return (key, order, category, summary)
+        }
+        let items = try validated {
+            try request.items.enumerated().map { i, item throws(RequestFieldError) in try ClaimLine(wire: item, field: "items[\(i)]") }
         }
         let actor = try actor()
         let id = try validated { try Check.complaintID(DerivedID.complaint(key), "key") }
@@ -184,7 +183,10 @@ public struct ComplaintServiceProvider: RPCService {
         }
         let opening: ComplaintOpening
         do {
-            opening = try ComplaintOpening(id: id, customer: handle, orderNumber: order, category: category, summary: summary, openedBy: actor)
+            opening = try ComplaintOpening(
+                id: id, customer: handle, orderNumber: order, category: category, summary: summary, openedBy: actor, items: items)
+        } catch .duplicateItem(let sku) {
+            throw RPCStatus.invalidArgument("items", ComplaintOpeningError.duplicateItem(sku: sku).description)
         } catch {
             throw RPCStatus.permissionDenied(error.description)
         }
@@ -324,10 +326,12 @@ public struct ComplaintServiceProvider: RPCService {
     }
 
     /// Decisions: the domain's decision is a computed refund and a note.
-    /// - REFUND computes the refund from `confirmed_items` (and, for a RETURN, the recorded quality check);
-    ///   NO_COMPENSATION records a refund of nothing. REPLACEMENT and STORE_CREDIT cannot be represented and are
-    ///   refused; the resolution reads back as REFUND when the total is above 0, NO_COMPENSATION otherwise.
-    /// - goodwill `adjustments` have no place in the domain's refund and are refused.
+    /// - REFUND computes the refund from `confirmed_items`, or from the items the complaint was opened with when
+    ///   none are given (and, for a RETURN, the recorded quality check); NO_COMPENSATION records a refund of
+    ///   nothing. REPLACEMENT and STORE_CREDIT cannot be represented and are refused; the resolution reads back as
+    ///   REFUND when the total is above 0, NO_COMPENSATION otherwise.
+    /// - goodwill `adjustments` become goodwill lines of the refund (amount and explanation), after the computed
+    ///   lines, and count in its total; they need REFUND.
     /// - `return_shipping_rupiah` is paid through the return record: it needs a RETURN complaint with a recorded
     ///   quality check, and overrides the shipping cost the warehouse recorded.
     func makeDecision(_ input: ComplaintDecisionInput, complaint: CRMDomain.Complaint) async throws -> CRMDomain.ComplaintDecision {
@@ -339,9 +343,6 @@ public struct ComplaintServiceProvider: RPCService {
                 throw RequestFieldError("decision.resolution", "\(input.resolution.protoName) cannot be recorded by this server; decide REFUND or NO_COMPENSATION and describe the settlement in the rationale")
             case .unrecognized(let n): throw RequestFieldError("decision.resolution", "is \(n), a resolution this server does not know")
             }
-            if !input.adjustments.isEmpty {
-                throw RequestFieldError("decision.adjustments", "goodwill lines cannot be recorded by this server; leave them out")
-            }
             guard input.returnShippingRupiah >= 0 else {
                 throw RequestFieldError("decision.return_shipping_rupiah", "is \(input.returnShippingRupiah); give 0 or more")
             }
@@ -350,6 +351,15 @@ public struct ComplaintServiceProvider: RPCService {
                 try ClaimLine(wire: item, field: "decision.confirmed_items[\(i)]")
             }
         }
+        let goodwill = try validated {
+            try input.adjustments.enumerated().map { i, line throws(RequestFieldError) in
+                try GoodwillAdjustment(wire: line, field: "decision.adjustments[\(i)]")
+            }
+        }
+        if input.resolution == .noCompensation && !goodwill.isEmpty {
+            throw RPCStatus.invalidArgument("decision.adjustments", "goodwill is paid as a refund: decide REFUND to add goodwill lines")
+        }
+        let verified = claims.isEmpty ? complaint.items : claims
         if input.resolution == .noCompensation {
             if complaint.category == .customerReturn {
                 throw RPCStatus.invalidArgument("decision.resolution", "a RETURN complaint is decided with its return record: decide REFUND (the quality check decides what is paid)")
@@ -370,11 +380,12 @@ public struct ComplaintServiceProvider: RPCService {
         } else if input.returnShippingRupiah > 0 {
             throw RPCStatus.invalidArgument("decision.return_shipping_rupiah", "return shipping is paid only on RETURN complaints")
         }
-        if claims.isEmpty && returnRecord == nil {
-            throw RPCStatus.invalidArgument("decision.confirmed_items", "is empty: a REFUND needs the verified items (ordered, received, broken, prices)")
+        if verified.isEmpty && returnRecord == nil && goodwill.isEmpty {
+            throw RPCStatus.invalidArgument("decision.confirmed_items", "is empty and the complaint was opened without items: a REFUND needs the verified items (ordered, received, broken, prices)")
         }
         do {
-            return CRMDomain.ComplaintDecision(refund: try Compensation.compute(claims: claims, returnRecord: returnRecord), note: input.rationale)
+            return CRMDomain.ComplaintDecision(
+                refund: try Compensation.compute(claims: verified, returnRecord: returnRecord, goodwill: goodwill), note: input.rationale)
         } catch {
             throw RPCStatus.invalidArgument("decision.confirmed_items", error.description)
         }
@@ -387,11 +398,18 @@ public struct ComplaintServiceProvider: RPCService {
         switch subject {
         case .complaintID(let raw):
             let (complaint, _) = try await visibleComplaint(raw, field: "complaint_id")
-            guard let decision = complaint.decision else {
-                throw RPCStatus.failedPrecondition(
-                    "complaint \(complaint.id) is \(complaint.state.wireName) and not decided; its items are verified at the decision, so quote a what_if with the items meanwhile")
+            if let decision = complaint.decision {
+                return QuoteCompensationResponse(quote: CompensationQuote(decision.refund))
             }
-            return QuoteCompensationResponse(quote: CompensationQuote(decision.refund))
+            guard !complaint.items.isEmpty else {
+                throw RPCStatus.failedPrecondition(
+                    "complaint \(complaint.id) is \(complaint.state.wireName), not decided and was opened without items; quote a what_if with the items meanwhile")
+            }
+            do {
+                return QuoteCompensationResponse(quote: CompensationQuote(try Compensation.compute(claims: complaint.items)))
+            } catch {
+                throw RPCStatus.failedPrecondition("the items complaint \(complaint.id) was opened with give no refund: \(error.description)")
+            }
         case .whatIf(let input):
             let (category, claims) = try validated {
                 let category = try CRMDomain.ComplaintCategory(wire: input.category, field: "what_if.category")
@@ -430,6 +448,7 @@ public struct ComplaintServiceProvider: RPCService {
     // MARK: Quality checks
 
     func latestQualityCheck(_ id: ComplaintID) async throws -> QualityCheckRecord? {
+        if let fact = try await env.store.returnInspections(of: id).last, let check = QualityCheckRecord(fact: fact) { return check }
         let entries = try await env.store.auditEntries(subject: id.rawValue, after: nil, limit: 10_000)
         return entries.reversed().lazy.filter { $0.entry.action == QualityCheckRecord.action }.compactMap { QualityCheckRecord(encoded: $0.entry.detail) }.first
     }
@@ -477,13 +496,19 @@ public struct ComplaintServiceProvider: RPCService {
         }
         guard let order = try await env.store.order(orderNumber) else { throw RPCStatus.notFound("no order has number \(orderNumber)") }
         _ = try validated { try check.returnRecord(order: order) }
+        let inspection = try validated { try check.inspection(of: complaint.id, order: orderNumber) }
         let entries = try await env.store.auditEntries(subject: complaint.id.rawValue, after: nil, limit: 10_000)
-        let known = entries.contains { $0.entry.action == QualityCheckRecord.action && QualityCheckRecord(encoded: $0.entry.detail)?.key == key.rawValue }
-        if !known {
-            try await env.store.appendAudit([AuditEntry(at: now, actor: env.auditActor, action: QualityCheckRecord.action, subject: complaint.id.rawValue, detail: check.encoded)])
+        let inAudit = entries.contains { $0.entry.action == QualityCheckRecord.action && QualityCheckRecord(encoded: $0.entry.detail)?.key == key.rawValue }
+        var known = inAudit
+        if !known { known = try await env.isKnown(key) }
+        let outcome: ItemOutcome = known
+            ? .duplicate : try await env.append(Fact(id: key, observedAt: check.checkedMs, source: .agent, payload: .returnInspection(inspection))).wire
+        if outcome == .accepted {
+            let units = check.items.map { "\($0.sku) \($0.quantityAccepted)/\($0.quantityReturned)" }.joined(separator: ", ")
+            try await env.audit(QualityCheckRecord.action, subject: complaint.id.rawValue, "\(check.verdict.protoName) on order \(orderNumber): \(units)")
             await publishChange(.qualityCheckRecorded, complaint, customer: customer, transition: nil, now: now)
         }
-        return RecordReturnQualityCheckResponse(outcome: known ? .duplicate : .accepted, complaint: try await wire(complaint, customer: customer, now: now))
+        return RecordReturnQualityCheckResponse(outcome: outcome, complaint: try await wire(complaint, customer: customer, now: now))
     }
 
     // MARK: Events

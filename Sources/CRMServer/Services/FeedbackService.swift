@@ -15,17 +15,15 @@ public struct FeedbackServiceProvider: RPCService {
         router.register(CRMMessages.FeedbackService.listRatings, idempotent: true) { request, _ in try await list(request) }
     }
 
-    /// Decisions: the domain files every rating under a customer handle, with stars, comment and order.
-    /// - an anonymous rating (no customer) cannot be filed and is refused with INVALID_ARGUMENT;
+    /// Decisions: the domain files a rating under a customer handle, with stars, comment and order.
+    /// - a rating without a customer from staff is an anonymous public review: kept with no handle, it counts in the
+    ///   rating distribution report but in no profile, and reads back with an empty customer id;
     /// - `source`, `channel` and `complaint_id` have no place in the domain's rating: they are checked and written to
     ///   the audit trail, and read back as unspecified.
     func submit(_ request: SubmitRatingRequest) async throws -> SubmitRatingResponse {
         let now = env.now()
         let (key, order, ratedAt) = try validated {
             let key = try Check.key(request.key)
-            if request.customer == nil && env.principal?.role != .customer {
-                throw RequestFieldError("customer", "is required: this server files every rating under a customer (anonymous public reviews are not kept)")
-            }
             guard (1...5).contains(request.stars) else { throw RequestFieldError("stars", "is \(request.stars); give 1 to 5 stars") }
             _ = try Check.bounded(request.comment, "comment", maximum: 4_000)
             if case .unrecognized(let n) = request.source { throw RequestFieldError("source", "is \(n), a rating source this server does not know") }
@@ -35,21 +33,23 @@ public struct FeedbackServiceProvider: RPCService {
             let ratedAt = request.ratedMs == 0 ? now : try Check.time(request.ratedMs, "rated_ms")
             return (key, order, ratedAt)
         }
-        // A customer always rates as themselves.
-        var customer: CustomerID
-        if request.customer == nil, let scoped = try env.scopedCustomer() {
-            customer = scoped
+        // A customer always rates as themselves; staff without a customer record an anonymous public review, which
+        // counts in the rating reports but in no profile.
+        var customer: CustomerID?
+        if request.customer == nil {
+            customer = try env.scopedCustomer()
         } else {
             customer = try await env.resolve(request.customer, field: "customer")
         }
-        let handle: CRMDomain.Handle
+        let handle: CRMDomain.Handle?
         if case .handle(let wire)? = request.customer?.target {
             handle = try validated { try CRMDomain.Handle(wire: wire, field: "customer.handle") }
-        } else if let profile = try await env.store.profile(of: customer) {
+        } else if let id = customer {
+            guard let profile = try await env.store.profile(of: id) else { throw RPCStatus.notFound("no customer has id \(id)") }
             handle = profile.anchor
             customer = profile.id
         } else {
-            throw RPCStatus.notFound("no customer has id \(customer)")
+            handle = nil
         }
         let rating: CRMDomain.Rating
         do {
@@ -61,11 +61,11 @@ public struct FeedbackServiceProvider: RPCService {
             ? .duplicate : try await env.append(Fact(id: key, observedAt: ratedAt, source: env.factSource, payload: .rating(rating))).wire
         if outcome == .accepted {
             try await env.audit(
-                "SubmitRating", subject: customer.rawValue,
+                "SubmitRating", subject: customer?.rawValue ?? "anonymous",
                 "\(request.stars) stars from \(request.source.protoName) on \(request.channel.protoName); complaint \(request.complaintID?.value ?? "-")")
         }
         let record = RatingRecord(rating: rating, at: ratedAt, factID: key)
-        return SubmitRatingResponse(outcome: outcome, rating: CRMMessages.Rating(record, customerID: customer.rawValue))
+        return SubmitRatingResponse(outcome: outcome, rating: CRMMessages.Rating(record, customerID: customer?.rawValue ?? ""))
     }
 
     func list(_ request: ListRatingsRequest) async throws -> ListRatingsResponse {
@@ -98,10 +98,14 @@ public struct FeedbackServiceProvider: RPCService {
         var owners: [CRMDomain.Handle: String] = [:]
         var response = ListRatingsResponse(page: info)
         for r in slice {
-            if owners[r.rating.handle] == nil {
-                owners[r.rating.handle] = try await env.store.customerID(for: r.rating.handle)?.rawValue ?? ""
+            guard let handle = r.rating.handle else {
+                response.ratings.append(CRMMessages.Rating(r, customerID: ""))
+                continue
             }
-            response.ratings.append(CRMMessages.Rating(r, customerID: owners[r.rating.handle]!))
+            if owners[handle] == nil {
+                owners[handle] = try await env.store.customerID(for: handle)?.rawValue ?? ""
+            }
+            response.ratings.append(CRMMessages.Rating(r, customerID: owners[handle]!))
         }
         return response
     }
