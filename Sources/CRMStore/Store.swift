@@ -89,4 +89,14 @@ public protocol Store: Sendable {
     /// Whether a fact with id `id` (an idempotency key) is stored, whatever its content: lets a service answer a
     /// retried request as a duplicate before making a new fact from it (whose server-stamped time would differ).
     func containsFact(_ id: FactID) async throws -> Bool
+
+    // MARK: Sent notices
+
+    /// Records that the proactive notice `noticeID` about `subject` (a complaint or order id) was sent at `at`;
+    /// returns true when this call recorded it and false when it was already recorded, so that a notice whose
+    /// id is deterministic is sent exactly once, across restarts too. Delay notices are facts instead
+    /// (``FactPayload/delayNoticeSent(_:)``).
+    func recordNoticeSent(_ noticeID: String, subject: String, at: Int64) async throws -> Bool
+    /// Whether the proactive notice `noticeID` was recorded as sent.
+    func noticeSent(_ noticeID: String) async throws -> Bool
 }
