@@ -12,18 +12,6 @@ struct NoticeSweepTests {
     static let day: Int64 = 86_400_000
     static let hour: Int64 = 3_600_000
 
-    /// Waits until the hub has `count` subscribers (a watch call has reached its handler).
-    func waitForSubscribers(_ h: ServiceHarness, _ count: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while await h.events.subscriberCount < count {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("no watch subscribed within 10 s")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-    }
-
     @Test("an overdue order gets exactly one delay notice: the sweep run twice, and again after a restart, sends it once; the customer's watch receives it")
     func delayNoticeOnce() async throws {
         var h = try await ServiceHarness.start()
@@ -31,12 +19,8 @@ struct NoticeSweepTests {
             let customer = try await h.seedOrder()  // estimated delivery: 30 days from the start
             #expect(try await h.sweeps.sendDelayNotices().isEmpty)
 
-            let stream = try await h.client.serverStreaming(
-                ComplaintService.watchMyNotices, WatchMyNoticesRequest(), options: try await h.options(.customer(customer)))
-            try await waitForSubscribers(h, 1)
-            var notices = stream.makeAsyncIterator()
-
             h.clock.advance(by: 31 * Self.day)
+            let sweptAt = h.clock.now
             let sent = try await h.sweeps.sendDelayNotices()
             #expect(sent.count == 1)
             #expect(try await h.sweeps.sendDelayNotices().isEmpty)
@@ -48,6 +32,10 @@ struct NoticeSweepTests {
             #expect(notice.customerID == customer)
             #expect(notice.subject == .orderNumber("ORD-1"))
 
+            // The customer's watch from the time of the sweep gets it (once).
+            let stream = try await h.client.serverStreaming(
+                ComplaintService.watchMyNotices, WatchMyNoticesRequest(sinceMs: sweptAt), options: try await h.options(.customer(customer)))
+            var notices = stream.makeAsyncIterator()
             let received = try await notices.next()
             #expect(received?.notice == notice)
             stream.cancel()
@@ -90,12 +78,6 @@ struct NoticeSweepTests {
             let start = h.clock.now
             #expect(try await h.sweeps.sendServiceLevelWarnings().isEmpty)
 
-            let stream = try await h.client.serverStreaming(
-                ComplaintService.watchMyNotices, WatchMyNoticesRequest(kinds: [.complaintNearSla, .complaintPastSla]),
-                options: try await h.options(.supervisor))
-            try await waitForSubscribers(h, 1)
-            var notices = stream.makeAsyncIterator()
-
             h.clock.advance(by: 19 * Self.hour)  // 79 % of 24 h
             #expect(try await h.sweeps.sendServiceLevelWarnings().isEmpty)
             h.clock.advance(by: Self.hour)  // 83 %
@@ -109,6 +91,11 @@ struct NoticeSweepTests {
             #expect(past.map(\.noticeID) == ["notice/sla/\(id)/first-response/\(start + 24 * Self.hour)/past"])
             #expect(past.first?.kind == .complaintPastSla)
             #expect(try await h.sweeps.sendServiceLevelWarnings().isEmpty)
+            // A staff watch from the start gets both, in order.
+            let stream = try await h.client.serverStreaming(
+                ComplaintService.watchMyNotices, WatchMyNoticesRequest(kinds: [.complaintNearSla, .complaintPastSla], sinceMs: start),
+                options: try await h.options(.supervisor))
+            var notices = stream.makeAsyncIterator()
             #expect(try await notices.next()?.notice == near.first)
             #expect(try await notices.next()?.notice == past.first)
             stream.cancel()
@@ -161,17 +148,23 @@ struct NoticeSweepTests {
     func shutdownEndsWatches() async throws {
         let h = try await ServiceHarness.start()
         do {
+            try await h.seedOrder()
+            _ = try await h.call(InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("sd-1")), as: .adapter)
+            h.clock.advance(by: 31 * Self.day)
+            try await h.sweeps.sendDelayNotices()
+            // Each watch has answered its replayed event, so its handler is subscribed and waiting for live ones.
             let stream = try await h.client.serverStreaming(
-                ComplaintService.watchMyNotices, WatchMyNoticesRequest(), options: try await h.options(.supervisor))
+                ComplaintService.watchMyNotices, WatchMyNoticesRequest(sinceMs: 1), options: try await h.options(.supervisor))
             let interactions = try await h.client.serverStreaming(
-                InteractionService.watchInteractions, WatchInteractionsRequest(), options: try await h.options(.sales))
-            try await waitForSubscribers(h, 2)
+                InteractionService.watchInteractions, WatchInteractionsRequest(sinceMs: 1), options: try await h.options(.sales))
+            var iterator = stream.makeAsyncIterator()
+            var other = interactions.makeAsyncIterator()
+            #expect(try await iterator.next() != nil)
+            #expect(try await other.next() != nil)
             let started = ContinuousClock.now
             await h.app.shutdown()  // the configured grace period is 5 s
             let took = ContinuousClock.now - started
             #expect(took < .seconds(3), "shutdown took \(took)")
-            var iterator = stream.makeAsyncIterator()
-            var other = interactions.makeAsyncIterator()
             let last = try? await iterator.next()
             let lastInteraction = try? await other.next()
             #expect(last == nil)
