@@ -9,13 +9,14 @@ enum WriteOperation: Sendable {
     case audit([AuditEntry])
     case saveToken(AccessTokenRecord)
     case revokeToken(digest: [UInt8], at: Int64)
+    case recordNotice(id: String, subject: String, at: Int64)
 
     /// How much of a transaction's budget it uses.
     var weight: Int {
         switch self {
         case let .facts(facts): facts.count
         case let .audit(entries): entries.count
-        case .saveToken, .revokeToken: 1
+        case .saveToken, .revokeToken, .recordNotice: 1
         }
     }
 }
@@ -40,6 +41,7 @@ enum WriteResult: Sendable {
     case facts([IngestOutcome])
     case done
     case revoked(Bool)
+    case recorded(Bool)
 }
 
 /// Group commit: every write waits in one queue; a single writer takes everything waiting (up to a budget), applies

@@ -114,6 +114,16 @@ enum Migrations {
                 ALTER TABLE access_tokens ADD COLUMN customer_id TEXT;
                 """)
         }
+        // Proactive notices other than delay notices (which are facts), by id, so each is sent once.
+        migrator.registerMigration("v3_sent_notices") { db in
+            try db.execute(sql: """
+                CREATE TABLE sent_notices (
+                    notice_id TEXT PRIMARY KEY NOT NULL,
+                    subject TEXT NOT NULL,
+                    sent_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -418,6 +418,10 @@ public final class SQLiteStore: Store {
         try await read(body)
     }
 
+    func submit(_ operation: WriteOperation) async throws -> WriteResult {
+        try await committer.submit(operation)
+    }
+
     func writerForMaintenance(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
         try await pool.write(body)
     }
@@ -465,6 +469,10 @@ struct WriteApplier: Sendable {
             try db.cachedStatement(sql: "UPDATE access_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE digest = ?")
                 .execute(arguments: [at, Data(digest)])
             return .revoked(db.changesCount > 0)
+        case let .recordNotice(id, subject, at):
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO sent_notices (notice_id, subject, sent_at) VALUES (?, ?, ?)")
+                .execute(arguments: [id, subject, at])
+            return .recorded(db.changesCount > 0)
         }
     }
 }

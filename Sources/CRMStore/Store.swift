@@ -94,4 +94,14 @@ public protocol Store: Sendable {
 
     /// The return-inspection facts of a complaint, oldest check first.
     func returnInspections(of complaint: ComplaintID) async throws -> [Fact]
+
+    // MARK: Sent notices
+
+    /// Records that the proactive notice `noticeID` about `subject` (a complaint or order id) was sent at `at`;
+    /// returns true when this call recorded it and false when it was already recorded, so that a notice whose
+    /// id is deterministic is sent exactly once, across restarts too. Delay notices are facts instead
+    /// (``FactPayload/delayNoticeSent(_:)``).
+    func recordNoticeSent(_ noticeID: String, subject: String, at: Int64) async throws -> Bool
+    /// Whether the proactive notice `noticeID` was recorded as sent.
+    func noticeSent(_ noticeID: String) async throws -> Bool
 }

@@ -2,11 +2,13 @@ import CRMServer
 import CRMStore
 
 /// The services `crmd serve` registers, made from the open store: every CRM service over one
-/// event hub. The RPC server adds `crm.v1.Health` and `crm.v1.Reflection` itself.
+/// event hub, with the proactive-notice sweeps (delay notices, complaint service levels). The RPC
+/// server adds `crm.v1.Health` and `crm.v1.Reflection` itself.
 enum ServedServices {
     static func make(store: any Store) throws -> ServerComponents {
-        let services = CRMServices(store: store, events: EventHub(), now: unixMillisecondsNow)
-        return ServerComponents(services: services.all)
+        let events = EventHub()
+        let services = CRMServices(store: store, events: events, now: unixMillisecondsNow)
+        return ServerComponents(services: services.all, sweeps: services.sweeps(), events: events)
     }
 
     /// Whether the CRM services are registered (false: health and reflection only).

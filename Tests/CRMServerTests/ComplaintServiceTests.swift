@@ -5,7 +5,7 @@ import Testing
 
 @Suite("ComplaintService")
 struct ComplaintServiceTests {
-    func transition(_ h: ServiceHarness, _ id: String, _ external: String, to state: CRMMessages.ComplaintState, as principal: String, note: String = "", decision: ComplaintDecisionInput? = nil) async throws -> TransitionComplaintResponse {
+    func transition(_ h: ServiceHarness, _ id: String, _ external: String, to state: CRMMessages.ComplaintState, as principal: As, note: String = "", decision: ComplaintDecisionInput? = nil) async throws -> TransitionComplaintResponse {
         try await h.call(
             CRMMessages.ComplaintService.transitionComplaint,
             TransitionComplaintRequest(key: key(external, adapter: "desk"), complaintID: id, toState: state, note: note, decision: decision),
@@ -160,7 +160,7 @@ struct ComplaintServiceTests {
                 _ = try await transition(h, c.complaintID, "\(n)-3", to: .customerInformed, as: As.sales)
             }
             let stream = try await h.client.serverStreaming(
-                CRMMessages.ComplaintService.watchMyNotices, WatchMyNoticesRequest(sinceMs: 1), options: ServiceHarness.options(me))
+                CRMMessages.ComplaintService.watchMyNotices, WatchMyNoticesRequest(sinceMs: 1), options: try await h.options(me))
             var iterator = stream.makeAsyncIterator()
             let first = try await iterator.next()
             let second = try await iterator.next()
@@ -205,7 +205,7 @@ struct ComplaintServiceTests {
             _ = try await transition(h, opened.complaintID, "w-t1", to: .inReview, as: As.afterSales)
             let stream = try await h.client.serverStreaming(
                 CRMMessages.ComplaintService.watchComplaints, WatchComplaintsRequest(states: [.inReview], sinceMs: 1),
-                options: ServiceHarness.options(As.supervisor))
+                options: try await h.options(.supervisor))
             var iterator = stream.makeAsyncIterator()
             let change = try await iterator.next()
             #expect(change?.kind == .transitioned)

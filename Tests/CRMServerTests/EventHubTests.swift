@@ -36,4 +36,17 @@ struct EventHubTests {
         #expect(ids(received) == ["d"])
         #expect(await hub.subscriberCount == 0)
     }
+
+    @Test("finishAll ends the live streams, and those of later subscribers at once")
+    func finishAllEndsStreams() async throws {
+        let hub = EventHub()
+        let (_, live) = await hub.subscribe()
+        await hub.finishAll()
+        var ended = 0
+        for await _ in live { ended -= 1 }
+        let (_, late) = await hub.subscribe()
+        for await _ in late { ended -= 1 }
+        #expect(ended == 0)
+        #expect(await hub.subscriberCount == 0)
+    }
 }

@@ -87,7 +87,7 @@ struct InteractionServiceTests {
     func bulk() async throws {
         try await withServices { h in
             let response = try await h.client.clientStreaming(
-                CRMMessages.InteractionService.pushInteractions, options: ServiceHarness.options(As.adapter)
+                CRMMessages.InteractionService.pushInteractions, options: try await h.options(.adapter)
             ) { writer in
                 try await writer.write(PushInteractionsRequest(interaction: interaction("b-1")))
                 try await writer.write(PushInteractionsRequest(interaction: interaction("b-1")))
@@ -109,7 +109,7 @@ struct InteractionServiceTests {
             _ = try await h.call(CRMMessages.InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("w-2", intent: .complaint)), as: As.adapter)
             let stream = try await h.client.serverStreaming(
                 CRMMessages.InteractionService.watchInteractions, WatchInteractionsRequest(queue: .afterSales, sinceMs: 1),
-                options: ServiceHarness.options(As.sales))
+                options: try await h.options(.sales))
             var iterator = stream.makeAsyncIterator()
             let first = try await iterator.next()
             #expect(first?.interaction?.interactionID == "whatsapp-gw-1/w-2")
@@ -123,7 +123,7 @@ struct InteractionServiceTests {
     func converse() async throws {
         try await withServices { h in
             _ = try await h.call(CRMMessages.InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("c-1")), as: As.adapter)
-            let call = try await h.client.bidirectional(CRMMessages.InteractionService.converse, options: ServiceHarness.options(As.sales))
+            let call = try await h.client.bidirectional(CRMMessages.InteractionService.converse, options: try await h.options(.sales))
             try await call.requests.write(ConverseRequest(action: .start(ConverseStart(customer: byHandle(phone("0812-3456-7890")), historyLimit: 5))))
             var responses = call.responses.makeAsyncIterator()
             guard case .started(let started)? = try await responses.next()?.event else {

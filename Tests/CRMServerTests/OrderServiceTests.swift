@@ -35,7 +35,7 @@ struct OrderServiceTests {
             bad.items[0].quantity = 0
             var noEstimate = order("ORD-C")
             noEstimate.estimatedDeliveryMs = nil
-            let response = try await h.client.clientStreaming(CRMMessages.OrderService.importOrders, options: ServiceHarness.options(As.supervisor)) { writer in
+            let response = try await h.client.clientStreaming(CRMMessages.OrderService.importOrders, options: try await h.options(.supervisor)) { writer in
                 try await writer.write(ImportOrdersRequest(rowNumber: 1, key: key("row-1", adapter: "csv"), order: order("ORD-A")))
                 try await writer.write(ImportOrdersRequest(rowNumber: 2, key: key("row-2", adapter: "csv"), order: bad))
                 try await writer.write(ImportOrdersRequest(rowNumber: 3, key: key("row-3", adapter: "csv"), order: noEstimate))

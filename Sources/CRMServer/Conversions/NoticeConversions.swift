@@ -13,15 +13,15 @@ extension ProactiveNotice {
         subject = .orderNumber(delay.id.orderNumber.rawValue)
     }
 
-    /// The staff notice of a complaint whose service-level deadline is near (`breached` false) or missed (true),
-    /// at the deadline `due`; its id is deterministic per complaint, clock and deadline.
-    public init(complaint: CRMDomain.Complaint, customerID: String, breached: Bool, clock: String, due: Int64, now: Int64) {
-        let kind: NoticeKind = breached ? .complaintPastSla : .complaintNearSla
+    /// The staff notice of a complaint whose service-level deadline is near or missed, as `warning` says; its id is
+    /// `notice/` and the warning's id, deterministic per complaint, clock, deadline and threshold.
+    public init(warning: ServiceLevelWarning, complaint: CRMDomain.Complaint, customerID: String, now: Int64) {
+        let clock = warning.clock.rawValue
         self.init(
-            noticeID: "notice/\(breached ? "past" : "near")-sla/\(complaint.id)/\(clock)/\(due)", kind: kind, audience: .staff,
-            customerID: customerID, createdMs: now, dueMs: due,
-            headline: "Complaint \(complaint.id): \(clock) deadline \(breached ? "missed" : "near")",
-            body: "\(complaint.category.displayName) complaint \(complaint.id) on order \(complaint.orderNumber) is \(complaint.state.wireName.replacingUnderscores); its \(clock) is due at \(due).")
+            noticeID: "notice/" + warning.id, kind: warning.breached ? .complaintPastSla : .complaintNearSla, audience: .staff,
+            customerID: customerID, createdMs: now, dueMs: warning.dueAt,
+            headline: "Complaint \(complaint.id): \(clock) deadline \(warning.breached ? "missed" : "near")",
+            body: "\(complaint.category.displayName) complaint \(complaint.id) on order \(complaint.orderNumber) is \(complaint.state.wireName.replacingUnderscores); its \(clock) is due at \(warning.dueAt).")
         subject = .complaintID(complaint.id.rawValue)
     }
 }

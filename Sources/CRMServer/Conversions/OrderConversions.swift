@@ -10,6 +10,11 @@ struct OrderSubmission: Sendable {
 }
 
 extension OrderSubmission {
+    /// The most lines one order may have.
+    static let maximumLines = 1_000
+    /// The most contact handles one order may carry.
+    static let maximumContacts = 20
+
     /// Validates a wire order.
     ///
     /// Decisions, where the proto says more than the domain keeps:
@@ -32,10 +37,20 @@ extension OrderSubmission {
         let revision = wire.revisionMs == 0 ? placed : try Check.time(wire.revisionMs, field + ".revision_ms")
         let estimate = try wire.estimatedDeliveryMs.map { v throws(RequestFieldError) in try Check.time(v.value, field + ".estimated_delivery_ms.value") }
         if wire.items.isEmpty { throw RequestFieldError(field + ".items", "is empty: an order has at least one line") }
+        guard wire.items.count <= Self.maximumLines else {
+            throw RequestFieldError(field + ".items", "has \(wire.items.count) lines; at most \(Self.maximumLines) are allowed, split the order")
+        }
+        guard wire.contactHandles.count <= Self.maximumContacts else {
+            throw RequestFieldError(
+                field + ".contact_handles", "has \(wire.contactHandles.count) handles; at most \(Self.maximumContacts) are allowed")
+        }
         var items: [CRMDomain.OrderItem] = []
         for (i, item) in wire.items.enumerated() {
             let path = "\(field).items[\(i)]"
             guard item.quantity >= 1 else { throw RequestFieldError(path + ".quantity", "is \(item.quantity); order at least 1 unit") }
+            guard item.unitPriceRupiah >= 0 else {
+                throw RequestFieldError(path + ".unit_price_rupiah", "is \(item.unitPriceRupiah); give the price paid per unit in rupiah, 0 or more")
+            }
             let domainItem: CRMDomain.OrderItem
             do {
                 domainItem = try CRMDomain.OrderItem(sku: item.sku, name: item.name, quantity: item.quantity, unitPrice: item.unitPriceRupiah)

@@ -34,6 +34,7 @@ public actor EventHub {
     private var subscribers: [Int: AsyncStream<CRMEvent>.Continuation] = [:]
     private var nextID = 0
     private var recent: [(at: Int64, event: CRMEvent)] = []
+    private var finished = false
 
     /// Creates a hub.
     public init(bufferSize: Int = 1024, replayLimit: Int = 4096) {
@@ -56,21 +57,27 @@ public actor EventHub {
 
     /// Subscribes: returns the kept events published at or after `since` (none when `since` is 0) and the live
     /// stream, with no gap and no overlap between them. The subscription ends when the stream is dropped or its task cancelled.
+    /// After ``finishAll()`` the live stream is already finished.
     public func subscribe(since: Int64 = 0) -> (replay: [CRMEvent], live: AsyncStream<CRMEvent>) {
         let id = nextID
         nextID += 1
         let (stream, continuation) = AsyncStream<CRMEvent>.makeStream(bufferingPolicy: .bufferingNewest(bufferSize))
+        let replay = since > 0 ? recent.filter { $0.at >= since }.map(\.event) : []
+        if finished {
+            continuation.finish()
+            return (replay, stream)
+        }
         continuation.onTermination = { [weak self] _ in
             guard let self else { return }
             Task { await self.unsubscribe(id) }
         }
         subscribers[id] = continuation
-        let replay = since > 0 ? recent.filter { $0.at >= since }.map(\.event) : []
         return (replay, stream)
     }
 
-    /// Ends every subscription (at shutdown).
+    /// Ends every subscription, and any made later (at shutdown).
     public func finishAll() {
+        finished = true
         for continuation in subscribers.values { continuation.finish() }
         subscribers.removeAll()
     }

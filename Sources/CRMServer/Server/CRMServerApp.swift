@@ -13,10 +13,14 @@ public struct ServerComponents: Sendable {
     public var services: [any RPCService]
     /// Periodic background jobs, run by a ``Sweeper`` while the server runs.
     public var sweeps: [SweepTask]
+    /// The hub the services' watch streams listen to; shutdown finishes it, which ends those streams, so a
+    /// graceful stop does not wait for the grace period on open watches.
+    public var events: EventHub?
 
-    public init(services: [any RPCService], sweeps: [SweepTask] = []) {
+    public init(services: [any RPCService], sweeps: [SweepTask] = [], events: EventHub? = nil) {
         self.services = services
         self.sweeps = sweeps
+        self.events = events
     }
 }
 
@@ -42,6 +46,7 @@ public final class CRMServerApp: Sendable {
         let server: RPCServer
         let background: Task<Void, Never>
         let tls: ResolvedTLS
+        let events: EventHub?
     }
 
     private enum State {
@@ -139,7 +144,7 @@ public final class CRMServerApp: Sendable {
                 }
                 logger.debug("background tasks stopped")
             }
-            let running = Running(store: store, server: server, background: background, tls: tls)
+            let running = Running(store: store, server: server, background: background, tls: tls, events: components.events)
             let stillWanted = state.withLock { state -> Bool in
                 guard case .starting = state else { return false }
                 state = .running(running)
@@ -147,6 +152,7 @@ public final class CRMServerApp: Sendable {
             }
             guard stillWanted else {
                 // shutdown() was called while starting: undo the start.
+                await components.events?.finishAll()
                 await server.shutdown(gracePeriod: .zero)
                 background.cancel()
                 await background.value
@@ -199,7 +205,9 @@ public final class CRMServerApp: Sendable {
 
     /// Shuts down gracefully: stops accepting connections, sends GOAWAY, lets calls in flight
     /// finish for the grace period (`configuration.shutdownGracePeriod` unless given), stops the
-    /// sweeper, and closes the store after its last commit. Safe to call more than once.
+    /// sweeper, and closes the store after its last commit. Watch streams (``ServerComponents/events``)
+    /// end at once, as if complete, rather than running until the grace period is over. Safe to call
+    /// more than once.
     public func shutdown(gracePeriod: Duration? = nil) async {
         let running = state.withLock { state -> Running? in
             defer { state = .stopped }
@@ -208,6 +216,7 @@ public final class CRMServerApp: Sendable {
         }
         guard let running else { return }
         logger.notice("shutting down: no new connections; calls in flight may finish")
+        await running.events?.finishAll()
         await running.server.shutdown(gracePeriod: gracePeriod ?? configuration.shutdownGracePeriod)
         running.background.cancel()
         await running.background.value

@@ -30,4 +30,15 @@ public struct CRMServices: Sendable {
             ReportServiceProvider(env: env),
         ]
     }
+
+    /// The proactive-notice sweeps over the same store, hub and clock.
+    public var noticeSweeps: NoticeSweeps {
+        NoticeSweeps(store: store, events: events, now: env.now)
+    }
+
+    /// The background jobs that go with the services, ready for ``ServerComponents/sweeps``: delay notices for
+    /// overdue orders and service-level warnings for complaints, each run every `interval`.
+    public func sweeps(interval: Duration = .seconds(60)) -> [SweepTask] {
+        noticeSweeps.tasks(interval: interval)
+    }
 }

@@ -7,103 +7,175 @@ import CRMTLS
 import CRMTestSupport
 import CRMWire
 import Foundation
+import Synchronization
 import Testing
 
-/// Test-only stand-in for the authentication interceptor: sets ``Principal/current`` from the
-/// `x-test-principal` header (`role:name[:team[:customerID]]`). The server assembly uses the real
-/// authentication interceptor instead.
-struct TestPrincipalInterceptor: RPCInterceptor {
-    static let header = "x-test-principal"
+/// Who a test call runs as: each identity but ``anonymous`` calls with a real token, issued by the
+/// server's ``TokenRegistry`` the first time the identity is used.
+enum As: Hashable, Sendable {
+    /// No credentials at all.
+    case anonymous
+    /// The WhatsApp channel adapter `whatsapp-gw-1`.
+    case adapter
+    /// Dewi, of Sales.
+    case sales
+    /// Budi, of After-Sales.
+    case afterSales
+    /// Lina, of the China team.
+    case chinaTeam
+    /// Wati, of the warehouse.
+    case warehouse
+    /// Sari, a supervisor.
+    case supervisor
+    /// The customer with this id (known once their first facts are stored).
+    case customer(String)
 
-    func intercept(context: RPCContext, next: () async throws -> Void) async throws {
-        guard let text = context.requestMetadata.firstText(Self.header) else {
-            try await next()
-            return
-        }
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count >= 2, let role = CallerRole(rawValue: parts[0]) else {
-            throw RPCStatus(code: .unauthenticated, message: "bad test principal \(text)")
-        }
-        let team = parts.count > 2 && !parts[2].isEmpty ? AgentTeamName(rawValue: parts[2]) : nil
-        let customer = parts.count > 3 && !parts[3].isEmpty ? try CustomerID(parts[3]) : nil
-        try await Principal.$current.withValue(Principal(role: role, name: parts[1], team: team, customerID: customer)) {
-            try await next()
+    /// The role, name, team and customer binding of the identity's token.
+    var grant: (role: CallerRole, name: String, team: AgentTeamName?, customer: String?)? {
+        switch self {
+        case .anonymous: nil
+        case .adapter: (.adapter, "whatsapp-gw-1", nil, nil)
+        case .sales: (.agent, "dewi", .sales, nil)
+        case .afterSales: (.agent, "budi", .afterSales, nil)
+        case .chinaTeam: (.agent, "lina", .chinaTeam, nil)
+        case .warehouse: (.agent, "wati", .warehouse, nil)
+        case .supervisor: (.supervisor, "sari", nil, nil)
+        case .customer(let id): (.customer, "self-service " + id, nil, id)
         }
     }
 }
 
-/// Who a test call runs as.
-enum As {
-    static let adapter = "adapter:whatsapp-gw-1"
-    static let sales = "agent:dewi:sales"
-    static let afterSales = "agent:budi:after-sales"
-    static let warehouse = "agent:wati:warehouse"
-    static let supervisor = "supervisor:sari"
-    static func customer(_ id: String) -> String { "customer:self:" + ":" + id }
+/// The server time of a test, Unix ms; tests move it instead of sleeping.
+final class TestClock: Sendable {
+    private let value: Mutex<Int64>
+
+    init(_ start: Int64 = ServiceHarness.now) { value = Mutex(start) }
+
+    /// The current time.
+    var now: Int64 { value.withLock { $0 } }
+
+    /// Moves the clock forward by `milliseconds`.
+    func advance(by milliseconds: Int64) { value.withLock { $0 += milliseconds } }
+
+    /// The clock as the services take it.
+    var read: @Sendable () -> Int64 { { [self] in now } }
 }
 
-/// A started CRM server over a fresh SQLite store, and a client of it.
+/// The tokens issued for test identities, shared by a harness and its restarts (they live in the store).
+final class TestTokens: Sendable {
+    private let tokens = Mutex<[As: String]>([:])
+
+    func token(for identity: As, registry: TokenRegistry) async throws -> String? {
+        guard let grant = identity.grant else { return nil }
+        if let token = tokens.withLock({ $0[identity] }) { return token }
+        let issued = try await registry.create(
+            role: grant.role, name: grant.name, team: grant.team, customerID: try grant.customer.map { try CustomerID($0) },
+            actor: "test:harness")
+        return tokens.withLock { tokens in
+            if let earlier = tokens[identity] { return earlier }
+            tokens[identity] = issued.token
+            return issued.token
+        }
+    }
+}
+
+/// The real CRM server, as `crmd serve` assembles it: ``CRMServerApp`` with ``CRMServices``, the
+/// interceptors [metrics, logging, authentication], a SQLite store in a temporary data directory and TLS
+/// with the test certificates; and a client of it that authenticates with real tokens.
 struct ServiceHarness: Sendable {
-    let server: RPCServer
+    let app: CRMServerApp
     let client: RPCClient
-    let store: SQLiteStore
+    let store: any Store
     let events: EventHub
     let directory: String
-    /// The fixed server time of the test, Unix ms (2024-06-01T00:00:00Z).
+    let clock: TestClock
+    let tokens: TestTokens
+    /// The sweeps of the running server's services, for tests to run by hand.
+    let sweeps: NoticeSweeps
+    /// The fixed start time of a test's server clock, Unix ms (2024-06-01T00:00:00Z).
     static let now: Int64 = 1_717_200_000_000
 
-    static func start() async throws -> ServiceHarness {
-        let directory = NSTemporaryDirectory() + "crm-services-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: directory + "/crm.sqlite")
-        let events = EventHub()
-        let services = CRMServices(store: store, events: events, now: { ServiceHarness.now })
+    /// Starts a server on `directory` (a new temporary one when nil).
+    static func start(directory: String? = nil, clock: TestClock = TestClock(), tokens: TestTokens = TestTokens()) async throws -> ServiceHarness {
+        let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("crm-services-\(UUID().uuidString)").path
         let certificates = try TestCertificates.shared()
-        let tls = TLSConfiguration.server(
-            certificateChainFile: certificates.serverCertificate, privateKeyFile: certificates.serverKey,
-            clientCertificateMode: .none, trustRootsFile: certificates.caFile)
-        let server = try RPCServer(
-            configuration: .init(host: "127.0.0.1", port: 0, tls: tls), services: services.all,
-            interceptors: [TestPrincipalInterceptor()])
-        try await server.start()
-        let port = server.localAddress!.port!
+        let configuration = ServerConfiguration(
+            host: "127.0.0.1", port: 0, dataDirectory: directory, certificateFile: certificates.serverCertificate,
+            privateKeyFile: certificates.serverKey, clientCAFile: certificates.caFile, metricsPort: nil, logLevel: "critical",
+            shutdownGracePeriod: .seconds(5))
+        let events = EventHub()
+        let made = Mutex<CRMServices?>(nil)
+        let app = CRMServerApp(configuration: configuration, logger: quietLogger) { store in
+            let services = CRMServices(store: store, events: events, now: clock.read)
+            made.withLock { $0 = services }
+            // The sweeper's own schedule never comes round in a test; tests run the sweeps by hand.
+            return ServerComponents(services: services.all, sweeps: services.sweeps(interval: .seconds(3600)), events: events)
+        }
+        try await app.start()
+        let port = try #require(app.port)
+        let store = try #require(app.store)
+        let services = try #require(made.withLock { $0 })
         let clientTLS = TLSConfiguration.client(serverName: "localhost", trustRootsFile: certificates.caFile)
         let client = try RPCClient(configuration: .init(host: "127.0.0.1", port: port, tls: clientTLS, serverName: "localhost"))
-        return ServiceHarness(server: server, client: client, store: store, events: events, directory: directory)
+        return ServiceHarness(
+            app: app, client: client, store: store, events: events, directory: directory, clock: clock, tokens: tokens,
+            sweeps: services.noticeSweeps)
     }
 
-    func stop() async {
+    /// Stops the server and removes its data directory unless `keepingData`.
+    func stop(keepingData: Bool = false) async {
         await client.close()
-        await server.shutdown(gracePeriod: .seconds(1))
-        try? await store.close()
-        try? FileManager.default.removeItem(atPath: directory)
+        await app.shutdown(gracePeriod: .seconds(1))
+        if !keepingData { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    static func options(_ principal: String) -> CallOptions {
+    /// Stops this server and starts a new one on the same data directory, clock and tokens.
+    func restarted() async throws -> ServiceHarness {
+        await stop(keepingData: true)
+        return try await ServiceHarness.start(directory: directory, clock: clock, tokens: tokens)
+    }
+
+    /// The token of `identity` (nil for ``As/anonymous``), issued on first use.
+    func token(_ identity: As) async throws -> String? {
+        try await tokens.token(for: identity, registry: TokenRegistry(store: store))
+    }
+
+    /// Call options authenticating as `identity` (`authorization: Bearer <token>`).
+    func options(_ identity: As) async throws -> CallOptions {
         var options = CallOptions()
-        options.metadata.add(TestPrincipalInterceptor.header, principal)
+        if let token = try await token(identity) { options.metadata.add("authorization", "Bearer \(token)") }
         return options
     }
 
-    /// Calls a unary method as `principal`.
-    func call<Request, Response>(_ method: WireMethod<Request, Response>, _ request: Request, as principal: String = As.supervisor) async throws -> Response {
-        try await client.unary(method, request, options: Self.options(principal))
+    /// Calls a unary method as `identity`.
+    func call<Request, Response>(_ method: WireMethod<Request, Response>, _ request: Request, as identity: As = .supervisor) async throws -> Response {
+        try await client.unary(method, request, options: options(identity))
+    }
+
+    /// The status a unary call as `identity` ends with (OK when it succeeds).
+    func status<Request, Response>(_ method: WireMethod<Request, Response>, _ request: Request, as identity: As) async throws -> RPCStatus {
+        let options = try await options(identity)
+        do {
+            _ = try await client.unary(method, request, options: options)
+            return .ok
+        } catch let status as RPCStatus {
+            return status
+        }
     }
 
     /// Expects the call to fail with `code`; returns the status message.
     @discardableResult
     func expectFailure<Request, Response>(
-        _ code: RPCStatus.Code, _ method: WireMethod<Request, Response>, _ request: Request, as principal: String = As.supervisor,
+        _ code: RPCStatus.Code, _ method: WireMethod<Request, Response>, _ request: Request, as identity: As = .supervisor,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> String {
-        do {
-            _ = try await call(method, request, as: principal)
+        let status = try await status(method, request, as: identity)
+        if status.code == .ok {
             Issue.record("expected \(code.name), the call succeeded", sourceLocation: sourceLocation)
             return ""
-        } catch let status as RPCStatus {
-            #expect(status.code == code, "\(status)", sourceLocation: sourceLocation)
-            return status.message
         }
+        #expect(status.code == code, "\(status)", sourceLocation: sourceLocation)
+        return status.message
     }
 }
 
