@@ -37,6 +37,17 @@ struct EventHubTests {
         #expect(await hub.subscriberCount == 0)
     }
 
+    @Test("replay holds exactly the last replayLimit events, however many were published")
+    func replayLimitHolds() async throws {
+        let hub = EventHub(bufferSize: 8, replayLimit: 3)
+        for i in 1...10 {
+            await hub.publish(notice("e\(i)", at: Int64(i)))
+            let (replay, _) = await hub.subscribe(since: 1)
+            #expect(ids(replay) == (max(1, i - 2)...i).map { "e\($0)" })
+        }
+        await hub.finishAll()
+    }
+
     @Test("finishAll ends the live streams, and those of later subscribers at once")
     func finishAllEndsStreams() async throws {
         let hub = EventHub()
