@@ -116,10 +116,13 @@ public final class RPCClient: Sendable {
 
     // MARK: Server streaming
 
-    /// Calls a server-streaming method; returns once the server has started answering, with
+    /// Calls a server-streaming method; returns once the server has started answering (its
+    /// handler runs: the headers are sent then, not held back until the first response), with
     /// the responses to iterate.
     ///
-    /// - Throws: `RPCStatus` when the call fails before its first response.
+    /// - Throws: `RPCStatus` when the call fails before its handler starts (an interceptor
+    ///   refuses it, the method is unknown, the server cannot be reached); a failure of the
+    ///   handler itself ends the iteration with its status.
     public func serverStreaming<Request, Response>(
         _ method: WireMethod<Request, Response>, _ request: Request, options: CallOptions = .defaults
     ) async throws -> ResponseStream<Response> {

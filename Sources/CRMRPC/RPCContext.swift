@@ -50,7 +50,8 @@ public final class RPCContext: Sendable {
     public var peerCertificateSubject: String? { peerCertificate?.subject }
 
     /// Adds metadata to the response headers. They are sent with the first response message (or
-    /// before the trailers), so entries added after that are refused.
+    /// before the trailers), so entries added after that are refused; those of a server-streaming
+    /// call are sent when its handler starts, so add them from an interceptor.
     ///
     /// - Throws: `RPCStatus` INTERNAL when the headers have already been sent; add them earlier.
     public func addResponseMetadata(_ metadata: Metadata) throws {

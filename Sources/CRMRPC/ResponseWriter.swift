@@ -10,6 +10,13 @@ public struct ResponseWriter<Message: WireMessage>: Sendable {
     let streamID: StreamID
     let connection: ServerConnectionRef
 
+    /// Sends the response headers now if they have not gone yet (the runtime does so when a
+    /// server-streaming handler starts, after the interceptors let the call through).
+    func sendHeaders() {
+        let streamID = self.streamID
+        connection.execute { $0.sendHeaders(on: streamID) }
+    }
+
     /// Sends one response message.
     ///
     /// - Throws: `RPCStatus` when the call is over or the message cannot be sent (over the

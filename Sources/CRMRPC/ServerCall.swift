@@ -86,6 +86,9 @@ final class ServerCall<Request: WireMessage, Response: WireMessage>: ServerCallH
             guard requestCount == 1 else { return .fail(countError(got: "more")) }
             let writer = ResponseWriter<Response>(streamID: streamID, connection: connection)
             launch { context in
+                // The client's call returns once the response headers arrive; a handler that waits
+                // for something to send (a watch) must not hold them back until its first message.
+                writer.sendHeaders()
                 try await handler(request, writer, context)
                 return nil
             }

@@ -441,6 +441,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// A server-streaming handler started: send the response headers before any message, so the
+    /// client's call returns while the handler waits for something to send.
+    func sendHeaders(on streamID: StreamID) {
+        guard let stream = streams[streamID.rawValue], stream.state.canSend, !stream.isEnding, !stream.headersSent else {
+            return
+        }
+        defer { scheduleFlush() }
+        if let failure = sendHeadersIfNeeded(stream) { endCall(stream, status: failure) }
+    }
+
     /// A handler finished: send its response (unary, client-streaming) and the trailers.
     func callFinished<M: WireMessage>(on streamID: StreamID, status: RPCStatus, response: M?) {
         guard let stream = streams[streamID.rawValue] else { return }

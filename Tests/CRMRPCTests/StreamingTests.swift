@@ -32,6 +32,19 @@ struct StreamingTests {
         }
     }
 
+    @Test("a server-streaming call returns before its handler writes anything, and cancelling it stops the handler")
+    func serverStreamingReturnsBeforeFirstMessage() async throws {
+        try await withHarness { harness in
+            let client = try harness.client()
+            // The deadline only bounds the test: without the response headers the call would wait for a first message.
+            let stream = try await client.serverStreaming(
+                Echo.expand, HealthCheckRequest(service: "silent"), options: CallOptions(timeout: .seconds(30)))
+            stream.cancel()
+            try await harness.probe.wait(for: "the handler to be cancelled") { $0.cancelled == 1 }
+            await client.close()
+        }
+    }
+
     @Test("many messages larger than the windows flow through (flow control returns credit)")
     func serverStreamingPastTheWindow() async throws {
         // 64 messages of 512 KiB: 32 MiB, four times the stream window and twice the connection's.

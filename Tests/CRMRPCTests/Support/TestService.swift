@@ -131,6 +131,14 @@ struct EchoService: RPCService {
         }
         router.registerServerStreaming(Echo.expand) { request, writer, _ in
             probe.update { $0.started += 1 }
+            if request.service == "silent" {  // writes nothing until cancelled, like a watch with nothing to show
+                do {
+                    while true { try await Task.sleep(for: .seconds(60)) }
+                } catch {
+                    probe.update { $0.cancelled += 1 }
+                    throw error
+                }
+            }
             let parts = request.service.split(separator: ":").map(String.init)
             let size = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
             let count = parts.first.flatMap { Int($0) } ?? Int.max
