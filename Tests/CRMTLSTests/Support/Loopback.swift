@@ -156,6 +156,10 @@ struct Contexts {
             trustRootsFile: certificates.caFile,
             applicationProtocols: applicationProtocols
         )
+        // The whole test suite runs at once on two cores, and a test task can wait seconds for
+        // its turn between connecting and sending; only the tests of the timeout itself use a
+        // short one (they set it below), so the others must not trip over the 10 s default.
+        configuration.handshakeTimeout = .seconds(120)
         configure(&configuration)
         return try TLSContext(configuration: configuration)
     }
