@@ -123,6 +123,17 @@ public final class SQLiteStore: Store {
         try await read { db in try Self.customerID(of: handle, db) }
     }
 
+    public func customerIDs(for handles: [Handle]) async throws -> [Handle: CustomerID] {
+        guard !handles.isEmpty else { return [:] }
+        return try await read { db in
+            var customers: [Handle: CustomerID] = [:]
+            for handle in Set(handles) {
+                if let customer = try Self.customerID(of: handle, db) { customers[handle] = customer }
+            }
+            return customers
+        }
+    }
+
     public func profile(for handle: Handle) async throws -> CustomerProfile? {
         try readOnCallingThread { db in try ProfileLoader(db: db).profile(ofHandle: handle) }
     }

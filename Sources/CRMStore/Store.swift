@@ -25,6 +25,9 @@ public protocol Store: Sendable {
 
     /// The customer a handle belongs to, or `nil` when no fact names it.
     func customerID(for handle: Handle) async throws -> CustomerID?
+    /// The customers of several handles at once, in one read (bulk pushes answer with each item's customer); a
+    /// handle no customer has is absent from the result.
+    func customerIDs(for handles: [Handle]) async throws -> [Handle: CustomerID]
     /// The full profile of the customer a handle belongs to.
     func profile(for handle: Handle) async throws -> CustomerProfile?
     /// The full profile of a customer.

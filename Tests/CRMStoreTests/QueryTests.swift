@@ -45,6 +45,9 @@ struct QueryTests {
             let id = try #require(byEmail?.id)
             #expect(try await store.customerID(for: oms("C-001")) == id)
             #expect(try await store.profile(of: id) == byEmail)
+            let unknown = try phone("0899-0000-0000")
+            let many = try await store.customerIDs(for: [oms("C-001"), phone("0812-1111-2222"), unknown, oms("C-001")])
+            #expect(many == [try oms("C-001"): id, try phone("0812-1111-2222"): id])
             #expect(try await store.profile(for: phone("0899-0000-0000")) == nil)
         }
     }

@@ -93,10 +93,12 @@ public struct InteractionServiceProvider: RPCService {
                     }
                 }
             }
+            // One read for the chunk's customers, not one per item (a read crosses threads twice).
+            let customers = try await env.store.customerIDs(for: chunk.map(\.submission.interaction.handle))
             for item in chunk {
                 switch outcomes[item.index]! {
                 case .success(let outcome):
-                    let customer = try await env.store.customerID(for: item.submission.interaction.handle)?.rawValue ?? ""
+                    let customer = customers[item.submission.interaction.handle]?.rawValue ?? ""
                     response.results.append(PushInteractionResult(
                         index: UInt64(item.index), key: item.submission.key, outcome: outcome,
                         interactionID: item.submission.fact.id.rawValue, customerID: customer))
