@@ -53,7 +53,7 @@ extension CRMDomain.Handle {
     }
 }
 
-extension CRMDomain.Channel {
+extension CRMDomain.Channel: WireFilterable {
     /// The domain channel of a wire channel; unspecified is refused.
     init(wire: CRMMessages.Channel, field: String) throws(RequestFieldError) {
         switch wire {
@@ -94,13 +94,6 @@ extension CRMDomain.Channel {
         }
     }
 
-    /// A set of channels from a wire filter; empty means all (nil).
-    static func filter(_ wire: [CRMMessages.Channel], field: String) throws(RequestFieldError) -> Set<CRMDomain.Channel>? {
-        if wire.isEmpty { return nil }
-        var result: Set<CRMDomain.Channel> = []
-        for (i, c) in wire.enumerated() { result.insert(try CRMDomain.Channel(wire: c, field: "\(field)[\(i)]")) }
-        return result
-    }
 }
 
 extension CRMDomain.Direction {
@@ -184,7 +177,7 @@ extension ServiceQueue {
     }
 }
 
-extension CRMDomain.ComplaintCategory {
+extension CRMDomain.ComplaintCategory: WireFilterable {
     init(wire: CRMMessages.ComplaintCategory, field: String) throws(RequestFieldError) {
         switch wire {
         case .outOfStock: self = .outOfStock
@@ -205,15 +198,9 @@ extension CRMDomain.ComplaintCategory {
         }
     }
 
-    static func filter(_ wire: [CRMMessages.ComplaintCategory], field: String) throws(RequestFieldError) -> Set<CRMDomain.ComplaintCategory>? {
-        if wire.isEmpty { return nil }
-        var result: Set<CRMDomain.ComplaintCategory> = []
-        for (i, c) in wire.enumerated() { result.insert(try CRMDomain.ComplaintCategory(wire: c, field: "\(field)[\(i)]")) }
-        return result
-    }
 }
 
-extension CRMDomain.ComplaintState {
+extension CRMDomain.ComplaintState: WireFilterable {
     init(wire: CRMMessages.ComplaintState, field: String) throws(RequestFieldError) {
         switch wire {
         case .opened: self = .opened
@@ -248,12 +235,6 @@ extension CRMDomain.ComplaintState {
         return name.hasPrefix("COMPLAINT_STATE_") ? String(name.dropFirst("COMPLAINT_STATE_".count)) : name
     }
 
-    static func filter(_ wire: [CRMMessages.ComplaintState], field: String) throws(RequestFieldError) -> Set<CRMDomain.ComplaintState>? {
-        if wire.isEmpty { return nil }
-        var result: Set<CRMDomain.ComplaintState> = []
-        for (i, c) in wire.enumerated() { result.insert(try CRMDomain.ComplaintState(wire: c, field: "\(field)[\(i)]")) }
-        return result
-    }
 }
 
 extension CRMDomain.TrackingStage {
@@ -339,5 +320,21 @@ struct Page {
         let end = min(items.count, offset + size)
         let next = end < items.count ? "o\(end)" : ""
         return (Array(items[offset..<end]), PageInfo(nextPageToken: next))
+    }
+}
+
+/// A domain enum that a request may list as a filter (channels, complaint categories, states).
+protocol WireFilterable: Hashable {
+    associatedtype Wire
+    init(wire: Wire, field: String) throws(RequestFieldError)
+}
+
+extension WireFilterable {
+    /// The set a wire filter names, each element checked under `field[i]`; an empty list means all (nil).
+    static func filter(_ wire: [Wire], field: String) throws(RequestFieldError) -> Set<Self>? {
+        if wire.isEmpty { return nil }
+        var result: Set<Self> = []
+        for (i, element) in wire.enumerated() { result.insert(try Self(wire: element, field: "\(field)[\(i)]")) }
+        return result
     }
 }
