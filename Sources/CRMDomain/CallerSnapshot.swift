@@ -44,12 +44,24 @@ public struct LastContact: Sendable, Hashable {
     public let channel: Channel
     /// When.
     public let at: Int64
+    /// The interaction's fact.
+    public let factID: FactID
     /// Which way.
     public let direction: Direction
     /// About what.
     public let intent: InteractionIntent
     /// The summary.
     public let summary: String
+
+    /// Restores a contact (for example, read back from storage).
+    public init(channel: Channel, at: Int64, factID: FactID, direction: Direction, intent: InteractionIntent, summary: String) {
+        self.channel = channel
+        self.at = at
+        self.factID = factID
+        self.direction = direction
+        self.intent = intent
+        self.summary = summary
+    }
 }
 
 /// Everything the IVR and the agent screen show the moment a customer calls.
@@ -92,34 +104,39 @@ public struct CallerSnapshot: Sendable, Hashable {
         profile: CustomerProfile, now: Int64, problem: ProblemType?, loyalty: LoyaltyPolicy = .standard,
         serviceLevel: ServiceLevelPolicy = .standard, recentOrderLimit: Int = 5
     ) {
+        self.init(
+            summary: profile.summary, now: now, problem: problem, loyalty: loyalty, serviceLevel: serviceLevel,
+            recentOrderLimit: recentOrderLimit)
+    }
+
+    /// The snapshot of a customer's read model at `now` for a call about `problem` (nil when the caller chose
+    /// nothing): everything that depends on the clock is computed here, from the summary's stored inputs.
+    public init(
+        summary: CustomerSummary, now: Int64, problem: ProblemType?, loyalty: LoyaltyPolicy = .standard,
+        serviceLevel: ServiceLevelPolicy = .standard, recentOrderLimit: Int = 5
+    ) {
         let recentStart = Milliseconds.between(Self.recentWindow, now)
         func isRecent(_ t: Int64) -> Bool { t > recentStart && t <= now }
-        let tier = profile.tier(now: now, policy: loyalty)
-        let requests = profile.timeline.filter { $0.interaction.intent == .informationRequest && $0.interaction.direction == .inbound }
-        let open = profile.openComplaints
+        let tier = summary.tier(now: now, policy: loyalty)
+        let open = summary.openComplaints
 
-        customerID = profile.id
-        name = profile.name
-        company = profile.company
+        customerID = summary.id
+        name = summary.name
+        company = summary.company
         self.tier = tier
         isVVIP = tier.isVVIP
-        customerSince = profile.firstSeenAt
-        tenureDays = max(0, Milliseconds.between(profile.firstSeenAt, now)) / Milliseconds.day
-        complaints = CountWindow(allTime: profile.complaints.count, recent: profile.complaints.count(where: { isRecent($0.openedAt) }))
-        informationRequests = CountWindow(allTime: requests.count, recent: requests.count(where: { isRecent($0.at) }))
+        customerSince = summary.firstSeenAt
+        tenureDays = max(0, Milliseconds.between(summary.firstSeenAt, now)) / Milliseconds.day
+        complaints = CountWindow(allTime: summary.complaints.count, recent: summary.complaints.count(where: { isRecent($0.openedAt) }))
+        informationRequests = CountWindow(
+            allTime: summary.informationRequestTimes.count, recent: summary.informationRequests(after: recentStart, upTo: now))
         openComplaints = open.map {
             OpenComplaintSummary(
                 id: $0.id, category: $0.category, state: $0.state, orderNumber: $0.orderNumber, openedAt: $0.openedAt,
-                serviceLevel: ServiceLevelStatus(complaint: $0, now: now, policy: serviceLevel))
+                serviceLevel: $0.serviceLevel(now: now, policy: serviceLevel))
         }
-        recentOrders = profile.orders.reversed().prefix(max(0, recentOrderLimit)).map {
-            OrderSummary(
-                orderNumber: $0.orderNumber, placedAt: $0.record.placedAt, total: $0.record.total, status: $0.status,
-                estimatedDeliveryAt: $0.estimatedDeliveryAt, isOverdue: $0.isOverdue(now: now))
-        }
-        lastContacts = profile.lastInteractionPerChannel.map {
-            LastContact(channel: $0.interaction.channel, at: $0.at, direction: $0.interaction.direction, intent: $0.interaction.intent, summary: $0.interaction.summary)
-        }
+        recentOrders = summary.orders.reversed().prefix(max(0, recentOrderLimit)).map { $0.summary(now: now) }
+        lastContacts = summary.lastContacts
         routing = CallRouting.route(problem: problem, tier: tier, hasOpenComplaint: !open.isEmpty)
     }
 }

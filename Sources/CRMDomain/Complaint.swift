@@ -161,7 +161,7 @@ public struct Complaint: Sendable, Hashable {
     public var lastChangedAt: Int64 { history.last?.at ?? openedAt }
 
     /// Whether the case is still open (anything but closed).
-    public var isOpen: Bool { state != .closed }
+    public var isOpen: Bool { state.isOpen }
 
     /// The states it can move to next.
     public var allowedNextStates: [ComplaintState] { ComplaintStateMachine.allowedTargets(from: state) }

@@ -80,18 +80,20 @@ public struct CustomerProfile: Sendable, Hashable {
     public let sentDelayNotices: [DelayNoticeID]
     /// Derived counts.
     public let counters: ProfileCounters
+    /// The read model of the same facts: what the caller snapshot and the profile's header are computed from.
+    public let summary: CustomerSummary
 
     init(
-        component: IdentityComponent, fields: [ProfileField: ObservedValue], firstSeenAt: Int64, lastSeenAt: Int64,
-        timeline: [InteractionRecord], orders: [OrderView], complaints: [Complaint], ratings: [RatingRecord],
+        summary: CustomerSummary, timeline: [InteractionRecord], orders: [OrderView], complaints: [Complaint], ratings: [RatingRecord],
         sentDelayNotices: [DelayNoticeID]
     ) {
-        id = component.id
-        anchor = component.anchor
-        handles = component.handles
-        self.fields = fields
-        self.firstSeenAt = firstSeenAt
-        self.lastSeenAt = lastSeenAt
+        id = summary.id
+        anchor = summary.anchor
+        handles = summary.handles.map(\.handle)
+        fields = summary.fields
+        firstSeenAt = summary.firstSeenAt
+        lastSeenAt = summary.lastSeenAt
+        self.summary = summary
         self.timeline = timeline
         self.orders = orders
         self.complaints = complaints

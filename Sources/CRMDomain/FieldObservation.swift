@@ -41,4 +41,17 @@ public struct ObservedValue: Sendable, Hashable {
     public let source: FactSource
     /// The fact it came from.
     public let factID: FactID
+
+    /// Restores an observed value (for example, read back from storage).
+    public init(value: String, observedAt: Int64, source: FactSource, factID: FactID) {
+        self.value = value
+        self.observedAt = observedAt
+        self.source = source
+        self.factID = factID
+    }
+
+    /// Its place in the conflict order, as the fact it came from.
+    public var precedence: FactPrecedence {
+        FactPrecedence(observedAt: observedAt, sourcePriority: source.priority, id: factID)
+    }
 }

@@ -55,15 +55,25 @@ public struct LoyaltyPolicy: Sendable, Hashable {
 
     /// The value of `orders` that counts at `now`.
     public func qualifyingValue(of orders: some Sequence<OrderView>, now: Int64) -> Int64 {
+        qualifyingValue(of: orders.lazy.map(OrderDigest.init), now: now)
+    }
+
+    /// The value of the orders (as the read model keeps them) that counts at `now`.
+    public func qualifyingValue(of orders: some Sequence<OrderDigest>, now: Int64) -> Int64 {
         var value: Int64 = 0
-        for order in orders where order.status != .cancelled && contains(order.record.placedAt, now: now) {
-            value = Rupiah.saturatingAdd(value, order.record.subtotal)
+        for order in orders where order.status != .cancelled && contains(order.placedAt, now: now) {
+            value = Rupiah.saturatingAdd(value, order.subtotal)
         }
         return value
     }
 
     /// The tier earned by `orders` at `now`.
     public func tier(for orders: some Sequence<OrderView>, now: Int64) -> LoyaltyTier {
+        tier(forValue: qualifyingValue(of: orders, now: now))
+    }
+
+    /// The tier earned by `orders` (as the read model keeps them) at `now`.
+    public func tier(for orders: some Sequence<OrderDigest>, now: Int64) -> LoyaltyTier {
         tier(forValue: qualifyingValue(of: orders, now: now))
     }
 

@@ -107,6 +107,13 @@ public enum OrderTracking: Sendable {
         }
         return cancelled ? .cancelled : furthest
     }
+
+    /// Whether goods with the estimate in force `estimate` and status `status` are overdue at `now`: strictly past
+    /// the estimate and neither delivered nor cancelled; never without an estimate.
+    public static func isOverdue(estimate: Int64?, status: TrackingStage, now: Int64) -> Bool {
+        guard let estimate else { return false }
+        return now > estimate && !status.isFinal
+    }
 }
 
 /// An order with everything the profile knows about it.
@@ -149,7 +156,6 @@ public struct OrderView: Sendable, Hashable {
     /// Whether the goods are overdue at `now`: strictly past the estimate in force and not delivered or cancelled;
     /// never without an estimate.
     public func isOverdue(now: Int64) -> Bool {
-        guard let estimate = estimatedDeliveryAt else { return false }
-        return now > estimate && !status.isFinal
+        OrderTracking.isOverdue(estimate: estimatedDeliveryAt, status: status, now: now)
     }
 }

@@ -174,35 +174,25 @@ public struct ProfileProjection: Sendable {
         for handle in component.handles { ids.formUnion(byHandle[handle] ?? []) }
         let mine = ids.compactMap { facts[$0] }
 
-        var fieldWinners: [ProfileField: Fact] = [:]
+        var summary = CustomerSummary(component: component)
         var timeline: [InteractionRecord] = []
         var ratings: [RatingRecord] = []
         var orderNumbers: Set<OrderNumber> = []
         var complaintIDs: Set<ComplaintID> = []
-        var first = Int64.max, last = Int64.min
         for fact in mine {
-            first = min(first, fact.observedAt)
-            last = max(last, fact.observedAt)
+            summary.fold(fact)
             switch fact.payload {
             case let .interaction(i):
                 timeline.append(InteractionRecord(interaction: i, at: fact.observedAt, source: fact.source, factID: fact.id))
-            case let .fieldObservation(o):
-                if fieldWinners[o.field].map({ $0.precedence < fact.precedence }) ?? true { fieldWinners[o.field] = fact }
             case let .rating(r):
                 ratings.append(RatingRecord(rating: r, at: fact.observedAt, factID: fact.id))
             case let .order(o):
                 orderNumbers.insert(o.orderNumber)
             case let .complaintOpened(c):
                 complaintIDs.insert(c.id)
-            case .identityLink, .identityUnlink, .tracking, .complaintTransition, .delayNoticeSent, .returnInspection:
+            case .identityLink, .identityUnlink, .fieldObservation, .tracking, .complaintTransition, .delayNoticeSent, .returnInspection:
                 break
             }
-        }
-
-        var fields: [ProfileField: ObservedValue] = [:]
-        for (field, fact) in fieldWinners {
-            guard case let .fieldObservation(o) = fact.payload, !o.value.isEmpty else { continue }
-            fields[field] = ObservedValue(value: o.value, observedAt: fact.observedAt, source: fact.source, factID: fact.id)
         }
 
         var orders: [OrderView] = []
@@ -214,7 +204,9 @@ public struct ProfileProjection: Sendable {
                 guard let f = facts[id], case let .tracking(t) = f.payload else { return nil }
                 return TrackingRecord(t, at: f.observedAt, factID: f.id)
             }
-            orders.append(OrderView(record: record, recordFactID: winner.id, tracking: tracking))
+            let view = OrderView(record: record, recordFactID: winner.id, tracking: tracking)
+            orders.append(view)
+            summary.place(OrderDigest(view))
             for id in noticeFacts[number] ?? [] {
                 if let f = facts[id], case let .delayNoticeSent(notice) = f.payload { notices.append(notice) }
             }
@@ -224,7 +216,9 @@ public struct ProfileProjection: Sendable {
         for complaintID in complaintIDs {
             guard let winner = strongest(openingFacts[complaintID]), case let .complaintOpened(opening) = winner.payload,
                   members.contains(opening.customer) else { continue }
-            complaints.append(fold(opening: opening, openedAt: winner.observedAt))
+            let complaint = fold(opening: opening, openedAt: winner.observedAt)
+            complaints.append(complaint)
+            summary.place(ComplaintDigest(complaint))
         }
 
         timeline.sort { ($0.at, $0.factID) < ($1.at, $1.factID) }
@@ -232,8 +226,8 @@ public struct ProfileProjection: Sendable {
         orders.sort { ($0.record.placedAt, $0.orderNumber) < ($1.record.placedAt, $1.orderNumber) }
         complaints.sort { ($0.openedAt, $0.id) < ($1.openedAt, $1.id) }
         return CustomerProfile(
-            component: component, fields: fields, firstSeenAt: first, lastSeenAt: last, timeline: timeline, orders: orders,
-            complaints: complaints, ratings: ratings, sentDelayNotices: Array(Set(notices)).sorted())
+            summary: summary, timeline: timeline, orders: orders, complaints: complaints, ratings: ratings,
+            sentDelayNotices: Array(Set(notices)).sorted())
     }
 
     private func strongest(_ ids: Set<FactID>?) -> Fact? {

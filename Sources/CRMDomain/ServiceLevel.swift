@@ -59,11 +59,23 @@ public struct ServiceLevelStatus: Sendable, Hashable {
     /// The resolution clock runs from the original opening even after a reopening: the customer has been waiting
     /// since then.
     public init(complaint: Complaint, now: Int64, policy: ServiceLevelPolicy = .standard) {
-        firstResponse = Self.clock(start: complaint.openedAt, stop: complaint.firstResponseAt, now: now, target: policy.firstResponse)
-        resolution = Self.clock(
-            start: complaint.openedAt, stop: complaint.resolvedAt, now: now,
-            target: policy.resolutionTarget(for: complaint.category))
+        self.init(
+            openedAt: complaint.openedAt, firstResponseAt: complaint.firstResponseAt, resolvedAt: complaint.resolvedAt,
+            category: complaint.category, now: now, policy: policy)
     }
+
+    /// Computes the clocks at `now` of a complaint of `category` opened at `openedAt`, first answered at
+    /// `firstResponseAt` and resolved at `resolvedAt` (nil while they have not happened).
+    public init(
+        openedAt: Int64, firstResponseAt: Int64?, resolvedAt: Int64?, category: ComplaintCategory, now: Int64,
+        policy: ServiceLevelPolicy = .standard
+    ) {
+        firstResponse = Self.clock(start: openedAt, stop: firstResponseAt, now: now, target: policy.firstResponse)
+        resolution = Self.clock(start: openedAt, stop: resolvedAt, now: now, target: policy.resolutionTarget(for: category))
+    }
+
+    /// Whether either clock missed its target.
+    public var isBreached: Bool { firstResponse.isBreached || resolution.isBreached }
 
     static func clock(start: Int64, stop: Int64?, now: Int64, target: Int64) -> ClockOutcome {
         if let stop {

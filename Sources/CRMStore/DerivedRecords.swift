@@ -87,12 +87,15 @@ struct OrderRecords {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
     private static let delete = "DELETE FROM orders WHERE order_number = ?"
+    private static let owner = "SELECT customer_handle FROM orders WHERE order_number = ?"
 
-    func refresh(_ number: String) throws {
+    /// Recomputes an order's row; returns the handle its previous row named and the order's view now.
+    func refresh(_ number: String) throws -> OrderChange {
+        let previous = try String.fetchOne(db.cachedStatement(sql: Self.owner), arguments: [number])
         let facts = try FactQueries(db: db).facts(key: FactKey.order(number))
         guard let view = OrderAssembly.view(from: facts) else {
             try db.cachedStatement(sql: Self.delete).execute(arguments: [number])
-            return
+            return OrderChange(number: try OrderNumber(number), previousOwner: previous, view: nil)
         }
         let r = view.record
         // The column holds the estimate in force; an order without one is never overdue, so it sorts after every time.
@@ -100,7 +103,24 @@ struct OrderRecords {
             number, r.customer.canonical, view.recordFactID.rawValue, r.placedAt, view.estimatedDeliveryAt ?? Int64.max, view.status.rawValue,
             view.status.isFinal, r.subtotal, r.total, view.deliveredAt,
         ])
+        return OrderChange(number: view.orderNumber, previousOwner: previous, view: view)
     }
+}
+
+/// An order whose row was recomputed: who had it before, and what it is now (nil when no record of it is left).
+struct OrderChange {
+    let number: OrderNumber
+    /// The canonical handle the previous row named.
+    let previousOwner: String?
+    let view: OrderView?
+}
+
+/// A complaint whose row was recomputed: who had it before, and what it is now (nil when no opening of it is left).
+struct ComplaintChange {
+    let id: ComplaintID
+    /// The canonical handle the previous row named.
+    let previousOwner: String?
+    let complaint: Complaint?
 }
 
 /// Builds an order's view from the facts filed under its number, as ``ProfileProjection`` does: the order record
@@ -131,17 +151,21 @@ struct ComplaintRecords {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
     private static let delete = "DELETE FROM complaints WHERE complaint_id = ?"
+    private static let owner = "SELECT customer_handle FROM complaints WHERE complaint_id = ?"
 
-    func refresh(_ id: String) throws {
+    /// Recomputes a complaint's row; returns the handle its previous row named and the complaint now.
+    func refresh(_ id: String) throws -> ComplaintChange {
+        let previous = try String.fetchOne(db.cachedStatement(sql: Self.owner), arguments: [id])
         let facts = try FactQueries(db: db).facts(key: FactKey.complaint(id))
         guard let c = ComplaintAssembly.complaints(from: facts).first(where: { $0.id.rawValue == id }) else {
             try db.cachedStatement(sql: Self.delete).execute(arguments: [id])
-            return
+            return ComplaintChange(id: try ComplaintID(id), previousOwner: previous, complaint: nil)
         }
         try db.cachedStatement(sql: Self.upsert).execute(arguments: [
             id, c.customer.canonical, c.orderNumber.rawValue, c.category.rawValue, c.state.rawValue, c.openedAt,
             c.firstResponseAt, c.resolvedAt, c.decidedAt, c.decision?.refund.total,
         ])
+        return ComplaintChange(id: c.id, previousOwner: previous, complaint: c)
     }
 }
 

@@ -12,7 +12,8 @@ struct DerivedState {
     private static let handleRow = "SELECT first_seen_at FROM handles WHERE handle = ?"
     private static let customerOfHandle = "SELECT customer_id FROM handles WHERE handle = ?"
 
-    func update(for touched: Touched) throws {
+    /// Brings the derived tables up to date and says what changed, for the read model.
+    func update(for touched: Touched) throws -> DerivedChanges {
         var seeds = touched.identitySeeds
         let lookup = try db.cachedStatement(sql: Self.handleRow)
         for (handle, time) in touched.handleTimes where !seeds.contains(handle) {
@@ -20,22 +21,45 @@ struct DerivedState {
             if let firstSeen = try Int64.fetchOne(lookup, arguments: [handle.canonical]), firstSeen <= time { continue }
             seeds.insert(handle)
         }
-        var rewritten: Set<String> = []
+        var changes = DerivedChanges()
         if !seeds.isEmpty {
-            rewritten = try IdentityMaintenance(db: db).recompute(seeds: seeds, touched: touched)
+            changes.identity = try IdentityMaintenance(db: db).recompute(seeds: seeds, touched: touched)
         }
         let customers = CustomerRecords(db: db)
         var fieldCustomers: Set<String> = []
         let owner = try db.cachedStatement(sql: Self.customerOfHandle)
         for handle in touched.fieldHandles {
-            if let id = try String.fetchOne(owner, arguments: [handle.canonical]), !rewritten.contains(id) { fieldCustomers.insert(id) }
+            if let id = try String.fetchOne(owner, arguments: [handle.canonical]), !changes.identity.written.contains(id) {
+                fieldCustomers.insert(id)
+            }
         }
         for id in fieldCustomers.sorted() { try customers.refreshFields(of: id) }
         let orders = OrderRecords(db: db)
-        for number in touched.orders.sorted() { try orders.refresh(number) }
+        for number in touched.orders.sorted() { changes.orders.append(try orders.refresh(number)) }
         let complaints = ComplaintRecords(db: db)
-        for id in touched.complaints.sorted() { try complaints.refresh(id) }
+        for id in touched.complaints.sorted() { changes.complaints.append(try complaints.refresh(id)) }
+        return changes
     }
+}
+
+/// What one append changed in the derived tables, for the read model to follow.
+struct DerivedChanges {
+    /// Which customers identity maintenance rewrote, changed or removed.
+    var identity = IdentityChanges()
+    /// The orders whose row was recomputed.
+    var orders: [OrderChange] = []
+    /// The complaints whose row was recomputed.
+    var complaints: [ComplaintChange] = []
+}
+
+/// The customers of one identity recomputation.
+struct IdentityChanges {
+    /// Every customer of the recomputed area (their `customers` rows were rewritten).
+    var written: Set<String> = []
+    /// The customers that are new or whose handles or id changed: their read model must be rebuilt from the facts.
+    var changed: Set<String> = []
+    /// The customers that no longer exist (merged into another, split apart, or renamed by a new anchor).
+    var removed: Set<String> = []
 }
 
 /// Recomputes which customer each handle of an area belongs to, with the domain's identity rules.
@@ -55,8 +79,8 @@ struct IdentityMaintenance {
         """
     private static let deleteHandle = "DELETE FROM handles WHERE handle = ?"
 
-    /// Recomputes the area around `seeds`; returns the ids of the customers whose rows were rewritten.
-    func recompute(seeds: Set<Handle>, touched: Touched) throws -> Set<String> {
+    /// Recomputes the area around `seeds`; says which customers were rewritten, which changed and which are gone.
+    func recompute(seeds: Set<Handle>, touched: Touched) throws -> IdentityChanges {
         let queries = FactQueries(db: db)
         var visited = seeds
         var queue = Array(seeds)
@@ -79,11 +103,15 @@ struct IdentityMaintenance {
         let rowStatement = try db.cachedStatement(sql: Self.handleRow)
         let countStatement = try db.cachedStatement(sql: Self.firstSeen)
         var firstSeen: [Handle: Int64] = [:]
+        var previous: [Handle: String] = [:]
         var previousCustomers: Set<String> = []
         var gone: [Handle] = []
         for handle in visited {
             let row = try Row.fetchOne(rowStatement, arguments: [handle.canonical])
-            if let row { previousCustomers.insert(row[0]) }
+            if let row {
+                previousCustomers.insert(row[0])
+                previous[handle] = row[0]
+            }
             let time: Int64?
             if touched.firstSeenToRecount.contains(handle) {
                 time = try Int64.fetchOne(countStatement, arguments: [FactKey.handle(handle)])
@@ -103,19 +131,25 @@ struct IdentityMaintenance {
         let graph = IdentityGraph(identityFacts: identityFacts.values, firstSeen: firstSeen)
         let upsert = try db.cachedStatement(sql: Self.upsertHandle)
         let customers = CustomerRecords(db: db)
-        var current: Set<String> = []
+        var changes = IdentityChanges()
+        // Members each previous customer had: the area holds every handle of every customer a seed belonged to.
+        var previousSize: [String: Int] = [:]
+        for (_, id) in previous { previousSize[id, default: 0] += 1 }
         // Handles outside the area appear in the graph only as the far side of an unlink or a losing link; their
         // customers are not this area's to decide.
         for component in graph.components where component.handles.allSatisfy(visited.contains) {
             let id = component.id.rawValue
-            current.insert(id)
+            changes.written.insert(id)
+            let same = previousSize[id] == component.handles.count && component.handles.allSatisfy { previous[$0] == id }
+            if !same { changes.changed.insert(id) }
             for handle in component.handles {
                 try upsert.execute(arguments: [handle.canonical, id, firstSeen[handle] ?? 0])
             }
             try customers.write(component: component, firstSeenAt: firstSeen[component.anchor] ?? 0)
         }
-        for id in previousCustomers.subtracting(current) { try customers.delete(id) }
-        return current
+        changes.removed = previousCustomers.subtracting(changes.written)
+        for id in changes.removed { try customers.delete(id) }
+        return changes
     }
 }
 

@@ -33,12 +33,12 @@ public enum FactDecodingError: Error, Sendable, Hashable, CustomStringConvertibl
     public var description: String {
         let advice = "The database file may be damaged or written by a newer build; restore it from a backup or open it with the build that wrote it."
         switch self {
-        case .truncated: return "A stored fact ends too early. \(advice)"
-        case let .malformed(what): return "A stored fact contains \(what). \(advice)"
-        case let .unknownCode(type, code): return "A stored fact uses code \(code) for a \(type), which this build does not know. \(advice)"
-        case let .unsupportedVersion(version): return "A stored fact uses encoding version \(version); this build reads versions \(FactCodec.readableVersions.lowerBound) to \(FactCodec.readableVersions.upperBound). \(advice)"
-        case let .trailingBytes(count): return "A stored fact has \(count) unexpected bytes after its end. \(advice)"
-        case let .invalidValue(reason): return "A stored fact holds a value the domain refuses: \(reason) \(advice)"
+        case .truncated: return "Stored bytes end too early. \(advice)"
+        case let .malformed(what): return "Stored bytes contain \(what). \(advice)"
+        case let .unknownCode(type, code): return "Stored bytes use code \(code) for a \(type), which this build does not know. \(advice)"
+        case let .unsupportedVersion(version): return "Stored bytes use encoding version \(version); this build reads versions \(FactCodec.readableVersions.lowerBound) to \(FactCodec.readableVersions.upperBound). \(advice)"
+        case let .trailingBytes(count): return "Stored bytes have \(count) unexpected bytes after their end. \(advice)"
+        case let .invalidValue(reason): return "Stored bytes hold a value the domain refuses: \(reason) \(advice)"
         }
     }
 }

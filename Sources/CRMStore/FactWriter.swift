@@ -54,10 +54,15 @@ struct FactWriter {
     private static let replace = "UPDATE facts SET kind = ?, observed_at = ?, source = ?, payload = ? WHERE seq = ?"
     private static let handleRow = "SELECT customer_id, first_seen_at FROM handles WHERE handle = ?"
 
-    /// Appends the facts and returns each one's outcome.
-    func append(_ facts: [PreparedFact]) throws -> [IngestOutcome] {
+    private static let insertAudit = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)"
+
+    /// Appends the facts, brings the derived tables and the read model up to date, writes `audit` when anything was
+    /// stored, and says what happened to each fact and whose it is.
+    func append(_ facts: [PreparedFact], conflicts: ConflictPolicy, audit: [AppendAudit]) throws -> AppendReceipt {
         var touched = Touched()
         var outcomes: [IngestOutcome] = []
+        var inserted: [Fact] = []
+        var replaced: [Fact] = []
         outcomes.reserveCapacity(facts.count)
         let insert = try db.cachedStatement(sql: Self.insertFact)
         for p in facts {
@@ -66,13 +71,37 @@ struct FactWriter {
             if db.changesCount > 0 {
                 try insertKeys(p.keys, kind: p.kind, fact: p.fact, seq: db.lastInsertedRowID)
                 touched.add(p.fact)
+                inserted.append(p.fact)
                 outcomes.append(.inserted)
             } else {
-                outcomes.append(try resolveExisting(p, touched: &touched))
+                outcomes.append(try resolveExisting(p, conflicts: conflicts, touched: &touched, replaced: &replaced))
             }
         }
-        try DerivedState(db: db).update(for: touched)
-        return outcomes
+        let changes = try DerivedState(db: db).update(for: touched)
+        var readModel = ReadModelMaintenance(db: db)
+        try readModel.apply(changes, inserted: inserted, replaced: replaced)
+        var customers: [CustomerID?] = []
+        customers.reserveCapacity(facts.count)
+        for p in facts {
+            guard let handle = p.fact.mentionedHandles.first, let owner = try readModel.owner(of: handle) else {
+                customers.append(nil)
+                continue
+            }
+            do { customers.append(try CustomerID(owner)) } catch { throw StoreError.corruptFact(id: handle.canonical, reason: "\(error)") }
+        }
+        let receipt = AppendReceipt(outcomes: outcomes, customers: customers)
+        if receipt.storedSomething && !audit.isEmpty {
+            let statement = try db.cachedStatement(sql: Self.insertAudit)
+            for entry in audit {
+                let subject: String
+                switch entry.subject {
+                case let .text(text): subject = text
+                case let .customerOfFact(index): subject = customers.indices.contains(index) ? customers[index]?.rawValue ?? "" : ""
+                }
+                try statement.execute(arguments: [entry.at, entry.actor, entry.action, subject, entry.detail])
+            }
+        }
+        return receipt
     }
 
     private func insertKeys(_ keys: [String], kind: FactKind, fact: Fact, seq: Int64) throws {
@@ -84,7 +113,9 @@ struct FactWriter {
 
     /// A fact whose id is already stored: a duplicate, or a conflict settled the domain's way (the smaller canonical
     /// encoding stays, whichever arrived first).
-    private func resolveExisting(_ p: PreparedFact, touched: inout Touched) throws -> IngestOutcome {
+    private func resolveExisting(
+        _ p: PreparedFact, conflicts: ConflictPolicy, touched: inout Touched, replaced: inout [Fact]
+    ) throws -> IngestOutcome {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.existing), arguments: [p.fact.id.rawValue]) else {
             throw StoreError.writeFailed(reason: "fact \(p.fact.id) was neither inserted nor found")
         }
@@ -95,6 +126,7 @@ struct FactWriter {
         }
         let old = try stored.decoded()
         if old == p.fact { return .duplicate }
+        guard conflicts == .convergent else { return .conflict(replaced: false) }
         let newWins = p.fact.canonicalDescription.utf8.lexicographicallyPrecedes(old.canonicalDescription.utf8)
         guard newWins else { return .conflict(replaced: false) }
         try db.cachedStatement(sql: Self.replace).execute(
@@ -107,6 +139,7 @@ struct FactWriter {
         try insertKeys(p.keys, kind: p.kind, fact: p.fact, seq: stored.seq)
         touched.add(old, replaced: true)
         touched.add(p.fact, replaced: true)
+        replaced += [old, p.fact]
         return .conflict(replaced: true)
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 
 /// One caller's write, waiting for the transaction that will hold it.
 enum WriteOperation: Sendable {
-    case facts([PreparedFact])
+    case facts([PreparedFact], ConflictPolicy, [AppendAudit])
     case audit([AuditEntry])
     case saveToken(AccessTokenRecord)
     case revokeToken(digest: [UInt8], at: Int64)
@@ -14,7 +14,7 @@ enum WriteOperation: Sendable {
     /// How much of a transaction's budget it uses.
     var weight: Int {
         switch self {
-        case let .facts(facts): facts.count
+        case let .facts(facts, _, audit): facts.count + audit.count
         case let .audit(entries): entries.count
         case .saveToken, .revokeToken, .recordNotice: 1
         }
@@ -38,7 +38,7 @@ public struct WriterStatistics: Sendable, Hashable {
 
 /// What a committed write reports back.
 enum WriteResult: Sendable {
-    case facts([IngestOutcome])
+    case facts(AppendReceipt)
     case done
     case revoked(Bool)
     case recorded(Bool)

@@ -8,8 +8,11 @@ import GRDB
 ///   two tables are the truth.
 /// - `handles`, `customers`, `customer_name_words`, `orders` and `complaints` are derived: recomputed, inside the
 ///   transaction that appended the facts, for exactly what those facts touched, through the domain's rules.
+/// - `customer_summaries` is the read model: each customer's ``CustomerSummary``, kept current in the same
+///   transaction (see ``ReadModelMaintenance``).
 enum Migrations {
-    static var migrator: DatabaseMigrator {
+    /// The migrations; `progress` hears of long ones (the read model's backfill of an existing store).
+    static func migrator(progress: MigrationProgress? = nil) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1_facts_and_derived_state") { db in
             try db.execute(sql: """
@@ -124,6 +127,40 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        // The read model, filled for every customer of an existing store from its facts.
+        migrator.registerMigration("v4_customer_summaries") { db in
+            try db.execute(sql: """
+                CREATE TABLE customer_summaries (
+                    customer_id TEXT PRIMARY KEY NOT NULL,
+                    summary BLOB NOT NULL             -- SummaryCodec; a rowid table, as summaries outgrow a 1 KiB page's index cells
+                );
+                """)
+            try ReadModelBackfill(db: db, progress: progress).run()
+        }
         return migrator
+    }
+}
+
+/// Reports the progress of a long migration: its name, the items done and the items in all.
+public typealias MigrationProgress = @Sendable (_ migration: String, _ done: Int, _ total: Int) -> Void
+
+/// Computes the read model of every customer from the facts, with the domain's projection.
+struct ReadModelBackfill {
+    let db: Database
+    let progress: MigrationProgress?
+
+    func run() throws {
+        let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customers") ?? 0
+        guard total > 0 else { return }
+        let loader = ProfileLoader(db: db)
+        let rows = SummaryRows(db: db)
+        var done = 0
+        progress?("read model", 0, total)
+        let ids = try String.fetchCursor(db, sql: "SELECT customer_id FROM customers ORDER BY customer_id")
+        while let id = try ids.next() {
+            if let profile = try loader.profile(of: id) { try rows.save(profile.summary) }
+            done += 1
+            if done % 10_000 == 0 || done == total { progress?("read model", done, total) }
+        }
     }
 }

@@ -13,7 +13,7 @@ public enum RawInsertBaseline {
         configuration.prepareDatabase { db in try SQLiteStore.configureConnection(db) }
         let pool = try DatabasePool(path: path, configuration: configuration)
         try SQLiteStore.configureWriter(pool)
-        try Migrations.migrator.migrate(pool)
+        try Migrations.migrator().migrate(pool)
         var rows: [PreparedFact] = []
         rows.reserveCapacity(facts.count)
         for (index, fact) in facts.enumerated() { rows.append(try PreparedFact(fact, index: index, limits: .standard)) }

@@ -18,18 +18,20 @@ public final class SQLiteStore: Store {
     private let committer: GroupCommitter
     private let readers: CallingThreadReaders
 
-    /// Opens (creating and migrating if needed) the store at `location`.
-    public convenience init(location: StoreLocation, limits: StoreLimits = .standard) throws(StoreError) {
+    /// Opens (creating and migrating if needed) the store at `location`; `progress` hears of long migrations.
+    public convenience init(
+        location: StoreLocation, limits: StoreLimits = .standard, progress: MigrationProgress? = nil
+    ) throws(StoreError) {
         do {
             try FileManager.default.createDirectory(atPath: location.directory, withIntermediateDirectories: true)
         } catch {
             throw .openFailed(path: location.directory, reason: "cannot create the directory (\(error.localizedDescription))")
         }
-        try self.init(path: location.databasePath, limits: limits)
+        try self.init(path: location.databasePath, limits: limits, progress: progress)
     }
 
-    /// Opens (creating and migrating if needed) the database file at `path`.
-    public init(path: String, limits: StoreLimits = .standard) throws(StoreError) {
+    /// Opens (creating and migrating if needed) the database file at `path`; `progress` hears of long migrations.
+    public init(path: String, limits: StoreLimits = .standard, progress: MigrationProgress? = nil) throws(StoreError) {
         var configuration = Configuration()
         configuration.label = "crm.store"
         configuration.busyMode = .timeout(10)
@@ -40,7 +42,7 @@ public final class SQLiteStore: Store {
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
             try Self.configureWriter(pool)
-            try Migrations.migrator.migrate(pool)
+            try Migrations.migrator(progress: progress).migrate(pool)
             self.pool = pool
         } catch {
             throw .openFailed(path: path, reason: "\(error)")
@@ -103,18 +105,18 @@ public final class SQLiteStore: Store {
 
     // MARK: Facts
 
-    public func append(_ facts: [Fact]) async throws -> [IngestOutcome] {
-        guard !facts.isEmpty else { return [] }
+    public func append(_ facts: [Fact], conflicts: ConflictPolicy, audit: [AppendAudit]) async throws -> AppendReceipt {
+        guard !facts.isEmpty else { return AppendReceipt(outcomes: [], customers: []) }
         guard facts.count <= limits.maximumFactsPerAppend else {
             throw StoreError.tooManyFacts(count: facts.count, maximum: limits.maximumFactsPerAppend)
         }
         var prepared: [PreparedFact] = []
         prepared.reserveCapacity(facts.count)
         for (index, fact) in facts.enumerated() { prepared.append(try PreparedFact(fact, index: index, limits: limits)) }
-        guard case let .facts(outcomes) = try await committer.submit(.facts(prepared)) else {
+        guard case let .facts(receipt) = try await committer.submit(.facts(prepared, conflicts, audit)) else {
             throw StoreError.writeFailed(reason: "the writer answered an append with something else")
         }
-        return outcomes
+        return receipt
     }
 
     // MARK: Customers
@@ -142,16 +144,20 @@ public final class SQLiteStore: Store {
         try readOnCallingThread { db in try ProfileLoader(db: db).profile(of: customer.rawValue) }
     }
 
+    public func summary(for handle: Handle) async throws -> CustomerSummary? {
+        try readOnCallingThread { db in try SummaryRows(db: db).summary(ofHandle: handle) }
+    }
+
+    public func summary(of customer: CustomerID) async throws -> CustomerSummary? {
+        try readOnCallingThread { db in try SummaryRows(db: db).summary(of: customer.rawValue) }
+    }
+
     public func callerSnapshot(for handle: Handle, now: Int64, problem: ProblemType?) async throws -> CallerSnapshot? {
-        try readOnCallingThread { db in
-            try ProfileLoader(db: db).profile(ofHandle: handle).map { CallerSnapshot(profile: $0, now: now, problem: problem) }
-        }
+        try await summary(for: handle).map { CallerSnapshot(summary: $0, now: now, problem: problem) }
     }
 
     public func callerSnapshot(of customer: CustomerID, now: Int64, problem: ProblemType?) async throws -> CallerSnapshot? {
-        try readOnCallingThread { db in
-            try ProfileLoader(db: db).profile(of: customer.rawValue).map { CallerSnapshot(profile: $0, now: now, problem: problem) }
-        }
+        try await summary(of: customer).map { CallerSnapshot(summary: $0, now: now, problem: problem) }
     }
 
     public func searchCustomers(name: String, limit: Int) async throws -> [CustomerMatch] {
@@ -464,8 +470,8 @@ public final class SQLiteStore: Store {
 struct WriteApplier: Sendable {
     func apply(_ operation: WriteOperation, in db: Database) throws -> WriteResult {
         switch operation {
-        case let .facts(facts):
-            return .facts(try FactWriter(db: db).append(facts))
+        case let .facts(facts, conflicts, audit):
+            return .facts(try FactWriter(db: db).append(facts, conflicts: conflicts, audit: audit))
         case let .audit(entries):
             let insert = try db.cachedStatement(sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
             for e in entries { try insert.execute(arguments: [e.at, e.actor, e.action, e.subject, e.detail]) }

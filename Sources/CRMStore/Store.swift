@@ -12,14 +12,17 @@ import CRMDomain
 public protocol Store: Sendable {
     // MARK: Facts
 
-    /// Appends facts and returns, per fact and in order, what happened to it: ``IngestOutcome/inserted``,
-    /// ``IngestOutcome/duplicate`` (same id and content, nothing changed), or ``IngestOutcome/conflict(replaced:)``
-    /// (same id, different content: the smaller canonical encoding is kept, as the domain decides).
+    /// Appends facts, and `audit` with them when any of the facts is new, in one transaction; returns, per fact and in
+    /// order, what happened to it (``IngestOutcome/inserted``, ``IngestOutcome/duplicate`` when the same id and content
+    /// were stored, ``IngestOutcome/conflict(replaced:)`` when the same id was stored with a different content, settled
+    /// by `conflicts`) and the customer its first handle belongs to once the append is applied.
     ///
-    /// Returns only after the transaction holding the facts committed durably. The append is atomic: a refused fact
-    /// (``StoreError/invalidFact(index:id:reason:)``) or a failed write stores none of the call's facts, and never
-    /// affects other callers' appends. Cancelling the calling task does not withdraw an append already submitted.
-    func append(_ facts: [Fact]) async throws -> [IngestOutcome]
+    /// Derived tables and each customer's read model (``CustomerSummary``) are brought up to date in the same
+    /// transaction, so a read after the append returns sees them. Returns only after the transaction committed durably.
+    /// The append is atomic: a refused fact (``StoreError/invalidFact(index:id:reason:)``) or a failed write stores none
+    /// of the call's facts nor its audit entries, and never affects other callers' appends. Cancelling the calling task
+    /// does not withdraw an append already submitted.
+    func append(_ facts: [Fact], conflicts: ConflictPolicy, audit: [AppendAudit]) async throws -> AppendReceipt
 
     // MARK: Customers
 
@@ -32,6 +35,10 @@ public protocol Store: Sendable {
     func profile(for handle: Handle) async throws -> CustomerProfile?
     /// The full profile of a customer.
     func profile(of customer: CustomerID) async throws -> CustomerProfile?
+    /// The read model of the customer a handle belongs to: one indexed read, no projection.
+    func summary(for handle: Handle) async throws -> CustomerSummary?
+    /// The read model of a customer.
+    func summary(of customer: CustomerID) async throws -> CustomerSummary?
     /// What the IVR and the agent screen show when the person behind `handle` calls, at `now`.
     func callerSnapshot(for handle: Handle, now: Int64, problem: ProblemType?) async throws -> CallerSnapshot?
     /// The caller snapshot of a customer at `now`.
@@ -89,8 +96,9 @@ public protocol Store: Sendable {
 
     // MARK: Idempotency
 
-    /// Whether a fact with id `id` (an idempotency key) is stored, whatever its content: lets a service answer a
-    /// retried request as a duplicate before making a new fact from it (whose server-stamped time would differ).
+    /// Whether a fact with id `id` (an idempotency key) is stored, whatever its content. Writes need not ask first:
+    /// ``append(_:conflicts:audit:)`` with ``ConflictPolicy/keepStored`` answers a retried request without changing
+    /// anything.
     func containsFact(_ id: FactID) async throws -> Bool
 
     // MARK: Return inspections
@@ -107,4 +115,11 @@ public protocol Store: Sendable {
     func recordNoticeSent(_ noticeID: String, subject: String, at: Int64) async throws -> Bool
     /// Whether the proactive notice `noticeID` was recorded as sent.
     func noticeSent(_ noticeID: String) async throws -> Bool
+}
+
+extension Store {
+    /// Appends facts with the domain's convergent conflict rule and no audit entry; returns each fact's outcome.
+    public func append(_ facts: [Fact]) async throws -> [IngestOutcome] {
+        try await append(facts, conflicts: .convergent, audit: []).outcomes
+    }
 }

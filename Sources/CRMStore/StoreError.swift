@@ -12,6 +12,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case readFailed(reason: String)
     /// A stored fact could not be decoded.
     case corruptFact(id: String, reason: String)
+    /// A customer's stored read model could not be decoded (the next write about the customer rebuilds it from the
+    /// facts; `crmd verify --repair` rebuilds every damaged one).
+    case corruptSummary(customer: String, reason: String)
     /// The store was closed.
     case closed
     /// An argument is out of range (the text says which and what is allowed).
@@ -26,6 +29,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .writeFailed: "store.write_failed"
         case .readFailed: "store.read_failed"
         case .corruptFact: "store.corrupt_fact"
+        case .corruptSummary: "store.corrupt_summary"
         case .closed: "store.closed"
         case .invalidArgument: "store.invalid_argument"
         }
@@ -46,6 +50,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             return "A read from the store failed: \(reason). Retry; if it persists, check the database file with `PRAGMA integrity_check`."
         case let .corruptFact(id, reason):
             return "Stored fact \(id) cannot be read: \(reason)"
+        case let .corruptSummary(customer, reason):
+            return "The stored read model of \(customer) cannot be read: \(reason) Run `crmd verify --repair` to rebuild it from the facts."
         case .closed:
             return "The store is closed; open a new one to continue."
         case let .invalidArgument(text):

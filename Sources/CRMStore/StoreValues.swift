@@ -92,6 +92,67 @@ public struct AuditEntry: Sendable, Hashable {
     }
 }
 
+/// How an append settles a fact whose id is already stored with a different content.
+public enum ConflictPolicy: Sendable, Hashable {
+    /// The domain's rule: the fact with the smaller canonical encoding stays, whichever arrived first, so any
+    /// arrival order of the same facts converges (``IngestOutcome/conflict(replaced:)`` says which stayed). For
+    /// facts that come with their own content and time, such as adapters' interactions and imports.
+    case convergent
+    /// The stored fact stays and nothing changes (``IngestOutcome/conflict(replaced:)`` with `false`): for requests
+    /// the server turns into facts with server-stamped parts, where a retry under the same key must answer as the
+    /// first time without rewriting it.
+    case keepStored
+}
+
+/// Who an audit entry written with an append is about.
+public enum AuditSubject: Sendable, Hashable {
+    /// A fixed subject (an order number, a complaint id, a batch).
+    case text(String)
+    /// The customer that the first handle of the append's fact at this index belongs to once the append is applied.
+    case customerOfFact(Int)
+}
+
+/// An audit entry written in the transaction of an append, when the append stored at least one new fact.
+public struct AppendAudit: Sendable, Hashable {
+    /// When.
+    public let at: Int64
+    /// Who.
+    public let actor: String
+    /// What, as a stable verb.
+    public let action: String
+    /// About whom or what.
+    public let subject: AuditSubject
+    /// Free text; never secrets.
+    public let detail: String
+
+    /// Creates an entry.
+    public init(at: Int64, actor: String, action: String, subject: AuditSubject, detail: String = "") {
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.subject = subject
+        self.detail = detail
+    }
+}
+
+/// What an append did.
+public struct AppendReceipt: Sendable, Hashable {
+    /// Per fact, in order, what happened to it.
+    public let outcomes: [IngestOutcome]
+    /// Per fact, in order, the customer its first handle belongs to once the append is applied (nil for a fact that
+    /// names no handle, such as a tracking event or a complaint step).
+    public let customers: [CustomerID?]
+
+    /// Creates a receipt.
+    public init(outcomes: [IngestOutcome], customers: [CustomerID?]) {
+        self.outcomes = outcomes
+        self.customers = customers
+    }
+
+    /// Whether any fact was stored as new, or replaced a stored one.
+    public var storedSomething: Bool { outcomes.contains { $0 == .inserted || $0 == .conflict(replaced: true) } }
+}
+
 /// An audit entry as stored, with its sequence number (ascending in commit order).
 public struct AuditRecord: Sendable, Hashable {
     /// The position in the log.

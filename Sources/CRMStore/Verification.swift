@@ -1,4 +1,5 @@
 import CRMDomain
+import Foundation
 import GRDB
 
 extension SQLiteStore {
@@ -70,6 +71,84 @@ extension SQLiteStore {
         }
     }
 
+    /// Recomputes every customer's read model from the facts with the domain's projection and lists each customer
+    /// whose stored summary differs (or is missing, or damaged), and each stored summary of no customer. With
+    /// `repair`, the differing summaries are rewritten from the facts, in transactions of 1,000 customers, through the
+    /// writer (safe while the store serves: each rewrite is the same computation an append would do).
+    ///
+    /// Reads one customer's facts at a time, so memory stays small at any size; the time is one projection per
+    /// customer. `progress` hears how many customers were checked of how many.
+    public func verifyReadModel(repair: Bool = false, progress: MigrationProgress? = nil) async throws -> ReadModelReport {
+        let ids = try await readForMaintenance { db in try String.fetchAll(db, sql: "SELECT customer_id FROM customers ORDER BY customer_id") }
+        var report = ReadModelReport()
+        var index = 0
+        while index < ids.count {
+            let chunk = Array(ids[index..<min(index + 1_000, ids.count)])
+            index += chunk.count
+            let differing = try await readForMaintenance { db in try Self.summaryDifferences(chunk, db) }
+            report.checked += chunk.count
+            report.differences += differing.map(\.problem)
+            if repair && !differing.isEmpty {
+                let repairIDs = differing.map(\.customer)
+                try await writerForMaintenance { db in
+                    let loader = ProfileLoader(db: db)
+                    let rows = SummaryRows(db: db)
+                    for id in repairIDs {
+                        if let profile = try loader.profile(of: id) { try rows.save(profile.summary) } else { try rows.delete(id) }
+                    }
+                }
+                report.repaired += repairIDs.count
+            }
+            progress?("read model check", report.checked, ids.count)
+        }
+        let strays = try await readForMaintenance { db in
+            try String.fetchAll(db, sql: """
+                SELECT s.customer_id FROM customer_summaries s LEFT JOIN customers c ON c.customer_id = s.customer_id
+                WHERE c.customer_id IS NULL ORDER BY s.customer_id
+                """)
+        }
+        for id in strays { report.differences.append("customer \(id): a read model is stored but no such customer exists") }
+        if repair && !strays.isEmpty {
+            try await writerForMaintenance { db in for id in strays { try SummaryRows(db: db).delete(id) } }
+            report.repaired += strays.count
+        }
+        return report
+    }
+
+    private static func summaryDifferences(_ ids: [String], _ db: Database) throws -> [(customer: String, problem: String)] {
+        let loader = ProfileLoader(db: db)
+        let rows = SummaryRows(db: db)
+        var problems: [(String, String)] = []
+        for id in ids {
+            let expected = try loader.profile(of: id).map { try SummaryCodec.encode($0.summary) }
+            let stored = try rows.bytes(of: id)
+            guard stored != expected else { continue }
+            guard let stored else {
+                problems.append((id, "customer \(id): no read model is stored"))
+                continue
+            }
+            guard let expected else {
+                problems.append((id, "customer \(id): a read model is stored but no fact names the customer's handles"))
+                continue
+            }
+            let detail: String
+            do {
+                let storedSummary = try SummaryCodec.decode(Data(stored))
+                let expectedSummary = try SummaryCodec.decode(Data(expected))
+                detail = ReadModelReport.differingParts(storedSummary, expectedSummary).joined(separator: ", ")
+            } catch {
+                detail = "damaged (\(error))"
+            }
+            problems.append((id, "customer \(id): the stored read model differs from its facts in \(detail)"))
+        }
+        return problems
+    }
+
+    /// The stored bytes of a customer's read model (tests compare them with the projection's).
+    func storedSummaryBytes(of customer: CustomerID) async throws -> [UInt8]? {
+        try await readForMaintenance { db in try SummaryRows(db: db).bytes(of: customer.rawValue) }
+    }
+
     /// How many stored facts have the id `id` (0 or 1).
     public func storedFactCount(id: FactID) async throws -> Int {
         try await readForMaintenance { db in
@@ -99,5 +178,30 @@ extension SQLiteStore {
     /// Runs raw SQL on the writer (tests only: to damage a row on purpose).
     func executeRaw(_ sql: String, arguments: StatementArguments = []) async throws {
         try await writerForMaintenance { db in try db.execute(sql: sql, arguments: arguments) }
+    }
+}
+
+/// What ``SQLiteStore/verifyReadModel(repair:progress:)`` found.
+public struct ReadModelReport: Sendable, Hashable {
+    /// Customers checked.
+    public var checked = 0
+    /// One line per customer whose stored read model differs from its facts, sorted by customer.
+    public var differences: [String] = []
+    /// Read models rewritten (with `repair`).
+    public var repaired = 0
+
+    /// The names of the parts in which two summaries differ.
+    static func differingParts(_ a: CustomerSummary, _ b: CustomerSummary) -> [String] {
+        var parts: [String] = []
+        if a.id != b.id || a.anchor != b.anchor { parts.append("id or anchor") }
+        if a.handles != b.handles { parts.append("handles") }
+        if a.fieldWinners != b.fieldWinners { parts.append("fields") }
+        if a.firstSeenAt != b.firstSeenAt || a.lastSeenAt != b.lastSeenAt { parts.append("first or last seen") }
+        if a.interactionCount != b.interactionCount || a.ratingCount != b.ratingCount { parts.append("counts") }
+        if a.informationRequestTimes != b.informationRequestTimes { parts.append("information requests") }
+        if a.lastContacts != b.lastContacts { parts.append("last contacts") }
+        if a.orders != b.orders { parts.append("orders") }
+        if a.complaints != b.complaints { parts.append("complaints") }
+        return parts.isEmpty ? ["its encoding"] : parts
     }
 }

@@ -157,6 +157,10 @@ struct ConvergenceTests {
             let snapshot = expected.map { CallerSnapshot(profile: $0, now: Self.snapshotTime, problem: .complaint(nil)) }
             #expect(a.snapshots[n] == snapshot, "seed \(seed), \(handle): store A's caller snapshot differs")
             #expect(b.snapshots[n] == snapshot, "seed \(seed), \(handle): store B's caller snapshot differs")
+            // The stored read model, kept by folds and rebuilds as the facts arrived, is the projection's, byte for byte.
+            let summary = try expected.map { try SummaryCodec.encode($0.summary) }
+            #expect(a.summaries[n] == summary, "seed \(seed), \(handle): store A's read model differs from the domain's")
+            #expect(b.summaries[n] == summary, "seed \(seed), \(handle): store B's read model differs from the domain's")
         }
     }
 
@@ -165,19 +169,25 @@ struct ConvergenceTests {
 
     private static func readBack(
         _ store: SQLiteStore, _ handles: [Handle]
-    ) async throws -> (dump: String, profiles: [String?], byID: [String?], snapshots: [CallerSnapshot?], problems: [String]) {
+    ) async throws -> (
+        dump: String, profiles: [String?], byID: [String?], snapshots: [CallerSnapshot?], summaries: [[UInt8]?], problems: [String]
+    ) {
         var profiles: [String?] = []
         var byID: [String?] = []
         var snapshots: [CallerSnapshot?] = []
+        var summaries: [[UInt8]?] = []
         for handle in handles {
             profiles.append(try await store.profile(for: handle)?.canonicalDescription)
             if let id = try await store.customerID(for: handle) {
                 byID.append(try await store.profile(of: id)?.canonicalDescription)
+                summaries.append(try await store.storedSummaryBytes(of: id))
             } else {
                 byID.append(nil)
+                summaries.append(nil)
             }
             snapshots.append(try await store.callerSnapshot(for: handle, now: snapshotTime, problem: .complaint(nil)))
         }
-        return (try await store.derivedStateDump(), profiles, byID, snapshots, try await store.verifyDerivedState())
+        let problems = try await store.verifyDerivedState() + store.verifyReadModel().differences
+        return (try await store.derivedStateDump(), profiles, byID, snapshots, summaries, problems)
     }
 }

@@ -43,23 +43,21 @@ extension CRMDomain.Actor {
 
 extension CRMDomain.Complaint {
     /// Open in the proto's sense: not closed and not rejected.
-    var isOpenForCustomer: Bool { state != .closed && state != .rejected }
+    var isOpenForCustomer: Bool { state.isAwaitingOutcome }
 
     /// Whether any service-level clock is breached at `now`.
-    func slaBreached(now: Int64) -> Bool {
-        let status = ServiceLevelStatus(complaint: self, now: now)
-        return status.firstResponse.isBreached || status.resolution.isBreached
-    }
-
-    /// The decided refund total, 0 until decided.
-    var compensationTotal: Int64 { decision?.refund.total ?? 0 }
+    func slaBreached(now: Int64) -> Bool { ServiceLevelStatus(complaint: self, now: now).isBreached }
 }
 
 extension CRMMessages.ComplaintSummary {
     init(_ c: CRMDomain.Complaint, customerID: String, priority: RoutingPriority, now: Int64) {
+        self.init(ComplaintDigest(c), customerID: customerID, priority: priority, now: now)
+    }
+
+    init(_ c: ComplaintDigest, customerID: String, priority: RoutingPriority, now: Int64) {
         self.init(
             complaintID: c.id.rawValue, customerID: customerID, orderNumber: c.orderNumber.rawValue, category: c.category.wire,
-            state: c.state.wire, openedMs: c.openedAt, updatedMs: c.lastChangedAt, slaBreached: c.slaBreached(now: now),
+            state: c.state.wire, openedMs: c.openedAt, updatedMs: c.lastChangedAt, slaBreached: c.serviceLevel(now: now).isBreached,
             compensationTotalRupiah: c.compensationTotal, priority: priority)
     }
 }

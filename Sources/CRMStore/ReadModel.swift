@@ -1,0 +1,145 @@
+import CRMDomain
+import Foundation
+import GRDB
+
+/// The rows of `customer_summaries`: each customer's ``CustomerSummary``, encoded by ``SummaryCodec``.
+struct SummaryRows {
+    let db: Database
+
+    private static let select = "SELECT summary FROM customer_summaries WHERE customer_id = ?"
+    private static let selectByHandle = """
+        SELECT s.summary FROM handles h JOIN customer_summaries s ON s.customer_id = h.customer_id WHERE h.handle = ?
+        """
+    private static let upsert = """
+        INSERT INTO customer_summaries (customer_id, summary) VALUES (?, ?)
+        ON CONFLICT (customer_id) DO UPDATE SET summary = excluded.summary
+        """
+    private static let delete = "DELETE FROM customer_summaries WHERE customer_id = ?"
+
+    /// The stored summary of a customer, or nil when it has none.
+    func summary(of customerID: String, handles: HandleCache = HandleCache()) throws -> CustomerSummary? {
+        guard let data = try Data.fetchOne(db.cachedStatement(sql: Self.select), arguments: [customerID]) else { return nil }
+        return try Self.decode(data, customer: customerID, handles: handles)
+    }
+
+    /// The stored summary of the customer `handle` belongs to: one indexed read from any handle.
+    func summary(ofHandle handle: Handle, handles: HandleCache = HandleCache()) throws -> CustomerSummary? {
+        guard let data = try Data.fetchOne(db.cachedStatement(sql: Self.selectByHandle), arguments: [handle.canonical]) else { return nil }
+        return try Self.decode(data, customer: handle.canonical, handles: handles)
+    }
+
+    /// The stored bytes of a customer's summary (for comparisons in tests and verification).
+    func bytes(of customerID: String) throws -> [UInt8]? {
+        try Data.fetchOne(db.cachedStatement(sql: Self.select), arguments: [customerID]).map { [UInt8]($0) }
+    }
+
+    func save(_ summary: CustomerSummary) throws {
+        let bytes: [UInt8]
+        do { bytes = try SummaryCodec.encode(summary) } catch { throw StoreError.writeFailed(reason: error.description) }
+        try db.cachedStatement(sql: Self.upsert).execute(arguments: [summary.id.rawValue, Data(bytes)])
+    }
+
+    func delete(_ customerID: String) throws {
+        try db.cachedStatement(sql: Self.delete).execute(arguments: [customerID])
+    }
+
+    private static func decode(_ data: Data, customer: String, handles: HandleCache) throws(StoreError) -> CustomerSummary {
+        do { return try SummaryCodec.decode(data, handles: handles) } catch { throw .corruptSummary(customer: customer, reason: error.description) }
+    }
+}
+
+/// Keeps the read model current inside the append's transaction, after the derived tables.
+///
+/// The common case folds: each fact stored as new is folded into the summary of every customer its handles belong
+/// to (``CustomerSummary/fold(_:)``), and each order or complaint whose row was recomputed has its digest moved from
+/// its previous owner to its current one. All of it takes one read and one write per customer touched, whatever the
+/// customer's history.
+///
+/// Where a fold cannot be exact the summary is rebuilt from the facts with the domain's projection: a customer that
+/// is new, merged, split or renamed (``IdentityChanges/changed``), a customer named by a fact that replaced another
+/// with the same id, and a customer whose summary is missing. A customer that no longer exists loses its row.
+struct ReadModelMaintenance {
+    let db: Database
+
+    private static let customerOfHandle = "SELECT customer_id FROM handles WHERE handle = ?"
+
+    private var owners: [Handle: String?] = [:]
+    private var loaded: [String: CustomerSummary] = [:]
+    private var rebuild: Set<String> = []
+    private let handles = HandleCache()
+
+    init(db: Database) { self.db = db }
+
+    /// Applies one append: `inserted` are the facts stored as new, `replaced` the old and new versions of facts
+    /// replaced by a conflicting one.
+    mutating func apply(_ changes: DerivedChanges, inserted: [Fact], replaced: [Fact]) throws {
+        rebuild = changes.identity.changed
+        for fact in replaced {
+            for handle in fact.mentionedHandles { if let owner = try owner(of: handle) { rebuild.insert(owner) } }
+        }
+        for fact in inserted {
+            var done: Set<String> = []
+            for handle in fact.mentionedHandles {
+                guard let owner = try owner(of: handle), done.insert(owner).inserted else { continue }
+                try modify(owner) { $0.fold(fact) }
+            }
+        }
+        for change in changes.orders {
+            if let previous = change.previousOwner, let owner = try owner(ofCanonical: previous) {
+                try modify(owner) { $0.removeOrder(change.number) }
+            }
+            if let view = change.view, let owner = try owner(of: view.record.customer) {
+                try modify(owner) { $0.place(OrderDigest(view)) }
+            }
+        }
+        for change in changes.complaints {
+            if let previous = change.previousOwner, let owner = try owner(ofCanonical: previous) {
+                try modify(owner) { $0.removeComplaint(change.id) }
+            }
+            if let complaint = change.complaint, let owner = try owner(of: complaint.customer) {
+                try modify(owner) { $0.place(ComplaintDigest(complaint)) }
+            }
+        }
+
+        let rows = SummaryRows(db: db)
+        for id in changes.identity.removed.subtracting(rebuild) { try rows.delete(id) }
+        let loader = ProfileLoader(db: db)
+        for id in rebuild.sorted() {
+            if let profile = try loader.profile(of: id) { try rows.save(profile.summary) } else { try rows.delete(id) }
+        }
+        for (id, summary) in loaded where !rebuild.contains(id) { try rows.save(summary) }
+    }
+
+    /// The customer `handle` belongs to after this append's identity changes.
+    mutating func owner(of handle: Handle) throws -> String? {
+        if let known = owners[handle] { return known }
+        let id = try String.fetchOne(db.cachedStatement(sql: Self.customerOfHandle), arguments: [handle.canonical])
+        owners[handle] = id
+        return id
+    }
+
+    private mutating func owner(ofCanonical canonical: String) throws -> String? {
+        try owner(of: handles.handle(canonical: canonical))
+    }
+
+    /// Applies `change` to a customer's summary, unless it is to be rebuilt anyway; a customer without a stored
+    /// summary is rebuilt.
+    private mutating func modify(_ id: String, _ change: (inout CustomerSummary) -> Void) throws {
+        guard !rebuild.contains(id) else { return }
+        if loaded[id] == nil {
+            let stored: CustomerSummary?
+            do {
+                stored = try SummaryRows(db: db).summary(of: id, handles: handles)
+            } catch StoreError.corruptSummary {
+                // Damaged bytes are no reason to refuse a write: the facts are the truth, rebuild from them.
+                stored = nil
+            }
+            guard let stored else {
+                rebuild.insert(id)
+                return
+            }
+            loaded[id] = stored
+        }
+        change(&loaded[id]!)
+    }
+}
