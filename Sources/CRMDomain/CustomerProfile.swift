@@ -99,14 +99,13 @@ public struct CustomerProfile: Sendable, Hashable {
         self.complaints = complaints
         self.ratings = ratings
         self.sentDelayNotices = sentDelayNotices
-        let live = orders.filter { $0.status != .cancelled }
         counters = ProfileCounters(
-            interactions: timeline.count,
-            complaints: complaints.count,
-            informationRequests: timeline.count(where: { $0.interaction.intent == .informationRequest && $0.interaction.direction == .inbound }),
-            orders: live.count,
-            spend: live.reduce(0) { Rupiah.saturatingAdd($0, $1.record.subtotal) },
-            ratings: ratings.count)
+            interactions: summary.interactionCount,
+            complaints: summary.complaints.count,
+            informationRequests: summary.informationRequestTimes.count,
+            orders: summary.liveOrderCount,
+            spend: summary.spend,
+            ratings: summary.ratingCount)
     }
 
     /// The customer's name, if known.

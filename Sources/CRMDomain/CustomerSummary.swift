@@ -313,6 +313,14 @@ public struct CustomerSummary: Sendable, Hashable {
     /// Complaints not closed.
     public var openComplaints: [ComplaintDigest] { complaints.filter(\.isOpen) }
 
+    /// Orders not cancelled.
+    public var liveOrderCount: Int { orders.count { $0.status != .cancelled } }
+
+    /// The goods value of the orders not cancelled, all time (saturating at `Int64.max`).
+    public var spend: Int64 {
+        orders.reduce(0) { $1.status == .cancelled ? $0 : Rupiah.saturatingAdd($0, $1.subtotal) }
+    }
+
     /// The newest contact on any channel, if any.
     public var lastContactAt: Int64? { lastContacts.map(\.at).max() }
 

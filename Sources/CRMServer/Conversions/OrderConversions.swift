@@ -133,10 +133,14 @@ enum TrackingSubmission {
 
 extension CRMMessages.OrderSummary {
     init(view: OrderView, now: Int64) {
+        self.init(digest: OrderDigest(view), now: now)
+    }
+
+    init(digest: OrderDigest, now: Int64) {
         self.init(
-            orderNumber: view.orderNumber.rawValue, status: view.status.orderStatus, placedMs: view.record.placedAt,
-            totalRupiah: view.record.total, lineCount: UInt32(view.record.items.count),
-            estimatedDeliveryMs: view.estimatedDeliveryAt.map { Int64Value(value: $0) }, pastEstimate: view.isOverdue(now: now))
+            orderNumber: digest.orderNumber.rawValue, status: digest.status.orderStatus, placedMs: digest.placedAt,
+            totalRupiah: digest.total, lineCount: UInt32(clamping: digest.lineCount),
+            estimatedDeliveryMs: digest.estimatedDeliveryAt.map { Int64Value(value: $0) }, pastEstimate: digest.isOverdue(now: now))
     }
 }
 

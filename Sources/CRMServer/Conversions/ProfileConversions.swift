@@ -61,68 +61,72 @@ extension CRMMessages.FieldObservation {
 }
 
 extension CRMMessages.ProfileCounters {
-    init(profile: CRMDomain.CustomerProfile, snapshot: CRMDomain.CallerSnapshot) {
+    init(summary: CustomerSummary, snapshot: CRMDomain.CallerSnapshot) {
         self.init(
-            interactionsTotal: UInt32(clamping: profile.counters.interactions), ordersTotal: UInt32(clamping: profile.orders.count),
-            spendTotalRupiah: profile.counters.spend, complaintsTotal: UInt32(clamping: snapshot.complaints.allTime),
+            interactionsTotal: UInt32(clamping: summary.interactionCount), ordersTotal: UInt32(clamping: summary.orders.count),
+            spendTotalRupiah: summary.spend, complaintsTotal: UInt32(clamping: snapshot.complaints.allTime),
             complaintsLast90Days: UInt32(clamping: snapshot.complaints.recent),
-            complaintsOpen: UInt32(clamping: profile.complaints.count(where: \.isOpenForCustomer)),
+            complaintsOpen: UInt32(clamping: summary.complaints.count(where: \.state.isAwaitingOutcome)),
             infoRequestsTotal: UInt32(clamping: snapshot.informationRequests.allTime),
             infoRequestsLast90Days: UInt32(clamping: snapshot.informationRequests.recent))
     }
 }
 
 extension ChannelLastContact {
-    init(_ record: InteractionRecord) {
+    init(_ contact: LastContact) {
         self.init(
-            channel: record.interaction.channel.wire, interactionID: record.factID.rawValue, occurredMs: record.at,
-            direction: record.interaction.direction.wire, intent: record.interaction.intent.wire, summary: record.interaction.summary)
+            channel: contact.channel.wire, interactionID: contact.factID.rawValue, occurredMs: contact.at,
+            direction: contact.direction.wire, intent: contact.intent.wire, summary: contact.summary)
+    }
+}
+
+extension CustomerSummary {
+    /// Complaints the customer still waits on (neither closed nor rejected), oldest first, as the wire lists them.
+    func wireOpenComplaints(priority: RoutingPriority, now: Int64) -> [CRMMessages.ComplaintSummary] {
+        complaints.filter(\.state.isAwaitingOutcome).map { CRMMessages.ComplaintSummary($0, customerID: id.rawValue, priority: priority, now: now) }
+    }
+
+    /// The newest `limit` orders, newest first.
+    func wireRecentOrders(limit: Int, now: Int64) -> [CRMMessages.OrderSummary] {
+        orders.reversed().prefix(limit).map { CRMMessages.OrderSummary(digest: $0, now: now) }
     }
 }
 
 extension CRMMessages.CustomerProfile {
-    /// The wire profile.
+    /// The wire profile: the customer's read model and their newest interactions (`recent`, newest first).
     ///
     /// Decisions: the domain keeps normalised handles, not how they were first written, so `raw_value` is the
     /// normalised value; first/last seen and channels come from the interactions on each handle. The domain's
     /// profile does not carry the link facts that shaped it, so `links` is empty.
-    init(_ p: CRMDomain.CustomerProfile, now: Int64, interactionLimit: Int) {
-        let snapshot = CRMDomain.CallerSnapshot(profile: p, now: now, problem: nil)
+    init(summary: CustomerSummary, recent: [InteractionRecord], now: Int64) {
+        let snapshot = CRMDomain.CallerSnapshot(summary: summary, now: now, problem: nil)
         let priority = snapshot.routing.priority.wire
         self.init()
-        customerID = p.id.rawValue
-        displayName = p.name ?? ""
+        customerID = summary.id.rawValue
+        displayName = summary.name ?? ""
         tier = snapshot.tier.wire
         isVvip = snapshot.isVVIP
-        customerSinceMs = p.firstSeenAt
+        customerSinceMs = summary.firstSeenAt
         tenureDays = UInt32(clamping: snapshot.tenureDays)
-        counters = CRMMessages.ProfileCounters(profile: p, snapshot: snapshot)
-        identities = p.handles.sorted().map { handle in
-            let on = p.timeline.filter { $0.interaction.handle == handle }
-            let channels = Set(on.map(\.interaction.channel)).sorted()
-            return Identity(
-                handle: handle.wire, rawValue: handle.value, firstSeenMs: on.first?.at ?? p.firstSeenAt,
-                lastSeenMs: on.last?.at ?? p.firstSeenAt, channels: channels.map(\.wire))
+        counters = CRMMessages.ProfileCounters(summary: summary, snapshot: snapshot)
+        identities = summary.handles.map { activity in
+            Identity(
+                handle: activity.handle.wire, rawValue: activity.handle.value, firstSeenMs: activity.firstInteractionAt ?? summary.firstSeenAt,
+                lastSeenMs: activity.lastInteractionAt ?? summary.firstSeenAt, channels: activity.channels.map(\.wire))
         }
         fields = CRMDomain.ProfileField.allCases.compactMap { field in
-            p.fields[field].map { CRMMessages.FieldObservation(field: field, value: $0, subject: nil) }
+            summary.fields[field].map { CRMMessages.FieldObservation(field: field, value: $0, subject: nil) }
         }
-        lastContacts = p.lastInteractionPerChannel.map(ChannelLastContact.init)
-        openComplaints = p.complaints.filter(\.isOpenForCustomer).sorted { $0.openedAt < $1.openedAt }.map {
-            CRMMessages.ComplaintSummary($0, customerID: p.id.rawValue, priority: priority, now: now)
-        }
-        recentOrders = p.orders.sorted { ($0.record.placedAt, $1.orderNumber) > ($1.record.placedAt, $0.orderNumber) }.prefix(10).map {
-            CRMMessages.OrderSummary(view: $0, now: now)
-        }
-        recentInteractions = p.timeline.sorted { ($0.at, $1.factID) > ($1.at, $0.factID) }.prefix(interactionLimit).map {
-            CRMMessages.Interaction(record: $0, customerID: p.id.rawValue)
-        }
+        lastContacts = summary.lastContacts.map(ChannelLastContact.init)
+        openComplaints = summary.wireOpenComplaints(priority: priority, now: now)
+        recentOrders = summary.wireRecentOrders(limit: 10, now: now)
+        recentInteractions = recent.map { CRMMessages.Interaction(record: $0, customerID: summary.id.rawValue) }
         asOfMs = now
     }
 }
 
 extension CRMMessages.CallerSnapshot {
-    init(_ s: CRMDomain.CallerSnapshot, profile: CRMDomain.CustomerProfile, matched: CRMDomain.Handle?, now: Int64) {
+    init(_ s: CRMDomain.CallerSnapshot, summary: CustomerSummary, matched: CRMDomain.Handle?, now: Int64) {
         self.init()
         customerID = s.customerID.rawValue
         displayName = s.name ?? ""
@@ -130,15 +134,11 @@ extension CRMMessages.CallerSnapshot {
         isVvip = s.isVVIP
         customerSinceMs = s.customerSince
         tenureDays = UInt32(clamping: s.tenureDays)
-        counters = CRMMessages.ProfileCounters(profile: profile, snapshot: s)
+        counters = CRMMessages.ProfileCounters(summary: summary, snapshot: s)
         let priority = s.routing.priority.wire
-        openComplaints = profile.complaints.filter(\.isOpenForCustomer).sorted { $0.openedAt < $1.openedAt }.map {
-            CRMMessages.ComplaintSummary($0, customerID: s.customerID.rawValue, priority: priority, now: now)
-        }
-        recentOrders = profile.orders.sorted { ($0.record.placedAt, $1.orderNumber) > ($1.record.placedAt, $0.orderNumber) }.prefix(5).map {
-            CRMMessages.OrderSummary(view: $0, now: now)
-        }
-        lastContacts = profile.lastInteractionPerChannel.map(ChannelLastContact.init)
+        openComplaints = summary.wireOpenComplaints(priority: priority, now: now)
+        recentOrders = summary.wireRecentOrders(limit: 5, now: now)
+        lastContacts = s.lastContacts.map(ChannelLastContact.init)
         routingQueue = s.routing.queue.wire
         routingPriority = priority
         routingReason = s.routing.reason

@@ -163,9 +163,6 @@ public struct ComplaintServiceProvider: RPCService {
             let customer = try await env.store.customerID(for: existing.customer)
             return OpenComplaintResponse(outcome: .duplicate, complaint: try await wire(existing, customer: customer, now: now))
         }
-        if try await env.isKnown(key) {
-            throw RPCStatus.failedPrecondition("the key \(key) was already used for another fact; give this opening its own key")
-        }
         let customer = try await env.resolve(request.customer, field: "customer")
         let handle: CRMDomain.Handle
         if case .handle(let wire)? = request.customer?.target {
@@ -190,15 +187,18 @@ public struct ComplaintServiceProvider: RPCService {
         } catch {
             throw RPCStatus.permissionDenied(error.description)
         }
-        let outcome = try await env.append(Fact(id: key, observedAt: now, source: .agent, payload: .complaintOpened(opening))).wire
+        let receipt = try await env.write(
+            [Fact(id: key, observedAt: now, source: .agent, payload: .complaintOpened(opening))], audit: "OpenComplaint", subject: .text(id.rawValue),
+            "\(category.displayName) complaint on order \(order) for \(customer); return reason \(request.returnReason.protoName); interaction \(request.interactionID?.value ?? "-")")
+        if case .conflict = receipt.outcomes[0] {
+            throw RPCStatus.failedPrecondition("the key \(key) was already used for another fact; give this opening its own key")
+        }
+        let outcome = receipt.outcomes[0].wire
         guard let stored = try await env.store.complaint(id) else {
             throw RPCStatus(code: .internal, message: "complaint \(id) was stored but cannot be read back")
         }
         let result = try await wire(stored, customer: customer, now: now)
         if outcome == .accepted {
-            try await env.audit(
-                "OpenComplaint", subject: id.rawValue,
-                "\(category.displayName) complaint on order \(order) for \(customer); return reason \(request.returnReason.protoName); interaction \(request.interactionID?.value ?? "-")")
             await publishChange(.opened, stored, customer: customer, transition: nil, now: now)
         }
         return OpenComplaintResponse(outcome: outcome, complaint: result)
@@ -244,10 +244,6 @@ public struct ComplaintServiceProvider: RPCService {
                 outcome: .duplicate, transition: wireTransition(complaint.history[index], note: note),
                 complaint: try await wire(complaint, customer: customer, now: now))
         }
-        if try await env.isKnown(key) {
-            // The key's step is stored but not in force (or the key named another fact): nothing changes.
-            return TransitionComplaintResponse(outcome: .duplicate, complaint: try await wire(complaint, customer: customer, now: now))
-        }
         if let expected, expected != complaint.state {
             throw RPCStatus.failedPrecondition(
                 "complaint \(complaint.id) is \(complaint.state.wireName), not the expected \(expected.wireName); reread it and decide again")
@@ -261,27 +257,31 @@ public struct ComplaintServiceProvider: RPCService {
         } catch {
             throw status(for: error, complaint: complaint, target: target)
         }
-        let outcome = try await env.append(Fact(
-            id: key, observedAt: at, source: .agent,
-            payload: .complaintTransition(ComplaintStep(complaintID: complaint.id, action: action, actor: actor)))).wire
+        let receipt = try await env.write(
+            [Fact(id: key, observedAt: at, source: .agent, payload: .complaintTransition(ComplaintStep(complaintID: complaint.id, action: action, actor: actor)))],
+            audit: "TransitionComplaint", subject: .text(complaint.id.rawValue),
+            "\(complaint.state.wireName) -> \(target.wireName) by \(actor)\(note.isEmpty ? "" : ": \(note)")")
+        let inserted = receipt.outcomes[0] == .inserted
         guard let stored = try await env.store.complaint(complaint.id) else {
             throw RPCStatus(code: .internal, message: "complaint \(complaint.id) cannot be read back")
         }
-        if stored.ignoredTransitions.contains(where: { $0.factID == key }) {
+        if inserted && stored.ignoredTransitions.contains(where: { $0.factID == key }) {
             throw RPCStatus(code: .aborted, message: "complaint \(complaint.id) changed while this transition was recorded; reread it and try again with a new key")
         }
         guard let step = stored.history.last(where: { $0.factID == key }) else {
+            guard inserted else {
+                // The key's step is stored but not in force (or the key named another fact): nothing changes.
+                return TransitionComplaintResponse(outcome: .duplicate, complaint: try await wire(stored, customer: customer, now: now))
+            }
             throw RPCStatus(code: .internal, message: "the transition of complaint \(complaint.id) was stored but is not in its history")
         }
         let transition = wireTransition(step, note: note)
-        if outcome == .accepted {
-            try await env.audit(
-                "TransitionComplaint", subject: complaint.id.rawValue,
-                "\(complaint.state.wireName) -> \(target.wireName) by \(actor)\(note.isEmpty ? "" : ": \(note)")")
+        if inserted {
             await publishChange(.transitioned, stored, customer: customer, transition: transition, now: now)
             await publishNotice(for: stored, customer: customer, step: step, now: now)
         }
-        return TransitionComplaintResponse(outcome: outcome, transition: transition, complaint: try await wire(stored, customer: customer, now: now))
+        return TransitionComplaintResponse(
+            outcome: inserted ? .accepted : .duplicate, transition: transition, complaint: try await wire(stored, customer: customer, now: now))
     }
 
     func wireTransition(_ step: AppliedTransition, note: String) -> CRMMessages.ComplaintTransition {
@@ -499,13 +499,15 @@ public struct ComplaintServiceProvider: RPCService {
         let inspection = try validated { try check.inspection(of: complaint.id, order: orderNumber) }
         let entries = try await env.store.auditEntries(subject: complaint.id.rawValue, after: nil, limit: 10_000)
         let inAudit = entries.contains { $0.entry.action == QualityCheckRecord.action && QualityCheckRecord(encoded: $0.entry.detail)?.key == key.rawValue }
-        var known = inAudit
-        if !known { known = try await env.isKnown(key) }
-        let outcome: ItemOutcome = known
-            ? .duplicate : try await env.append(Fact(id: key, observedAt: check.checkedMs, source: .agent, payload: .returnInspection(inspection))).wire
-        if outcome == .accepted {
+        var outcome = ItemOutcome.duplicate
+        if !inAudit {
             let units = check.items.map { "\($0.sku) \($0.quantityAccepted)/\($0.quantityReturned)" }.joined(separator: ", ")
-            try await env.audit(QualityCheckRecord.action, subject: complaint.id.rawValue, "\(check.verdict.protoName) on order \(orderNumber): \(units)")
+            outcome = try await env.write(
+                [Fact(id: key, observedAt: check.checkedMs, source: .agent, payload: .returnInspection(inspection))], audit: QualityCheckRecord.action,
+                subject: .text(complaint.id.rawValue), "\(check.verdict.protoName) on order \(orderNumber): \(units)"
+            ).outcomes[0].wire
+        }
+        if outcome == .accepted {
             await publishChange(.qualityCheckRecorded, complaint, customer: customer, transition: nil, now: now)
         }
         return RecordReturnQualityCheckResponse(outcome: outcome, complaint: try await wire(complaint, customer: customer, now: now))

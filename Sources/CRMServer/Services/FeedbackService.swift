@@ -45,9 +45,9 @@ public struct FeedbackServiceProvider: RPCService {
         if case .handle(let wire)? = request.customer?.target {
             handle = try validated { try CRMDomain.Handle(wire: wire, field: "customer.handle") }
         } else if let id = customer {
-            guard let profile = try await env.store.profile(of: id) else { throw RPCStatus.notFound("no customer has id \(id)") }
-            handle = profile.anchor
-            customer = profile.id
+            guard let summary = try await env.store.summary(of: id) else { throw RPCStatus.notFound("no customer has id \(id)") }
+            handle = summary.anchor
+            customer = summary.id
         } else {
             handle = nil
         }
@@ -57,13 +57,11 @@ public struct FeedbackServiceProvider: RPCService {
         } catch {
             throw RPCStatus.invalidArgument("stars", error.description)
         }
-        let outcome: ItemOutcome = try await env.isKnown(key)
-            ? .duplicate : try await env.append(Fact(id: key, observedAt: ratedAt, source: env.factSource, payload: .rating(rating))).wire
-        if outcome == .accepted {
-            try await env.audit(
-                "SubmitRating", subject: customer?.rawValue ?? "anonymous",
-                "\(request.stars) stars from \(request.source.protoName) on \(request.channel.protoName); complaint \(request.complaintID?.value ?? "-")")
-        }
+        let outcome = try await env.write(
+            [Fact(id: key, observedAt: ratedAt, source: env.factSource, payload: .rating(rating))], audit: "SubmitRating",
+            subject: .text(customer?.rawValue ?? "anonymous"),
+            "\(request.stars) stars from \(request.source.protoName) on \(request.channel.protoName); complaint \(request.complaintID?.value ?? "-")"
+        ).outcomes[0].wire
         let record = RatingRecord(rating: rating, at: ratedAt, factID: key)
         return SubmitRatingResponse(outcome: outcome, rating: CRMMessages.Rating(record, customerID: customer?.rawValue ?? ""))
     }

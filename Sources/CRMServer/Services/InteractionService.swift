@@ -39,23 +39,24 @@ public struct InteractionServiceProvider: RPCService {
         return PushInteractionResponse(outcome: outcome, interactionID: submission.fact.id.rawValue, customerID: customer)
     }
 
-    /// Stores one validated interaction with its stated links, audits and publishes it.
+    /// Stores one validated interaction with its stated links and its audit entry in one append, then publishes it.
     func store(_ submission: InteractionSubmission, method: String) async throws -> (ItemOutcome, String) {
-        if try await env.isKnown(submission.fact.id) {
-            return (.duplicate, try await env.store.customerID(for: submission.interaction.handle)?.rawValue ?? "")
-        }
-        let outcomes = try await env.append([submission.fact] + submission.statedLinks)
-        let outcome = outcomes[0].wire
-        let customer = try await env.store.customerID(for: submission.interaction.handle)?.rawValue ?? ""
-        if outcome == .accepted {
-            try await env.audit(method, subject: customer, "interaction \(submission.fact.id) on \(submission.interaction.channel.rawValue)")
-            await publish([(submission, customer)])
-        }
+        let receipt = try await env.write(
+            [submission.fact] + submission.statedLinks, audit: method, subject: .customerOfFact(0),
+            "interaction \(submission.fact.id) on \(submission.interaction.channel.rawValue)")
+        let outcome = receipt.outcomes[0].wire
+        let customer = receipt.customers[0]?.rawValue ?? ""
+        if outcome == .accepted { await publish([(submission, customer)]) }
         return (outcome, customer)
     }
 
+    /// Items appended together while a bulk push's stream is still open: the stream is consumed as it arrives, so a
+    /// long stream holds at most one chunk of requests in memory, and every chunk appended before a failure stays
+    /// stored (its items answer DUPLICATE when sent again).
+    static let chunkSize = 1_000
+
     func pushMany(_ requests: RequestStream<PushInteractionsRequest>) async throws -> PushInteractionsResponse {
-        var response = PushInteractionsResponse()
+        var results = BulkResults<PushInteractionResult>()
         var pending: [(index: Int, submission: InteractionSubmission)] = []
         var index = 0
         let source = env.factSource
@@ -65,62 +66,68 @@ public struct InteractionServiceProvider: RPCService {
                 let submission = try InteractionSubmission(wire: request.interaction, field: "interaction", source: source)
                 pending.append((index, submission))
             } catch {
-                response.results.append(PushInteractionResult(
-                    index: UInt64(index), key: request.interaction?.key, outcome: .rejected, violations: [error.violation]))
+                try results.add(
+                    PushInteractionResult(index: UInt64(index), key: request.interaction?.key, outcome: .rejected, violations: [error.violation]),
+                    at: index, items: index + 1)
+            }
+            if pending.count == Self.chunkSize {
+                try await pushChunk(pending, into: &results, items: index + 1)
+                pending.removeAll(keepingCapacity: true)
             }
         }
-        // Append in chunks under the store's per-append limit; a fact the store refuses is rejected on its own.
-        var accepted: [(InteractionSubmission, String)] = []
-        var start = 0
-        while start < pending.count {
-            let chunk = Array(pending[start..<min(pending.count, start + 2_000)])
-            start += chunk.count
-            var outcomes: [Int: Result<ItemOutcome, RPCStatus>] = [:]
-            do {
-                let facts = chunk.flatMap { [$0.submission.fact] + $0.submission.statedLinks }
-                let all = try await env.append(facts)
-                var cursor = 0
-                for item in chunk {
-                    outcomes[item.index] = .success(all[cursor].wire)
-                    cursor += 1 + item.submission.statedLinks.count
-                }
-            } catch let status as RPCStatus where status.code == .invalidArgument {
-                for item in chunk {
-                    do {
-                        outcomes[item.index] = .success(try await env.append([item.submission.fact] + item.submission.statedLinks)[0].wire)
-                    } catch let status as RPCStatus where status.code == .invalidArgument {
-                        outcomes[item.index] = .failure(status)
-                    }
-                }
-            }
-            // One read for the chunk's customers, not one per item (a read crosses threads twice).
-            let customers = try await env.store.customerIDs(for: chunk.map(\.submission.interaction.handle))
-            for item in chunk {
-                switch outcomes[item.index]! {
-                case .success(let outcome):
-                    let customer = customers[item.submission.interaction.handle]?.rawValue ?? ""
-                    response.results.append(PushInteractionResult(
-                        index: UInt64(item.index), key: item.submission.key, outcome: outcome,
-                        interactionID: item.submission.fact.id.rawValue, customerID: customer))
-                    if outcome == .accepted { accepted.append((item.submission, customer)) }
-                case .failure(let status):
-                    response.results.append(PushInteractionResult(
-                        index: UInt64(item.index), key: item.submission.key, outcome: .rejected,
-                        violations: [CRMMessages.FieldViolation(field: "interaction", reason: status.message)]))
-                }
-            }
-        }
-        response.results.sort { $0.index < $1.index }
+        try await pushChunk(pending, into: &results, items: index)
+        var response = PushInteractionsResponse(results: results.inStreamOrder)
         response.acceptedCount = UInt64(response.results.count { $0.outcome == .accepted })
         response.duplicateCount = UInt64(response.results.count { $0.outcome == .duplicate })
         response.rejectedCount = UInt64(response.results.count { $0.outcome == .rejected })
-        if !accepted.isEmpty {
-            try await env.audit(
-                "PushInteractions", subject: "interactions",
-                "\(response.acceptedCount) accepted, \(response.duplicateCount) duplicate, \(response.rejectedCount) rejected")
-            await publish(accepted)
-        }
         return response
+    }
+
+    /// Appends one chunk of a bulk push with its audit entry, records each item's result and publishes the new ones.
+    /// A fact the store refuses fails the chunk's append; the chunk is then appended item by item, so only that
+    /// item is rejected.
+    private func pushChunk(
+        _ chunk: [(index: Int, submission: InteractionSubmission)], into results: inout BulkResults<PushInteractionResult>, items: Int
+    ) async throws {
+        guard let first = chunk.first, let last = chunk.last else { return }
+        var outcomes: [Int: Result<(ItemOutcome, String), RPCStatus>] = [:]
+        do {
+            let facts = chunk.flatMap { [$0.submission.fact] + $0.submission.statedLinks }
+            let receipt = try await env.write(
+                facts, audit: "PushInteractions", subject: .text("interactions"),
+                "\(chunk.count) interactions, items \(first.index)–\(last.index) of the stream")
+            var cursor = 0
+            for item in chunk {
+                outcomes[item.index] = .success((receipt.outcomes[cursor].wire, receipt.customers[cursor]?.rawValue ?? ""))
+                cursor += 1 + item.submission.statedLinks.count
+            }
+        } catch let status as RPCStatus where status.code == .invalidArgument {
+            for item in chunk {
+                do {
+                    let receipt = try await env.write(
+                        [item.submission.fact] + item.submission.statedLinks, audit: "PushInteractions", subject: .customerOfFact(0),
+                        "interaction \(item.submission.fact.id), item \(item.index) of the stream")
+                    outcomes[item.index] = .success((receipt.outcomes[0].wire, receipt.customers[0]?.rawValue ?? ""))
+                } catch let status as RPCStatus where status.code == .invalidArgument {
+                    outcomes[item.index] = .failure(status)
+                }
+            }
+        }
+        var accepted: [(InteractionSubmission, String)] = []
+        for item in chunk {
+            switch outcomes[item.index]! {
+            case .success(let (outcome, customer)):
+                try results.add(PushInteractionResult(
+                    index: UInt64(item.index), key: item.submission.key, outcome: outcome,
+                    interactionID: item.submission.fact.id.rawValue, customerID: customer), at: item.index, items: items)
+                if outcome == .accepted { accepted.append((item.submission, customer)) }
+            case .failure(let status):
+                try results.add(PushInteractionResult(
+                    index: UInt64(item.index), key: item.submission.key, outcome: .rejected,
+                    violations: [CRMMessages.FieldViolation(field: "interaction", reason: status.message)]), at: item.index, items: items)
+            }
+        }
+        await publish(accepted)
     }
 
     /// Publishes new interactions to watchers (and the hub's replay buffer). The customer's name and priority are

@@ -55,16 +55,15 @@ public struct NoticeSweeps: Sendable {
             try Task.checkCancellation()
             guard let notice = DelayNotice.due(for: order, now: at) else { continue }
             let factID = try FactID(adapter: "sweeper", externalID: notice.id.description)
-            guard !(try await store.containsFact(factID)) else { continue }
             let fact = Fact(id: factID, observedAt: at, source: .orderSystem, payload: .delayNoticeSent(notice.id))
-            guard case .inserted = try await store.append([fact]).first else { continue }
+            // The notice's fact and its audit entry in one append; a notice already recorded (another run, another
+            // node) keeps its fact and is not sent again.
             let customer = try await store.customerID(for: notice.customer)?.rawValue ?? ""
+            let audit = AppendAudit(
+                at: at, actor: Self.auditActor, action: "SendDelayNotice", subject: .text(order.orderNumber.rawValue),
+                detail: "\(notice.id), \(notice.daysLate) days late, customer \(customer)")
+            guard case .inserted = try await store.append([fact], conflicts: .keepStored, audit: [audit]).outcomes.first else { continue }
             let message = ProactiveNotice(delay: notice, customerID: customer, now: at)
-            try await store.appendAudit([
-                AuditEntry(
-                    at: at, actor: Self.auditActor, action: "SendDelayNotice", subject: order.orderNumber.rawValue,
-                    detail: "\(notice.id), \(notice.daysLate) days late, customer \(customer)")
-            ])
             await events.publish(.notice(message), at: at)
             sent.append(message)
         }

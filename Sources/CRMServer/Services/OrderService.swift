@@ -24,63 +24,90 @@ public struct OrderServiceProvider: RPCService {
         let submission = try validated {
             try OrderSubmission(wire: request.order, key: request.key, field: "order", keyField: "key", source: .orderSystem)
         }
-        let outcome: ItemOutcome = try await env.isKnown(submission.fact.id)
-            ? .duplicate : try await env.append([submission.fact] + submission.extraFacts)[0].wire
-        let customer = try await env.store.customerID(for: submission.record.customer)?.rawValue ?? ""
-        if outcome == .accepted {
-            try await env.audit("UpsertOrder", subject: submission.record.orderNumber.rawValue, "order for \(customer), total \(Rupiah.format(submission.record.total))")
-        }
+        let receipt = try await env.write(
+            [submission.fact] + submission.extraFacts, audit: "UpsertOrder", subject: .text(submission.record.orderNumber.rawValue),
+            "order for \(submission.record.customer), total \(Rupiah.format(submission.record.total))")
+        let outcome = receipt.outcomes[0].wire
+        let customer = receipt.customers[0]?.rawValue ?? ""
         guard let view = try await env.store.order(submission.record.orderNumber) else {
             throw RPCStatus(code: .internal, message: "order \(submission.record.orderNumber) was stored but cannot be read back")
         }
         return UpsertOrderResponse(outcome: outcome, order: CRMMessages.Order(view: view, customerID: customer, now: env.now()))
     }
 
+    /// Rows appended together while an import's stream is still open: the stream is consumed as it arrives, so a
+    /// million-row import holds at most one chunk of rows in memory, and every chunk appended before a failure stays
+    /// stored (its rows answer DUPLICATE when imported again).
+    static let chunkSize = 1_000
+
     func importOrders(_ requests: RequestStream<ImportOrdersRequest>) async throws -> ImportOrdersResponse {
-        var response = ImportOrdersResponse()
-        var pending: [(result: Int, submission: OrderSubmission)] = []
+        var results = BulkResults<ImportOrderRowResult>()
+        var pending: [(position: Int, row: UInt64, number: String, submission: OrderSubmission)] = []
+        var position = 0
         for try await row in requests {
-            var result = ImportOrderRowResult(rowNumber: row.rowNumber, orderNumber: row.order?.orderNumber ?? "")
+            defer { position += 1 }
             do throws(RequestFieldError) {
                 let submission = try OrderSubmission(wire: row.order, key: row.key, field: "order", keyField: "key", source: .bulkImport)
-                pending.append((response.results.count, submission))
+                pending.append((position, row.rowNumber, row.order?.orderNumber ?? "", submission))
             } catch {
+                var result = ImportOrderRowResult(rowNumber: row.rowNumber, orderNumber: row.order?.orderNumber ?? "")
                 result.outcome = .rejected
                 result.violations = [error.violation]
+                try results.add(result, at: position, items: position + 1)
             }
-            response.results.append(result)
-        }
-        var start = 0
-        while start < pending.count {
-            let chunk = Array(pending[start..<min(pending.count, start + 1_000)])
-            start += chunk.count
-            do {
-                let all = try await env.append(chunk.flatMap { [$0.submission.fact] + $0.submission.extraFacts })
-                var cursor = 0
-                for item in chunk {
-                    response.results[item.result].outcome = all[cursor].wire
-                    cursor += 1 + item.submission.extraFacts.count
-                }
-            } catch let status as RPCStatus where status.code == .invalidArgument {
-                for item in chunk {
-                    do {
-                        response.results[item.result].outcome = try await env.append([item.submission.fact] + item.submission.extraFacts)[0].wire
-                    } catch let status as RPCStatus where status.code == .invalidArgument {
-                        response.results[item.result].outcome = .rejected
-                        response.results[item.result].violations = [CRMMessages.FieldViolation(field: "order", reason: status.message)]
-                    }
-                }
+            if pending.count == Self.chunkSize {
+                try await importChunk(pending, into: &results, items: position + 1)
+                pending.removeAll(keepingCapacity: true)
             }
         }
+        try await importChunk(pending, into: &results, items: position)
+        var response = ImportOrdersResponse(results: results.inStreamOrder)
         response.acceptedCount = UInt64(response.results.count { $0.outcome == .accepted })
         response.duplicateCount = UInt64(response.results.count { $0.outcome == .duplicate })
         response.rejectedCount = UInt64(response.results.count { $0.outcome == .rejected })
-        if response.acceptedCount > 0 {
-            try await env.audit(
-                "ImportOrders", subject: "orders",
-                "\(response.acceptedCount) accepted, \(response.duplicateCount) duplicate, \(response.rejectedCount) rejected")
-        }
         return response
+    }
+
+    /// Appends one chunk of an import with its audit entry and records each row's result. A fact the store refuses
+    /// fails the chunk's append; the chunk is then appended row by row, so only that row is rejected.
+    private func importChunk(
+        _ chunk: [(position: Int, row: UInt64, number: String, submission: OrderSubmission)], into results: inout BulkResults<ImportOrderRowResult>,
+        items: Int
+    ) async throws {
+        guard !chunk.isEmpty else { return }
+        var outcomes: [Int: Result<ItemOutcome, RPCStatus>] = [:]
+        do {
+            let receipt = try await env.write(
+                chunk.flatMap { [$0.submission.fact] + $0.submission.extraFacts }, audit: "ImportOrders", subject: .text("orders"),
+                "\(chunk.count) rows, orders \(Set(chunk.map(\.submission.record.orderNumber)).count)")
+            var cursor = 0
+            for item in chunk {
+                outcomes[item.position] = .success(receipt.outcomes[cursor].wire)
+                cursor += 1 + item.submission.extraFacts.count
+            }
+        } catch let status as RPCStatus where status.code == .invalidArgument {
+            for item in chunk {
+                do {
+                    let receipt = try await env.write(
+                        [item.submission.fact] + item.submission.extraFacts, audit: "ImportOrders", subject: .text("orders"),
+                        "row \(item.row), order \(item.submission.record.orderNumber)")
+                    outcomes[item.position] = .success(receipt.outcomes[0].wire)
+                } catch let status as RPCStatus where status.code == .invalidArgument {
+                    outcomes[item.position] = .failure(status)
+                }
+            }
+        }
+        for item in chunk {
+            var result = ImportOrderRowResult(rowNumber: item.row, orderNumber: item.number)
+            switch outcomes[item.position]! {
+            case .success(let outcome):
+                result.outcome = outcome
+            case .failure(let status):
+                result.outcome = .rejected
+                result.violations = [CRMMessages.FieldViolation(field: "order", reason: status.message)]
+            }
+            try results.add(result, at: item.position, items: items)
+        }
     }
 
     func getOrder(_ request: GetOrderRequest) async throws -> GetOrderResponse {
@@ -128,11 +155,10 @@ public struct OrderServiceProvider: RPCService {
         guard try await env.store.order(number) != nil else {
             throw RPCStatus.notFound("no order has number \(number); upsert the order before its tracking events")
         }
-        let outcome: ItemOutcome = try await env.isKnown(fact.id) ? .duplicate : try await env.append(fact).wire
-        if outcome == .accepted {
-            let event = request.event!
-            try await env.audit("AddTrackingEvent", subject: number.rawValue, "\(event.stage.protoName) at \(event.location); \(event.note)")
-        }
+        let event = request.event!
+        let outcome = try await env.write(
+            [fact], audit: "AddTrackingEvent", subject: .text(number.rawValue), "\(event.stage.protoName) at \(event.location); \(event.note)"
+        ).outcomes[0].wire
         guard let view = try await env.store.order(number) else { throw RPCStatus.notFound("no order has number \(number)") }
         return AddTrackingEventResponse(outcome: outcome, factID: fact.id.rawValue, order: CRMMessages.OrderSummary(view: view, now: env.now()))
     }

@@ -22,11 +22,12 @@ public struct ProfileServiceProvider: RPCService {
 
     func getProfile(_ request: GetProfileRequest) async throws -> GetProfileResponse {
         let limit = request.interactionLimit == 0 ? 20 : Int(min(request.interactionLimit, 200))
-        let customer = try await env.resolve(request.customer, field: "customer")
-        guard let profile = try await env.store.profile(of: customer) else {
-            throw RPCStatus.notFound("no customer has id \(customer)")
+        guard let summary = try await summary(request.customer, field: "customer") else {
+            if case .customerID(let raw)? = request.customer?.target { throw RPCStatus.notFound("no customer has id \(raw)") }
+            throw RPCStatus.notFound("no customer matches customer; check the id or handle, or search by name")
         }
-        return GetProfileResponse(profile: CRMMessages.CustomerProfile(profile, now: env.now(), interactionLimit: limit))
+        let recent = try await env.store.timeline(of: summary.id, before: nil, limit: limit).records
+        return GetProfileResponse(profile: CRMMessages.CustomerProfile(summary: summary, recent: recent, now: env.now()))
     }
 
     func snapshot(_ request: GetCallerSnapshotRequest) async throws -> GetCallerSnapshotResponse {
@@ -42,7 +43,8 @@ public struct ProfileServiceProvider: RPCService {
         if case .handle(let wire)? = request.customer?.target {
             matched = try validated { try CRMDomain.Handle(wire: wire, field: "customer.handle") }
         }
-        guard let customer = try await env.resolveIfKnown(request.customer, field: "customer") else {
+        guard let summary = try await summary(request.customer, field: "customer") else {
+            if case .customerID(let raw)? = request.customer?.target { throw RPCStatus.notFound("no customer has id \(raw)") }
             // An unknown caller: only the routing, as for a Silver customer without complaints.
             let routing = CallRouting.route(problem: problem, tier: .silver, hasOpenComplaint: false)
             var snapshot = CRMMessages.CallerSnapshot()
@@ -53,11 +55,25 @@ public struct ProfileServiceProvider: RPCService {
             snapshot.asOfMs = now
             return GetCallerSnapshotResponse(known: false, snapshot: snapshot)
         }
-        guard let profile = try await env.store.profile(of: customer) else {
-            throw RPCStatus.notFound("no customer has id \(customer)")
+        let snapshot = CRMDomain.CallerSnapshot(summary: summary, now: now, problem: problem)
+        return GetCallerSnapshotResponse(known: true, snapshot: CRMMessages.CallerSnapshot(snapshot, summary: summary, matched: matched, now: now))
+    }
+
+    /// The read model of the customer `selector` names, in one read, with customer scoping: nil when no customer
+    /// has the handle or id. A customer principal may only name themselves.
+    private func summary(_ selector: CustomerSelector?, field: String) async throws -> CustomerSummary? {
+        let target = try validated { try Check.present(selector?.target, field) }
+        let summary: CustomerSummary?
+        switch target {
+        case .customerID(let raw):
+            summary = try await env.store.summary(of: try validated { try Check.customerID(raw, field + ".customer_id") })
+        case .handle(let wire):
+            summary = try await env.store.summary(for: try validated { try CRMDomain.Handle(wire: wire, field: field + ".handle") })
         }
-        let snapshot = CRMDomain.CallerSnapshot(profile: profile, now: now, problem: problem)
-        return GetCallerSnapshotResponse(known: true, snapshot: CRMMessages.CallerSnapshot(snapshot, profile: profile, matched: matched, now: now))
+        if let scoped = try env.scopedCustomer(), summary?.id != scoped {
+            throw RPCStatus.permissionDenied("customers may only see their own records; \(field) does not name you")
+        }
+        return summary
     }
 
     func search(_ request: SearchProfilesRequest) async throws -> SearchProfilesResponse {
@@ -75,9 +91,9 @@ public struct ProfileServiceProvider: RPCService {
         var response = SearchProfilesResponse(page: info)
         for match in slice {
             var wire = ProfileMatch(customerID: match.id.rawValue, displayName: match.name ?? "", handles: Array(match.handles.prefix(5).map(\.wire)))
-            if let profile = try await env.store.profile(of: match.id) {
-                wire.tier = profile.tier(now: now).wire
-                wire.lastContactMs = profile.timeline.last?.at ?? 0
+            if let summary = try await env.store.summary(of: match.id) {
+                wire.tier = summary.tier(now: now).wire
+                wire.lastContactMs = summary.lastContactAt ?? 0
             }
             response.matches.append(wire)
         }
@@ -98,14 +114,12 @@ public struct ProfileServiceProvider: RPCService {
             return (id, pair, observed)
         }
         try await ensureOwnHandles(pair)
-        let outcome: ItemOutcome = try await env.isKnown(id)
-            ? .duplicate : try await env.append(Fact(id: id, observedAt: observed, source: env.factSource, payload: .identityLink(pair))).wire
-        let customer = try await env.store.customerID(for: pair.first)?.rawValue ?? ""
-        if outcome == .accepted {
-            try await env.audit(
-                "LinkIdentities", subject: customer,
-                "linked \(pair.first) and \(pair.second); evidence \(request.evidence.protoName); interaction \(request.interactionID?.value ?? "-"); note: \(request.note)")
-        }
+        let receipt = try await env.write(
+            [Fact(id: id, observedAt: observed, source: env.factSource, payload: .identityLink(pair))], audit: "LinkIdentities",
+            subject: .customerOfFact(0),
+            "linked \(pair.first) and \(pair.second); evidence \(request.evidence.protoName); interaction \(request.interactionID?.value ?? "-"); note: \(request.note)")
+        let outcome = receipt.outcomes[0].wire
+        let customer = receipt.customers[0]?.rawValue ?? ""
         var fact = IdentityLinkFact(
             factID: id.rawValue, key: request.key, action: .link, firstHandle: pair.first.wire, secondHandle: pair.second.wire,
             evidence: request.evidence, actor: env.actorRef, observedMs: observed, interactionID: request.interactionID, note: request.note)
@@ -122,13 +136,12 @@ public struct ProfileServiceProvider: RPCService {
             return (id, pair, observed)
         }
         try await ensureOwnHandles(pair)
-        let outcome: ItemOutcome = try await env.isKnown(id)
-            ? .duplicate : try await env.append(Fact(id: id, observedAt: observed, source: env.factSource, payload: .identityUnlink(pair))).wire
-        let first = try await env.store.customerID(for: pair.first)?.rawValue ?? ""
+        let receipt = try await env.write(
+            [Fact(id: id, observedAt: observed, source: env.factSource, payload: .identityUnlink(pair))], audit: "UnlinkIdentities",
+            subject: .customerOfFact(0), "unlinked \(pair.first) and \(pair.second); note: \(request.note)")
+        let outcome = receipt.outcomes[0].wire
+        let first = receipt.customers[0]?.rawValue ?? ""
         let second = try await env.store.customerID(for: pair.second)?.rawValue ?? ""
-        if outcome == .accepted {
-            try await env.audit("UnlinkIdentities", subject: first, "unlinked \(pair.first) and \(pair.second) (now \(second)); note: \(request.note)")
-        }
         let fact = IdentityLinkFact(
             factID: id.rawValue, key: request.key, action: .unlink, firstHandle: pair.first.wire, secondHandle: pair.second.wire,
             actor: env.actorRef, observedMs: observed, note: request.note)
@@ -178,14 +191,13 @@ public struct ProfileServiceProvider: RPCService {
             let owner = try await env.store.customerID(for: observation.handle)
             try env.ensureVisible(customer: owner, what: "profile")
         }
-        let outcome: ItemOutcome = try await env.isKnown(id)
-            ? .duplicate : try await env.append(Fact(id: id, observedAt: observed, source: source, payload: .fieldObservation(observation))).wire
-        let profile = try await env.store.profile(for: observation.handle)
-        let customer = profile?.id.rawValue ?? ""
-        if outcome == .accepted {
-            try await env.audit("ObserveProfileField", subject: customer, "\(observation.field.rawValue) observed by \(source.rawValue)")
-        }
-        let current = profile?.fields[observation.field].map {
+        let receipt = try await env.write(
+            [Fact(id: id, observedAt: observed, source: source, payload: .fieldObservation(observation))], audit: "ObserveProfileField",
+            subject: .customerOfFact(0), "\(observation.field.rawValue) observed by \(source.rawValue)")
+        let outcome = receipt.outcomes[0].wire
+        let summary = try await env.store.summary(for: observation.handle)
+        let customer = summary?.id.rawValue ?? ""
+        let current = summary?.fields[observation.field].map {
             CRMMessages.FieldObservation(field: observation.field, value: $0, subject: nil)
         }
         return ObserveProfileFieldResponse(outcome: outcome, customerID: customer, current: current)

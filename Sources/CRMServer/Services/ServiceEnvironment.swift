@@ -87,27 +87,26 @@ struct ServiceEnvironment: Sendable {
 
     // MARK: Writing
 
-    /// Whether a fact with this idempotency key is already stored: such a request is answered DUPLICATE and
-    /// changes nothing, even when its content (e.g. a server-stamped time) would differ.
-    func isKnown(_ id: FactID) async throws -> Bool {
-        try await store.containsFact(id)
+    /// The one write path of every state-changing call: the call's facts and its audit entry go to the store in one
+    /// append, so one transaction and one group commit; the audit entry is written only when a fact is new. A key
+    /// already stored keeps its fact even when the retried request would make a different one (a server-stamped
+    /// time, say): the request answers DUPLICATE and changes nothing, with no read before the append.
+    ///
+    /// Store refusals become INVALID_ARGUMENT, a closed store UNAVAILABLE, anything else INTERNAL.
+    func write(_ facts: [Fact], audit action: String, subject: AuditSubject, _ detail: String) async throws -> AppendReceipt {
+        try await write(facts, audit: [AppendAudit(at: now(), actor: auditActor, action: action, subject: subject, detail: detail)])
     }
 
-    /// Appends one fact and returns its outcome; store refusals become INVALID_ARGUMENT or INTERNAL.
-    func append(_ fact: Fact) async throws -> IngestOutcome {
-        try await append([fact])[0]
-    }
-
-    /// Appends facts in one atomic transaction.
-    func append(_ facts: [Fact]) async throws -> [IngestOutcome] {
+    /// ``write(_:audit:subject:_:)`` with any number of audit entries (none for a write that audits itself later).
+    func write(_ facts: [Fact], audit: [AppendAudit]) async throws -> AppendReceipt {
         do {
-            return try await store.append(facts)
+            return try await store.append(facts, conflicts: .keepStored, audit: audit)
         } catch let error as StoreError {
             throw error.rpcStatus
         }
     }
 
-    /// Appends an audit entry for a state-changing call.
+    /// Appends an audit entry for a call whose state change is not a fact (tokens, notices already recorded).
     func audit(_ method: String, subject: String, _ detail: String) async throws {
         try await store.appendAudit([AuditEntry(at: now(), actor: auditActor, action: method, subject: subject, detail: detail)])
     }
