@@ -80,6 +80,17 @@ public final class CRMServerApp: Sendable {
         self.init(configuration: configuration, logger: logger) { store in ServerComponents(services: makeServices(store)) }
     }
 
+    /// Logs a long migration's progress (the read model's backfill of an existing store) at every tenth of it.
+    static func migrationLog(_ logger: Logger) -> MigrationProgress {
+        let logged = Mutex(-1)
+        return { migration, done, total in
+            let tenth = total == 0 ? 10 : done * 10 / total
+            guard logged.withLock({ last in defer { last = max(last, tenth) }; return tenth > last }) else { return }
+            logger.notice(
+                "migrating the store", metadata: ["step": "\(migration)", "done": "\(done)", "total": "\(total)", "percent": "\(tenth * 10)"])
+        }
+    }
+
     /// The TLS files in use, and whether they are development ones.
     public struct ResolvedTLS: Sendable, Hashable {
         /// The server's TLS configuration.
@@ -111,7 +122,7 @@ public final class CRMServerApp: Sendable {
                         "note": "for development only: configure --cert, --key and --ca for anything else",
                     ])
             }
-            let store = try SQLiteStore(location: configuration.store)
+            let store = try SQLiteStore(location: configuration.store, progress: Self.migrationLog(logger))
             let components: ServerComponents
             let server: RPCServer
             do {
