@@ -1,4 +1,6 @@
+import CRMDomain
 import CRMRPC
+@testable import CRMStore
 import CRMTLS
 import CRMWire
 import Foundation
@@ -98,6 +100,38 @@ struct CRMDProcessTests {
         let refused = try await CRMDBinary.run(["token", "create", "--role", "agent", "--name", "x", "--data-dir", directory])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("--team"))
+    }
+
+    @Test("verify reports a read model that differs from its facts, exits 1, and repairs it with --repair")
+    func verify() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let location = StoreLocation(directory: directory)
+        let store = try SQLiteStore(location: location)
+        let handle = try CRMDomain.Handle.phone("0812-1111-2222")
+        let receipt = try await store.append(
+            [Fact(id: try FactID("wa/1"), observedAt: 1_704_042_000_000, source: .channel, payload: .interaction(
+                try Interaction(channel: .whatsApp, direction: .inbound, handle: handle, intent: .other, summary: "halo")))],
+            conflicts: .convergent, audit: [])
+        let customer = try #require(receipt.customers[0])
+        try await store.close()
+
+        let clean = try await CRMDBinary.run(["verify", "--derived-tables", "--data-dir", directory])
+        #expect(clean.status == 0)
+        #expect(clean.stdout == "")
+        #expect(clean.stderr.contains("checked 1 customers: 0 read models differ from their facts; derived tables: 0 differences"))
+
+        let damaged = try SQLiteStore(location: location)
+        try await damaged.executeRaw("UPDATE customer_summaries SET summary = x'01'")
+        try await damaged.close()
+        let found = try await CRMDBinary.run(["verify", "--data-dir", directory])
+        #expect(found.status == 1)
+        #expect(found.stdout.hasPrefix("customer \(customer): the stored read model differs from its facts in damaged"))
+        #expect(found.stderr.contains("checked 1 customers: 1 read models differ from their facts"))
+        let repaired = try await CRMDBinary.run(["verify", "--repair", "--data-dir", directory])
+        #expect(repaired.status == 0)
+        #expect(repaired.stderr.contains("1 rewritten"))
+        #expect(try await CRMDBinary.run(["verify", "--data-dir", directory]).status == 0)
     }
 }
 
