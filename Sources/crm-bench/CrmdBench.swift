@@ -448,7 +448,9 @@ struct CrmdSnapshot: AsyncParsableCommand {
             snapshot`), issues an agent token (team after-sales), and calls GetCallerSnapshot with --connections × --in-flight \
             calls in flight for --duration seconds after --warmup, each for a random customer of the store \
             by one of the written forms of their mobile number (`0812-…`, `62812…`, `+62 (0)812 …`). Every \
-            answer must say the customer is known.
+            answer must say the customer is known. With --ivr each call is the IVR's flow instead: push a phone call \
+            from that number (PushInteraction, a new key each time, which must be ACCEPTED), then get the caller's \
+            snapshot; the latency is the pair's.
             """)
 
     @OptionGroup var crmd: CrmdOptions
@@ -477,11 +479,14 @@ struct CrmdSnapshot: AsyncParsableCommand {
     @Option(help: "The random seed of the look-ups.")
     var seed: UInt64 = 7
 
-    @Option(help: "The p99 target in milliseconds.")
-    var targetP99 = 2.0
+    @Option(help: "The p99 target in milliseconds (default 2, or 5 with --ivr).")
+    var targetP99: Double?
 
     @Option(help: "The label of the result.")
-    var label = "crmd GetCallerSnapshot"
+    var label: String?
+
+    @Flag(help: "Push a phone call from the caller before each snapshot (the IVR's flow); time the pair.")
+    var ivr = false
 
     func validate() throws {
         guard (store == nil) != (dataDir == nil) else { throw ValidationError("give either --store FILE or --data-dir DIR") }
@@ -511,13 +516,31 @@ struct CrmdSnapshot: AsyncParsableCommand {
         let clients = try crmd.makeClients(for: server, token: token)
         for client in clients { _ = try await client.health.check(HealthCheckRequest()) }
         let cursor = RowCursor(count: requests.count)
+        let calls = RowCursor(count: .max)
         let shape = LoadShape(connections: crmd.connections, inFlight: crmd.inFlight, warmupSeconds: warmup, seconds: duration)
         let pid = server.pid
+        let (ivr, seed) = (ivr, seed)
+        let label = label ?? (ivr ? "crmd IVR flow (PushInteraction + GetCallerSnapshot)" : "crmd GetCallerSnapshot")
+        let targetP99 = targetP99 ?? (ivr ? 5 : 2)
         let result = await runLoad(
             label: "\(label) (\(customers) customers)", clients: clients, shape: shape,
             cpuSample: { (processCPUSeconds(pid: pid), ownCPUSeconds()) }
         ) { client in
             let request = requests[cursor.nextIndex() % requests.count]
+            if ivr, case .handle(let handle)? = request.customer?.target {
+                var call = CRMMessages.Interaction()
+                call.key = IdempotencyKey(adapterID: "ivr-bench", externalID: "call-\(seed)-\(calls.nextIndex())")
+                call.channel = .phoneCall
+                call.direction = .inbound
+                call.handle = handle
+                call.occurredMs = Int64(Date().timeIntervalSince1970 * 1000)
+                call.intent = .informationRequest
+                call.summary = "IVR: caller chose order status"
+                let pushed = try await client.interactions.pushInteraction(PushInteractionRequest(interaction: call))
+                guard pushed.outcome == .accepted else {
+                    throw RPCStatus(code: .internal, message: "the call from \(handle.value) came back \(pushed.outcome), not ACCEPTED")
+                }
+            }
             let response = try await client.profiles.getCallerSnapshot(request)
             guard response.known else {
                 throw RPCStatus(code: .notFound, message: "no customer for \(request.customer.map { "\($0)" } ?? "?")")

@@ -29,7 +29,7 @@ static const char USAGE[] =
     "  --cert, --key FILE  a client certificate and its key (mutual TLS; the adapter is its CN)\n"
     "  --token TOKEN       a bearer token from `crmd token create --role adapter` (or $CRM_TOKEN)\n"
     "  --adapter-id ID     the first half of every idempotency key (default: crm-push)\n"
-    "  --batch N           interactions per PushInteractions call (default 2000, at most 50000)\n"
+    "  --batch N           interactions per PushInteractions call (default 2000, at most 20000)\n"
     "  --timeout SECONDS   deadline of each call (default 120)\n"
     "  --retries N         retries of a call that failed with UNAVAILABLE (default 2; safe: the keys\n"
     "                      make a repeated push store nothing twice)\n"
@@ -258,7 +258,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--batch") == 0 || strcmp(a, "--timeout") == 0 || strcmp(a, "--retries") == 0) {
             char *end;
             long n = strtol(v, &end, 10);
-            if (*end || n < 0 || (strcmp(a, "--batch") == 0 && (n < 1 || n > 50000)) ||
+            if (*end || n < 0 || (strcmp(a, "--batch") == 0 && (n < 1 || n > 20000)) ||
                 (strcmp(a, "--timeout") == 0 && (n < 1 || n > 86400)) || (strcmp(a, "--retries") == 0 && n > 100))
                 return usage_error("%s: not a number in range", a);
             if (a[2] == 'b') o.batch = (size_t)n;

@@ -34,7 +34,8 @@ public struct InteractionServiceClient: Sendable {
         try await rpc.unary(InteractionService.pushInteraction, request, options: defaultOptions.merging(options, idempotent: false, kind: .unary))
     }
 
-    /// Pushes many interactions in one stream; answers once, with a result per item, after commit.
+    /// Pushes many interactions in one stream; answers once, with a result per item, after commit. The server appends
+    /// the items in chunks of 1,000 as they arrive, so a chunk is stored even if the stream fails later.
     ///
     /// Client streaming: `requests` writes the requests (the stream ends when it returns); returns
     /// the one response. Never retried. Throws `RPCStatus`, or what `requests` throws.

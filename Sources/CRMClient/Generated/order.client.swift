@@ -34,7 +34,8 @@ public struct OrderServiceClient: Sendable {
         try await rpc.unary(OrderService.upsertOrder, request, options: defaultOptions.merging(options, idempotent: false, kind: .unary))
     }
 
-    /// Imports many orders in one stream (e.g. from a CSV); answers once with a result per row.
+    /// Imports many orders in one stream (e.g. from a CSV); answers once with a result per row. The server appends
+    /// the rows in chunks of 1,000 as they arrive, so a chunk is stored even if the stream fails later.
     ///
     /// Client streaming: `requests` writes the requests (the stream ends when it returns); returns
     /// the one response. Never retried. Throws `RPCStatus`, or what `requests` throws.

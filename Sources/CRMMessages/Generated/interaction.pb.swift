@@ -259,7 +259,9 @@ public struct PushInteractionsResponse: WireMessage {
     /// The fully qualified protobuf name of the message.
     public static let protoName = "crm.v1.PushInteractionsResponse"
 
-    /// One result per item, in stream order; keep a stream under about 50,000 items to stay below the message limit.
+    /// One result per item, in stream order. The results must fit one message (4 MiB, at most 100,000 results): a
+    /// stream that carries more ends with RESOURCE_EXHAUSTED, the items appended before that stored (they answer
+    /// DUPLICATE when sent again); tens of thousands of items per stream fit.
     public var results: [PushInteractionResult] = []
 
     /// Items stored as new.
@@ -1000,7 +1002,8 @@ public enum InteractionService {
     public static let pushInteraction = WireMethod<PushInteractionRequest, PushInteractionResponse>(
         service: name, method: "PushInteraction", kind: .unary)
 
-    /// Pushes many interactions in one stream; answers once, with a result per item, after commit.
+    /// Pushes many interactions in one stream; answers once, with a result per item, after commit. The server appends
+    /// the items in chunks of 1,000 as they arrive, so a chunk is stored even if the stream fails later.
     public static let pushInteractions = WireMethod<PushInteractionsRequest, PushInteractionsResponse>(
         service: name, method: "PushInteractions", kind: .clientStreaming)
 

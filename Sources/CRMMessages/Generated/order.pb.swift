@@ -803,7 +803,9 @@ public struct ImportOrdersResponse: WireMessage {
     /// The fully qualified protobuf name of the message.
     public static let protoName = "crm.v1.ImportOrdersResponse"
 
-    /// One result per row, in stream order.
+    /// One result per row, in stream order. The results must fit one message (4 MiB, at most 100,000 results): a
+    /// stream that carries more ends with RESOURCE_EXHAUSTED, the rows appended before that stored (they answer
+    /// DUPLICATE when imported again).
     public var results: [ImportOrderRowResult] = []
 
     /// Rows stored.
@@ -1478,7 +1480,8 @@ public enum OrderService {
     public static let upsertOrder = WireMethod<UpsertOrderRequest, UpsertOrderResponse>(
         service: name, method: "UpsertOrder", kind: .unary)
 
-    /// Imports many orders in one stream (e.g. from a CSV); answers once with a result per row.
+    /// Imports many orders in one stream (e.g. from a CSV); answers once with a result per row. The server appends
+    /// the rows in chunks of 1,000 as they arrive, so a chunk is stored even if the stream fails later.
     public static let importOrders = WireMethod<ImportOrdersRequest, ImportOrdersResponse>(
         service: name, method: "ImportOrders", kind: .clientStreaming)
 

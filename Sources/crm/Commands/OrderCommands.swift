@@ -71,6 +71,9 @@ struct OrderCommand: AsyncParsableCommand {
             var problems: [RowReport]
         }
 
+        /// Orders sent per ImportOrders stream.
+        static let ordersPerStream = 10_000
+
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw CLIFailure(.usage, "cannot read \(file); give the path of a CSV file")
@@ -89,22 +92,29 @@ struct OrderCommand: AsyncParsableCommand {
                 let progress = ProgressBar(total: parsed.orders.count, enabled: !output.json && Style.isStderrTTY)
                 let byRow = Dictionary(uniqueKeysWithValues: parsed.orders.map { ($0.rowNumber, $0) })
                 defer { progress.finish() }
-                let response = try await connection.withClient { client in
-                    try await client.orders.importOrders { requests in
-                        for order in parsed.orders {
-                            try await requests.write(ImportOrdersRequest(rowNumber: order.rowNumber, key: order.key, order: order.order))
-                            progress.advance()
+                // One stream per 10,000 orders: a response carries one result per order and must fit one message.
+                var responses: [ImportOrdersResponse] = []
+                for start in stride(from: 0, to: parsed.orders.count, by: Self.ordersPerStream) {
+                    let orders = parsed.orders[start..<min(start + Self.ordersPerStream, parsed.orders.count)]
+                    responses.append(try await connection.withClient { client in
+                        try await client.orders.importOrders { requests in
+                            for order in orders {
+                                try await requests.write(ImportOrdersRequest(rowNumber: order.rowNumber, key: order.key, order: order.order))
+                                progress.advance()
+                            }
                         }
-                    }
+                    })
                 }
-                accepted = response.acceptedCount
-                duplicate = response.duplicateCount
-                for result in response.results where result.outcome == .rejected {
-                    let order = byRow[result.rowNumber]
-                    let reasons = result.violations.map { $0.field.isEmpty ? $0.reason : "\($0.field): \($0.reason)" }
-                    problems.append(RowReport(
-                        line: order?.line ?? 0, orderNumber: order?.order.orderNumber ?? result.orderNumber, outcome: "rejected",
-                        reasons: reasons.isEmpty ? ["rejected by the server"] : reasons))
+                for response in responses {
+                    accepted += response.acceptedCount
+                    duplicate += response.duplicateCount
+                    for result in response.results where result.outcome == .rejected {
+                        let order = byRow[result.rowNumber]
+                        let reasons = result.violations.map { $0.field.isEmpty ? $0.reason : "\($0.field): \($0.reason)" }
+                        problems.append(RowReport(
+                            line: order?.line ?? 0, orderNumber: order?.order.orderNumber ?? result.orderNumber, outcome: "rejected",
+                            reasons: reasons.isEmpty ? ["rejected by the server"] : reasons))
+                    }
                 }
             }
             problems.sort { $0.line < $1.line }

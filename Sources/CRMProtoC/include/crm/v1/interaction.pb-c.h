@@ -253,7 +253,9 @@ struct  Crm__V1__PushInteractionsResponse
 {
   ProtobufCMessage base;
   /*
-   * One result per item, in stream order; keep a stream under about 50,000 items to stay below the message limit.
+   * One result per item, in stream order. The results must fit one message (4 MiB, at most 100,000 results): a
+   * stream that carries more ends with RESOURCE_EXHAUSTED, the items appended before that stored (they answer
+   * DUPLICATE when sent again); tens of thousands of items per stream fit.
    */
   size_t n_results;
   Crm__V1__PushInteractionResult **results;

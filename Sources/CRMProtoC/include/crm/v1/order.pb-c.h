@@ -572,7 +572,9 @@ struct  Crm__V1__ImportOrdersResponse
 {
   ProtobufCMessage base;
   /*
-   * One result per row, in stream order.
+   * One result per row, in stream order. The results must fit one message (4 MiB, at most 100,000 results): a
+   * stream that carries more ends with RESOURCE_EXHAUSTED, the rows appended before that stored (they answer
+   * DUPLICATE when imported again).
    */
   size_t n_results;
   Crm__V1__ImportOrderRowResult **results;
