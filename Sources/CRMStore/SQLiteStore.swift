@@ -5,9 +5,10 @@ import GRDB
 /// The embedded store: one SQLite file in WAL mode, written by one group-committing writer, read by a pool of
 /// readers that never block it.
 ///
-/// Durability: `synchronous=FULL`, so a commit is on disk before ``append(_:)`` returns. Facts are the truth
-/// (`facts`, `fact_keys`); identity, names, orders and complaints are derived tables recomputed in the same
-/// transaction for what each append touched; profiles and snapshots are projected from the facts on read by the
+/// Durability: `synchronous=FULL`, so a commit is on disk before ``append(_:conflicts:audit:)`` returns. Facts are the
+/// truth (`facts`, `fact_keys`); identity, names, orders and complaints are derived tables recomputed in the same
+/// transaction for what each append touched, and so is each touched customer's read model (`customer_summaries`),
+/// from which caller snapshots are one indexed read. Full profiles are projected from the facts on read by the
 /// domain's ``ProfileProjection``, from a handful of index range reads (see the CRMStore documentation).
 public final class SQLiteStore: Store {
     /// Where the database file is.
