@@ -48,8 +48,8 @@ public struct ComplaintServiceProvider: RPCService {
 
     /// The routing priority of a customer's complaints, from their tier.
     func priority(of handle: CRMDomain.Handle, now: Int64) async throws -> RoutingPriority {
-        guard let profile = try await env.store.profile(for: handle) else { return .normal }
-        return CallRouting.route(problem: nil, tier: profile.tier(now: now), hasOpenComplaint: false).priority.wire
+        guard let summary = try await env.store.summary(for: handle) else { return .normal }
+        return CallRouting.route(problem: nil, tier: summary.tier(now: now), hasOpenComplaint: false).priority.wire
     }
 
     /// The wire complaint, with the pending quality check when there is no decision yet.
@@ -167,8 +167,8 @@ public struct ComplaintServiceProvider: RPCService {
         let handle: CRMDomain.Handle
         if case .handle(let wire)? = request.customer?.target {
             handle = try validated { try CRMDomain.Handle(wire: wire, field: "customer.handle") }
-        } else if let profile = try await env.store.profile(of: customer) {
-            handle = profile.anchor
+        } else if let summary = try await env.store.summary(of: customer) {
+            handle = summary.anchor
         } else {
             throw RPCStatus.notFound("no customer has id \(customer)")
         }

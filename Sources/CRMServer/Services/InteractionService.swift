@@ -249,8 +249,8 @@ public struct InteractionServiceProvider: RPCService {
         // Subscribe before reading history so nothing stored in between is missed.
         let (_, live) = await env.events.subscribe()
         var started = ConverseStarted(customerID: customer.rawValue)
-        if let profile = try await env.store.profile(of: customer) {
-            started.customerDisplayName = profile.name ?? ""
+        if let summary = try await env.store.summary(of: customer) {
+            started.customerDisplayName = summary.name ?? ""
         }
         if start.historyLimit > 0 {
             let page = try await env.store.timeline(of: customer, before: nil, limit: Int(min(start.historyLimit, 200)))

@@ -32,13 +32,13 @@ public struct LoyaltyServiceProvider: RPCService {
     func status(_ request: GetLoyaltyStatusRequest) async throws -> GetLoyaltyStatusResponse {
         let now = try validated { try request.asOfMs.map { v throws(RequestFieldError) in try Check.time(v.value, "as_of_ms.value") } } ?? env.now()
         let customer = try await env.resolve(request.customer, field: "customer")
-        guard let profile = try await env.store.profile(of: customer) else { throw RPCStatus.notFound("no customer has id \(customer)") }
-        let value = policy.qualifyingValue(of: profile.orders, now: now)
+        guard let summary = try await env.store.summary(of: customer) else { throw RPCStatus.notFound("no customer has id \(customer)") }
+        let value = policy.qualifyingValue(of: summary.orders, now: now)
         let tier = policy.tier(forValue: value)
         var status = LoyaltyStatus(customerID: customer.rawValue, tier: tier.wire, isVvip: tier.isVVIP)
         status.period = CRMMessages.TimeRange(fromMs: now - policy.windowLength + 1, toMs: now + 1)
         status.orderValueRupiah = value
-        status.orderCount = UInt32(clamping: profile.orders.count { $0.status != .cancelled && policy.contains($0.record.placedAt, now: now) })
+        status.orderCount = UInt32(clamping: summary.orders.count { $0.status != .cancelled && policy.contains($0.placedAt, now: now) })
         switch tier {
         case .silver:
             status.nextTier = .gold
@@ -49,7 +49,7 @@ public struct LoyaltyServiceProvider: RPCService {
         case .diamond:
             status.nextTier = .unspecified
         }
-        let firstOrder = profile.orders.isEmpty
+        let firstOrder = summary.orders.isEmpty
         status.benefits = Self.benefits(of: tier, firstOrder: firstOrder)
         status.firstOrderDiscountAvailable = firstOrder
         status.asOfMs = now
