@@ -367,6 +367,9 @@ final class HandleCache {
 
     init() {}
 
+    /// How many handles it holds.
+    var count: Int { known.count }
+
     func handle(kind: HandleKind, value: String) throws(HandleError) -> Handle {
         let key = Key(kind: kind, value: value)
         if let handle = known[key] { return handle }

@@ -43,6 +43,8 @@ struct Touched {
 /// Writes one append's facts and brings the derived tables up to date, inside the writer's transaction.
 struct FactWriter {
     let db: Database
+    /// Normalised handles, shared with the read model's decoding.
+    var handles = HandleCache()
 
     private static let insertFact = """
         INSERT INTO facts (fact_id, kind, observed_at, source, payload) VALUES (?, ?, ?, ?, ?)
@@ -78,7 +80,7 @@ struct FactWriter {
             }
         }
         let changes = try DerivedState(db: db).update(for: touched)
-        var readModel = ReadModelMaintenance(db: db)
+        var readModel = ReadModelMaintenance(db: db, handles: handles)
         try readModel.apply(changes, inserted: inserted, replaced: replaced)
         var customers: [CustomerID?] = []
         customers.reserveCapacity(facts.count)
@@ -124,7 +126,7 @@ struct FactWriter {
         if stored.observedAt == p.fact.observedAt && stored.sourceCode == p.sourceCode && stored.payload == p.payload {
             return .duplicate
         }
-        let old = try stored.decoded()
+        let old = try stored.decoded(handles: handles)
         if old == p.fact { return .duplicate }
         guard conflicts == .convergent else { return .conflict(replaced: false) }
         let newWins = p.fact.canonicalDescription.utf8.lexicographicallyPrecedes(old.canonicalDescription.utf8)

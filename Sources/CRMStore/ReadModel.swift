@@ -66,9 +66,12 @@ struct ReadModelMaintenance {
     private var owners: [Handle: String?] = [:]
     private var loaded: [String: CustomerSummary] = [:]
     private var rebuild: Set<String> = []
-    private let handles = HandleCache()
+    private let handles: HandleCache
 
-    init(db: Database) { self.db = db }
+    init(db: Database, handles: HandleCache = HandleCache()) {
+        self.db = db
+        self.handles = handles
+    }
 
     /// Applies one append: `inserted` are the facts stored as new, `replaced` the old and new versions of facts
     /// replaced by a conflicting one.

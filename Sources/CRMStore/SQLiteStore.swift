@@ -469,10 +469,13 @@ public final class SQLiteStore: Store {
 
 /// Applies one write operation inside the group commit's transaction.
 struct WriteApplier: Sendable {
+    /// Handles normalised by earlier writes: the writer decodes the read models of the same customers again and again.
+    private let handles = WriterHandleCache()
+
     func apply(_ operation: WriteOperation, in db: Database) throws -> WriteResult {
         switch operation {
         case let .facts(facts, conflicts, audit):
-            return .facts(try FactWriter(db: db).append(facts, conflicts: conflicts, audit: audit))
+            return .facts(try FactWriter(db: db, handles: handles.cache).append(facts, conflicts: conflicts, audit: audit))
         case let .audit(entries):
             let insert = try db.cachedStatement(sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
             for e in entries { try insert.execute(arguments: [e.at, e.actor, e.action, e.subject, e.detail]) }
@@ -492,5 +495,17 @@ struct WriteApplier: Sendable {
                 .execute(arguments: [id, subject, at])
             return .recorded(db.changesCount > 0)
         }
+    }
+}
+
+/// The writer's ``HandleCache``, kept across writes and emptied when it grows past 200,000 handles. Only the single
+/// writer's dispatch queue touches it (``GroupCommitter`` runs every write there, one at a time).
+final class WriterHandleCache: @unchecked Sendable {
+    private var current = HandleCache()
+
+    /// The cache for the next write.
+    var cache: HandleCache {
+        if current.count > 200_000 { current = HandleCache() }
+        return current
     }
 }
