@@ -123,7 +123,7 @@ public final class SQLiteStore: Store {
     // MARK: Customers
 
     public func customerID(for handle: Handle) async throws -> CustomerID? {
-        try await read { db in try Self.customerID(of: handle, db) }
+        try readOnCallingThread { db in try Self.customerID(of: handle, db) }
     }
 
     public func customerIDs(for handles: [Handle]) async throws -> [Handle: CustomerID] {
@@ -383,8 +383,10 @@ public final class SQLiteStore: Store {
             team: row[6], customerID: row[7])
     }
 
+    /// Read on the calling thread: every authenticated call looks its token up, and a revocation must hold from the
+    /// next call, so the read is not cached; a point read costs less than the hop to a pool reader and back.
     public func token(digest: [UInt8]) async throws -> AccessTokenRecord? {
-        try await read { db in
+        try readOnCallingThread { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(Self.tokenColumns) FROM access_tokens WHERE digest = ?"), arguments: [Data(digest)]
             ).map(Self.tokenRecord)
