@@ -12,6 +12,13 @@ public struct CustomerID: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     /// Parses an id received from outside, refusing anything not shaped like one.
     public init(_ raw: String) throws(IdentifierError) {
+        // Fast path, same result: exactly `cus_` and 32 lower-case hex digits needs no trimming.
+        let utf8 = raw.utf8
+        if utf8.count == 36, utf8.starts(with: "cus_".utf8),
+           utf8.dropFirst(4).allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) {
+            rawValue = raw
+            return
+        }
         let text = Text.trimmed(raw)
         guard text.hasPrefix("cus_") else { throw .malformedCustomerID(raw) }
         let hex = text.dropFirst(4)

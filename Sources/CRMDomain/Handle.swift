@@ -46,6 +46,15 @@ public struct Handle: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.value = value
     }
 
+    /// Restores a handle that a store wrote from a normalised one (its ``value``), without normalising it again.
+    ///
+    /// Only for derived data the store recomputes from the facts and can verify against them (the read model, read
+    /// once per caller look-up, where normalising every handle again was most of the decoding); facts themselves are
+    /// always read back through ``init(kind:raw:)``.
+    @_spi(Storage) public init(restoringNormalized value: String, kind: HandleKind) {
+        self.init(uncheckedKind: kind, value: value)
+    }
+
     /// Normalises `raw` as a handle of `kind`, or says why it cannot be one.
     public init(kind: HandleKind, raw: String) throws(HandleError) {
         switch kind {

@@ -55,6 +55,15 @@ struct ByteReader {
         return text
     }
 
+    /// A string whose invalid UTF-8, if any, is replaced rather than refused: for derived data that the store can
+    /// verify against the facts (the read model), where this is the faster path of the standard library.
+    mutating func repairingString() throws(FactDecodingError) -> String {
+        let length = try count()
+        let slice = UnsafeRawBufferPointer(rebasing: base[offset..<(offset + length)])
+        offset += length
+        return String(decoding: slice, as: UTF8.self)
+    }
+
     mutating func optionalString() throws(FactDecodingError) -> String? {
         try bool() ? try string() : nil
     }

@@ -17,15 +17,15 @@ struct SummaryRows {
     private static let delete = "DELETE FROM customer_summaries WHERE customer_id = ?"
 
     /// The stored summary of a customer, or nil when it has none.
-    func summary(of customerID: String, handles: HandleCache = HandleCache()) throws -> CustomerSummary? {
+    func summary(of customerID: String) throws -> CustomerSummary? {
         guard let data = try Data.fetchOne(db.cachedStatement(sql: Self.select), arguments: [customerID]) else { return nil }
-        return try Self.decode(data, customer: customerID, handles: handles)
+        return try Self.decode(data, customer: customerID)
     }
 
     /// The stored summary of the customer `handle` belongs to: one indexed read from any handle.
-    func summary(ofHandle handle: Handle, handles: HandleCache = HandleCache()) throws -> CustomerSummary? {
+    func summary(ofHandle handle: Handle) throws -> CustomerSummary? {
         guard let data = try Data.fetchOne(db.cachedStatement(sql: Self.selectByHandle), arguments: [handle.canonical]) else { return nil }
-        return try Self.decode(data, customer: handle.canonical, handles: handles)
+        return try Self.decode(data, customer: handle.canonical)
     }
 
     /// The stored bytes of a customer's summary (for comparisons in tests and verification).
@@ -43,8 +43,8 @@ struct SummaryRows {
         try db.cachedStatement(sql: Self.delete).execute(arguments: [customerID])
     }
 
-    private static func decode(_ data: Data, customer: String, handles: HandleCache) throws(StoreError) -> CustomerSummary {
-        do { return try SummaryCodec.decode(data, handles: handles) } catch { throw .corruptSummary(customer: customer, reason: error.description) }
+    private static func decode(_ data: Data, customer: String) throws(StoreError) -> CustomerSummary {
+        do { return try SummaryCodec.decode(data) } catch { throw .corruptSummary(customer: customer, reason: error.description) }
     }
 }
 
@@ -132,7 +132,7 @@ struct ReadModelMaintenance {
         if loaded[id] == nil {
             let stored: CustomerSummary?
             do {
-                stored = try SummaryRows(db: db).summary(of: id, handles: handles)
+                stored = try SummaryRows(db: db).summary(of: id)
             } catch StoreError.corruptSummary {
                 // Damaged bytes are no reason to refuse a write: the facts are the truth, rebuild from them.
                 stored = nil

@@ -34,6 +34,9 @@ struct CrmdOptions: ParsableArguments {
     @Option(help: "Event loop threads of the clients (0: one per core).")
     var clientThreads = 0
 
+    @Flag(help: "Run each caller loop on its client's event loop (RPCClient.executor): no thread hop between caller and connection.")
+    var onEventLoop = false
+
     @Flag(help: "Also print each result as one JSON line (prefixed with RESULT).")
     var json = false
 
@@ -522,9 +525,10 @@ struct CrmdSnapshot: AsyncParsableCommand {
         let (ivr, seed) = (ivr, seed)
         let label = label ?? (ivr ? "crmd IVR flow (PushInteraction + GetCallerSnapshot)" : "crmd GetCallerSnapshot")
         let targetP99 = targetP99 ?? (ivr ? 5 : 2)
+        let onEventLoop = crmd.onEventLoop
         let result = await runLoad(
             label: "\(label) (\(customers) customers)", clients: clients, shape: shape,
-            cpuSample: { (processCPUSeconds(pid: pid), ownCPUSeconds()) }
+            cpuSample: { (processCPUSeconds(pid: pid), ownCPUSeconds()) }, executor: { onEventLoop ? $0.rpc.executor : nil }
         ) { client in
             let request = requests[cursor.nextIndex() % requests.count]
             if ivr, case .handle(let handle)? = request.customer?.target {

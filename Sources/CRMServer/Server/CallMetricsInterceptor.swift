@@ -1,6 +1,7 @@
 import CRMRPC
 import CRMWire
 import Metrics
+import Synchronization
 
 /// Counts every call by method and status (`crm_rpc_calls_total`) and times it
 /// (`crm_rpc_call_duration_seconds`), through swift-metrics; `crmd` exports them to Prometheus.
@@ -11,6 +12,10 @@ public struct CallMetricsInterceptor: RPCInterceptor {
     public static let durationLabel = "crm_rpc_call_duration_seconds"
 
     public init() {}
+
+    /// The counter and timer of each method and status, made once: making them asks the metrics backend, which
+    /// hashes the label and dimensions under a lock, on every call otherwise.
+    private let instruments = Instruments()
 
     public func intercept(context: RPCContext, next: () async throws -> Void) async throws {
         let start = ContinuousClock.now
@@ -25,9 +30,29 @@ public struct CallMetricsInterceptor: RPCInterceptor {
     }
 
     private func record(_ path: String, code: RPCStatus.Code, since start: ContinuousClock.Instant) {
-        Counter(label: Self.callsLabel, dimensions: [("method", path), ("status", code.name)]).increment()
-        Timer(label: Self.durationLabel, dimensions: [("method", path)], preferredDisplayUnit: .seconds)
-            .recordInterval(since: start)
+        let (counter, timer) = instruments.get(path, code)
+        counter.increment()
+        timer.recordInterval(since: start)
+    }
+}
+
+/// The interceptor's counters and timers by method path and status code.
+private final class Instruments: Sendable {
+    private struct Key: Hashable {
+        let path: String
+        let code: RPCStatus.Code
+    }
+
+    private let made = Mutex<[Key: (Counter, Timer)]>([:])
+
+    func get(_ path: String, _ code: RPCStatus.Code) -> (Counter, Timer) {
+        let key = Key(path: path, code: code)
+        if let known = made.withLock({ $0[key] }) { return known }
+        let pair = (
+            Counter(label: CallMetricsInterceptor.callsLabel, dimensions: [("method", path), ("status", code.name)]),
+            Timer(label: CallMetricsInterceptor.durationLabel, dimensions: [("method", path)], preferredDisplayUnit: .seconds))
+        made.withLock { $0[key] = pair }
+        return pair
     }
 }
 
