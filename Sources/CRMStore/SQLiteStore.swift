@@ -123,7 +123,7 @@ public final class SQLiteStore: Store {
     // MARK: Customers
 
     public func customerID(for handle: Handle) async throws -> CustomerID? {
-        try readOneStatementOnCallingThread { db in try Self.customerID(of: handle, db) }
+        try readOnCallingThread(oneStatement: true) { db in try Self.customerID(of: handle, db) }
     }
 
     public func customerIDs(for handles: [Handle]) async throws -> [Handle: CustomerID] {
@@ -146,11 +146,11 @@ public final class SQLiteStore: Store {
     }
 
     public func summary(for handle: Handle) async throws -> CustomerSummary? {
-        try readOneStatementOnCallingThread { db in try SummaryRows(db: db).summary(ofHandle: handle) }
+        try readOnCallingThread(oneStatement: true) { db in try SummaryRows(db: db).summary(ofHandle: handle) }
     }
 
     public func summary(of customer: CustomerID) async throws -> CustomerSummary? {
-        try readOneStatementOnCallingThread { db in try SummaryRows(db: db).summary(of: customer.rawValue) }
+        try readOnCallingThread(oneStatement: true) { db in try SummaryRows(db: db).summary(of: customer.rawValue) }
     }
 
     public func callerSnapshot(for handle: Handle, now: Int64, problem: ProblemType?) async throws -> CallerSnapshot? {
@@ -386,7 +386,7 @@ public final class SQLiteStore: Store {
     /// Read on the calling thread: every authenticated call looks its token up, and a revocation must hold from the
     /// next call, so the read is not cached; a point read costs less than the hop to a pool reader and back.
     public func token(digest: [UInt8]) async throws -> AccessTokenRecord? {
-        try readOneStatementOnCallingThread { db in
+        try readOnCallingThread(oneStatement: true) { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(Self.tokenColumns) FROM access_tokens WHERE digest = ?"), arguments: [Data(digest)]
             ).map(Self.tokenRecord)
@@ -423,21 +423,11 @@ public final class SQLiteStore: Store {
     /// a few hundred microseconds the hops cost about half its CPU (measured: 477 to 244 µs per caller snapshot,
     /// docs/BENCHMARKS.md). Here the caller's thread runs the read itself, on one of ``CallingThreadReaders``'
     /// connections: the read is CPU work on pages that are almost always in memory, so the thread is busy, not
-    /// blocked, and no connection is ever waited for.
-    private func readOnCallingThread<T>(_ body: (Database) throws -> T) throws -> T {
+    /// blocked, and no connection is ever waited for. A body that runs exactly one statement says `oneStatement`:
+    /// the statement is then its own read transaction, without `BEGIN` and `COMMIT`.
+    private func readOnCallingThread<T>(oneStatement: Bool = false, _ body: (Database) throws -> T) throws -> T {
         do {
-            return try readers.read(body)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError.readFailed(reason: "\(error)")
-        }
-    }
-
-    /// ``readOnCallingThread(_:)`` for a body that runs exactly one statement, which is then its own transaction.
-    private func readOneStatementOnCallingThread<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try readers.readOneStatement(body)
+            return try oneStatement ? readers.readOneStatement(body) : readers.read(body)
         } catch let error as StoreError {
             throw error
         } catch {

@@ -90,29 +90,10 @@ public struct InteractionServiceProvider: RPCService {
         _ chunk: [(index: Int, submission: InteractionSubmission)], into results: inout BulkResults<PushInteractionResult>, items: Int
     ) async throws {
         guard let first = chunk.first, let last = chunk.last else { return }
-        var outcomes: [Int: Result<(ItemOutcome, String), RPCStatus>] = [:]
-        do {
-            let facts = chunk.flatMap { [$0.submission.fact] + $0.submission.statedLinks }
-            let receipt = try await env.write(
-                facts, audit: "PushInteractions", subject: .text("interactions"),
-                "\(chunk.count) interactions, items \(first.index)–\(last.index) of the stream")
-            var cursor = 0
-            for item in chunk {
-                outcomes[item.index] = .success((receipt.outcomes[cursor].wire, receipt.customers[cursor]?.rawValue ?? ""))
-                cursor += 1 + item.submission.statedLinks.count
-            }
-        } catch let status as RPCStatus where status.code == .invalidArgument {
-            for item in chunk {
-                do {
-                    let receipt = try await env.write(
-                        [item.submission.fact] + item.submission.statedLinks, audit: "PushInteractions", subject: .customerOfFact(0),
-                        "interaction \(item.submission.fact.id), item \(item.index) of the stream")
-                    outcomes[item.index] = .success((receipt.outcomes[0].wire, receipt.customers[0]?.rawValue ?? ""))
-                } catch let status as RPCStatus where status.code == .invalidArgument {
-                    outcomes[item.index] = .failure(status)
-                }
-            }
-        }
+        let outcomes = try await env.writeChunk(
+            chunk.map { ($0.index, [$0.submission.fact] + $0.submission.statedLinks) }, audit: "PushInteractions", subject: "interactions",
+            "\(chunk.count) interactions, items \(first.index)–\(last.index) of the stream"
+        ) { position in "item \(position) of the stream" }
         var accepted: [(InteractionSubmission, String)] = []
         for item in chunk {
             switch outcomes[item.index]! {

@@ -75,32 +75,15 @@ public struct OrderServiceProvider: RPCService {
         items: Int
     ) async throws {
         guard !chunk.isEmpty else { return }
-        var outcomes: [Int: Result<ItemOutcome, RPCStatus>] = [:]
-        do {
-            let receipt = try await env.write(
-                chunk.flatMap { [$0.submission.fact] + $0.submission.extraFacts }, audit: "ImportOrders", subject: .text("orders"),
-                "\(chunk.count) rows, orders \(Set(chunk.map(\.submission.record.orderNumber)).count)")
-            var cursor = 0
-            for item in chunk {
-                outcomes[item.position] = .success(receipt.outcomes[cursor].wire)
-                cursor += 1 + item.submission.extraFacts.count
-            }
-        } catch let status as RPCStatus where status.code == .invalidArgument {
-            for item in chunk {
-                do {
-                    let receipt = try await env.write(
-                        [item.submission.fact] + item.submission.extraFacts, audit: "ImportOrders", subject: .text("orders"),
-                        "row \(item.row), order \(item.submission.record.orderNumber)")
-                    outcomes[item.position] = .success(receipt.outcomes[0].wire)
-                } catch let status as RPCStatus where status.code == .invalidArgument {
-                    outcomes[item.position] = .failure(status)
-                }
-            }
-        }
+        let rows = Dictionary(uniqueKeysWithValues: chunk.map { ($0.position, $0.row) })
+        let outcomes = try await env.writeChunk(
+            chunk.map { ($0.position, [$0.submission.fact] + $0.submission.extraFacts) }, audit: "ImportOrders", subject: "orders",
+            "\(chunk.count) rows, orders \(Set(chunk.map(\.submission.record.orderNumber)).count)"
+        ) { position in "row \(rows[position] ?? 0)" }
         for item in chunk {
             var result = ImportOrderRowResult(rowNumber: item.row, orderNumber: item.number)
             switch outcomes[item.position]! {
-            case .success(let outcome):
+            case .success(let (outcome, _)):
                 result.outcome = outcome
             case .failure(let status):
                 result.outcome = .rejected

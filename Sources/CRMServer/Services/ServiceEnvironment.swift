@@ -106,6 +106,35 @@ struct ServiceEnvironment: Sendable {
         }
     }
 
+    /// Appends one chunk of a bulk call (`PushInteractions`, `ImportOrders`) in one transaction with an audit entry
+    /// (`action`, `detail`); returns each item's outcome and customer (those of its first fact) by its position in the
+    /// stream. When the store refuses one of the chunk's facts, nothing of the chunk is stored by that append, and the
+    /// items are appended one by one (audited each with `itemDetail`), so that only the refused item is rejected.
+    func writeChunk(
+        _ items: [(position: Int, facts: [Fact])], audit action: String, subject: String, _ detail: String,
+        itemDetail: (_ position: Int) -> String
+    ) async throws -> [Int: Result<(outcome: ItemOutcome, customer: String), RPCStatus>] {
+        var outcomes: [Int: Result<(outcome: ItemOutcome, customer: String), RPCStatus>] = [:]
+        do {
+            let receipt = try await write(items.flatMap(\.facts), audit: action, subject: .text(subject), detail)
+            var cursor = 0
+            for item in items {
+                outcomes[item.position] = .success((receipt.outcomes[cursor].wire, receipt.customers[cursor]?.rawValue ?? ""))
+                cursor += item.facts.count
+            }
+        } catch let status as RPCStatus where status.code == .invalidArgument {
+            for item in items {
+                do {
+                    let receipt = try await write(item.facts, audit: action, subject: .customerOfFact(0), itemDetail(item.position))
+                    outcomes[item.position] = .success((receipt.outcomes[0].wire, receipt.customers[0]?.rawValue ?? ""))
+                } catch let status as RPCStatus where status.code == .invalidArgument {
+                    outcomes[item.position] = .failure(status)
+                }
+            }
+        }
+        return outcomes
+    }
+
     /// Appends an audit entry for a call whose state change is not a fact (tokens, notices already recorded).
     func audit(_ method: String, subject: String, _ detail: String) async throws {
         try await store.appendAudit([AuditEntry(at: now(), actor: auditActor, action: method, subject: subject, detail: detail)])
