@@ -83,6 +83,7 @@ public final class SQLiteStore: Store {
             // rewritten in place would cost a second pass over its page. Nothing here is secret from whoever can
             // read the file, so the writer does not pay for it.
             try db.execute(sql: "PRAGMA secure_delete = OFF")
+            if let kib = ProcessInfo.processInfo.environment["CRM_WRITER_CACHE_KIB"] { try db.execute(sql: "PRAGMA cache_size = -\(kib)") }
         }
     }
 

@@ -11,13 +11,19 @@ import CRMWire
 /// resends the rest (or everything: stored items answer DUPLICATE) in a new stream. The server so holds at most one
 /// response's worth of results per stream, however long the stream is kept open.
 struct BulkResults<Result: WireMessage>: Sendable {
-    /// The most encoded bytes of results one response may carry.
-    static var maximumBytes: Int { WireLimits.default.maxMessageSize - 64 * 1024 }
-    /// The most results one response may carry.
-    static var maximumCount: Int { WireLimits.default.maxRepeatedCount }
+    /// The most encoded bytes of results one response may carry: the message limit, less room for the counts.
+    let maximumBytes: Int
+    /// The most results one response may carry: the decoder's repeated-field limit.
+    let maximumCount: Int
 
     private var results: [(position: Int, result: Result)] = []
     private var bytes = 0
+
+    /// Results bounded by `limits` (the protocol's defaults unless a test says otherwise).
+    init(limits: WireLimits = .default) {
+        maximumBytes = limits.maxMessageSize - 64 * 1024
+        maximumCount = limits.maxRepeatedCount
+    }
 
     /// Adds the result of the item at `position` in the stream; `items` is how many items the stream has carried so
     /// far (for the error's message).
@@ -25,10 +31,10 @@ struct BulkResults<Result: WireMessage>: Sendable {
         // A repeated field's element costs its tag, its length and itself.
         let size = (try? result.wireBytes().count) ?? 0
         bytes += size + 1 + (size < 128 ? 1 : size < 16_384 ? 2 : 3)
-        guard bytes <= Self.maximumBytes && results.count < Self.maximumCount else {
+        guard bytes <= maximumBytes && results.count < maximumCount else {
             throw RPCStatus(
                 code: .resourceExhausted,
-                message: "this stream carried more items (\(items)) than one response can report (at most \(Self.maximumCount) results in \(Self.maximumBytes) bytes); "
+                message: "this stream carried more items (\(items)) than one response can report (at most \(maximumCount) results in \(maximumBytes) bytes); "
                     + "the items appended so far are stored and answer DUPLICATE when sent again: send the rest, or everything again, in a new stream")
         }
         results.append((position, result))
