@@ -522,7 +522,8 @@ struct CrmdSnapshot: AsyncParsableCommand {
         let calls = RowCursor(count: .max)
         let shape = LoadShape(connections: crmd.connections, inFlight: crmd.inFlight, warmupSeconds: warmup, seconds: duration)
         let pid = server.pid
-        let (ivr, seed) = (ivr, seed)
+        // Keys new to every run, so that runs on the same data directory each push new calls.
+        let (ivr, run) = (ivr, Int64(Date().timeIntervalSince1970 * 1000))
         let label = label ?? (ivr ? "crmd IVR flow (PushInteraction + GetCallerSnapshot)" : "crmd GetCallerSnapshot")
         let targetP99 = targetP99 ?? (ivr ? 5 : 2)
         let onEventLoop = crmd.onEventLoop
@@ -533,7 +534,7 @@ struct CrmdSnapshot: AsyncParsableCommand {
             let request = requests[cursor.nextIndex() % requests.count]
             if ivr, case .handle(let handle)? = request.customer?.target {
                 var call = CRMMessages.Interaction()
-                call.key = IdempotencyKey(adapterID: "ivr-bench", externalID: "call-\(seed)-\(calls.nextIndex())")
+                call.key = IdempotencyKey(adapterID: "ivr-bench", externalID: "call-\(run)-\(calls.nextIndex())")
                 call.channel = .phoneCall
                 call.direction = .inbound
                 call.handle = handle
