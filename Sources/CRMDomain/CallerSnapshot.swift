@@ -129,7 +129,7 @@ public struct CallerSnapshot: Sendable, Hashable {
         tenureDays = max(0, Milliseconds.between(summary.firstSeenAt, now)) / Milliseconds.day
         complaints = CountWindow(allTime: summary.complaints.count, recent: summary.complaints.count(where: { isRecent($0.openedAt) }))
         informationRequests = CountWindow(
-            allTime: summary.informationRequestTimes.count, recent: summary.informationRequests(after: recentStart, upTo: now))
+            allTime: summary.informationRequestCount, recent: summary.informationRequests(after: recentStart, upTo: now))
         openComplaints = open.map {
             OpenComplaintSummary(
                 id: $0.id, category: $0.category, state: $0.state, orderNumber: $0.orderNumber, openedAt: $0.openedAt,

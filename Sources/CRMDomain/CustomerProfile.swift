@@ -102,7 +102,7 @@ public struct CustomerProfile: Sendable, Hashable {
         counters = ProfileCounters(
             interactions: summary.interactionCount,
             complaints: summary.complaints.count,
-            informationRequests: summary.informationRequestTimes.count,
+            informationRequests: summary.informationRequestCount,
             orders: summary.liveOrderCount,
             spend: summary.spend,
             ratings: summary.ratingCount)

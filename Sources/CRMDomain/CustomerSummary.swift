@@ -178,8 +178,11 @@ public struct CustomerSummary: Sendable, Hashable {
     public private(set) var interactionCount: Int
     /// Ratings given.
     public private(set) var ratingCount: Int
-    /// The times of inbound information requests, ascending (one entry per interaction).
+    /// The times of the newest inbound information requests, ascending (one entry per interaction), at most
+    /// ``requestTimeLimit`` of them.
     public private(set) var informationRequestTimes: [Int64]
+    /// Inbound information requests older than every time kept in ``informationRequestTimes``: counted, not kept.
+    public private(set) var olderInformationRequests: Int
     /// The newest interaction per channel, by (time, fact id), in ``Channel`` order.
     public private(set) var lastContacts: [LastContact]
     /// The customer's orders, by placement time then number.
@@ -187,19 +190,25 @@ public struct CustomerSummary: Sendable, Hashable {
     /// The customer's complaints, by opening time then id.
     public private(set) var complaints: [ComplaintDigest]
 
+    /// How many information-request times a summary keeps: enough for every real customer's 90-day window, while a
+    /// handle that sends requests without end (a bot, a loop in an adapter) cannot make its summary, rewritten at
+    /// each of its messages, grow without bound. The newest are kept, so the set kept does not depend on the order
+    /// requests arrive in, and the 90-day count is exact unless more than this many requests fall within 90 days.
+    public static let requestTimeLimit = 10_000
+
     /// The summary of a customer no fact has been folded into yet.
     public init(component: IdentityComponent) {
         self.init(
             id: component.id, anchor: component.anchor, handles: component.handles.map { HandleActivity(handle: $0) }, fieldWinners: [:],
-            firstSeenAt: .max, lastSeenAt: .min, interactionCount: 0, ratingCount: 0, informationRequestTimes: [], lastContacts: [],
-            orders: [], complaints: [])
+            firstSeenAt: .max, lastSeenAt: .min, interactionCount: 0, ratingCount: 0, informationRequestTimes: [],
+            olderInformationRequests: 0, lastContacts: [], orders: [], complaints: [])
     }
 
     /// Restores a summary (for example, read back from storage). The lists are put in the summary's orders.
     public init(
         id: CustomerID, anchor: Handle, handles: [HandleActivity], fieldWinners: [ProfileField: ObservedValue], firstSeenAt: Int64,
-        lastSeenAt: Int64, interactionCount: Int, ratingCount: Int, informationRequestTimes: [Int64], lastContacts: [LastContact],
-        orders: [OrderDigest], complaints: [ComplaintDigest]
+        lastSeenAt: Int64, interactionCount: Int, ratingCount: Int, informationRequestTimes: [Int64], olderInformationRequests: Int,
+        lastContacts: [LastContact], orders: [OrderDigest], complaints: [ComplaintDigest]
     ) {
         self.id = id
         self.anchor = anchor
@@ -210,6 +219,7 @@ public struct CustomerSummary: Sendable, Hashable {
         self.interactionCount = interactionCount
         self.ratingCount = ratingCount
         self.informationRequestTimes = informationRequestTimes.sorted()
+        self.olderInformationRequests = olderInformationRequests
         self.lastContacts = lastContacts.sorted { $0.channel < $1.channel }
         self.orders = orders.sorted(by: OrderDigest.precedes)
         self.complaints = complaints.sorted(by: ComplaintDigest.precedes)
@@ -230,6 +240,10 @@ public struct CustomerSummary: Sendable, Hashable {
             interactionCount += 1
             if i.intent == .informationRequest && i.direction == .inbound {
                 informationRequestTimes.insert(fact.observedAt, at: Self.insertionPoint(of: fact.observedAt, in: informationRequestTimes))
+                if informationRequestTimes.count > Self.requestTimeLimit {
+                    informationRequestTimes.removeFirst()
+                    olderInformationRequests += 1
+                }
             }
             let contact = LastContact(
                 channel: i.channel, at: fact.observedAt, factID: fact.id, direction: i.direction, intent: i.intent, summary: i.summary)
@@ -324,7 +338,10 @@ public struct CustomerSummary: Sendable, Hashable {
     /// The newest contact on any channel, if any.
     public var lastContactAt: Int64? { lastContacts.map(\.at).max() }
 
-    /// How many information requests fall in `(start, end]`.
+    /// Inbound information requests, all time.
+    public var informationRequestCount: Int { informationRequestTimes.count + olderInformationRequests }
+
+    /// How many information requests fall in `(start, end]` (of those whose times are kept).
     public func informationRequests(after start: Int64, upTo end: Int64) -> Int {
         guard start < end else { return 0 }
         return Self.insertionPoint(of: end, in: informationRequestTimes) - Self.insertionPoint(of: start, in: informationRequestTimes)

@@ -5,8 +5,8 @@ import Foundation
 ///
 /// Layout (version 1): a version byte; the customer id; the anchor; the handles with their activity (first and last
 /// interaction, channels as a bit set of storage codes); the field winners (cleared ones included); first and last
-/// seen; the interaction and rating counts; the information-request times (the first, then ascending deltas); the
-/// newest contact per channel; the order digests; the complaint digests. Integers are LEB128 varints or zig-zag, texts
+/// seen; the interaction and rating counts; the information-request times (the first, then ascending deltas) and the
+/// count of older ones; the newest contact per channel; the order digests; the complaint digests. Integers are LEB128 varints or zig-zag, texts
 /// length-prefixed UTF-8, enums one-byte ``StorageCoded`` codes, every list in the summary's own order, so equal
 /// summaries encode to equal bytes: the convergence tests compare stored bytes with the projection's.
 ///
@@ -54,6 +54,7 @@ enum SummaryCodec {
             if let previous { w.unsigned(UInt64(bitPattern: time &- previous)) } else { w.signed(time) }
             previous = time
         }
+        w.count(s.olderInformationRequests)
         w.count(s.lastContacts.count)
         for c in s.lastContacts {
             w.byte(try c.channel.storageCode())
@@ -151,6 +152,7 @@ enum SummaryCodec {
         for i in 0..<timeCount {
             times.append(i == 0 ? try r.signed() : times[i - 1] &+ Int64(bitPattern: try r.unsigned()))
         }
+        let olderRequests = try number()
         var contacts: [LastContact] = []
         for _ in 0..<(try r.count()) {
             let channel = try Channel.fromStorage(r.byte())
@@ -189,7 +191,7 @@ enum SummaryCodec {
         guard r.isAtEnd else { throw FactDecodingError.trailingBytes(bytes.count) }
         return CustomerSummary(
             id: id, anchor: anchor, handles: activity, fieldWinners: fields, firstSeenAt: firstSeen, lastSeenAt: lastSeen,
-            interactionCount: interactions, ratingCount: ratings, informationRequestTimes: times, lastContacts: contacts, orders: orders,
-            complaints: complaints)
+            interactionCount: interactions, ratingCount: ratings, informationRequestTimes: times, olderInformationRequests: olderRequests,
+            lastContacts: contacts, orders: orders, complaints: complaints)
     }
 }

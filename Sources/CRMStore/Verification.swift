@@ -198,7 +198,9 @@ public struct ReadModelReport: Sendable, Hashable {
         if a.fieldWinners != b.fieldWinners { parts.append("fields") }
         if a.firstSeenAt != b.firstSeenAt || a.lastSeenAt != b.lastSeenAt { parts.append("first or last seen") }
         if a.interactionCount != b.interactionCount || a.ratingCount != b.ratingCount { parts.append("counts") }
-        if a.informationRequestTimes != b.informationRequestTimes { parts.append("information requests") }
+        if a.informationRequestTimes != b.informationRequestTimes || a.olderInformationRequests != b.olderInformationRequests {
+            parts.append("information requests")
+        }
         if a.lastContacts != b.lastContacts { parts.append("last contacts") }
         if a.orders != b.orders { parts.append("orders") }
         if a.complaints != b.complaints { parts.append("complaints") }

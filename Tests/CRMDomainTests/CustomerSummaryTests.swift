@@ -73,6 +73,31 @@ struct CustomerSummaryTests {
         #expect(summary.informationRequests(after: jan2024 + day, upTo: jan2024) == 0)
     }
 
+    @Test("a summary keeps the newest 10,000 request times and counts the older ones, whatever the order they arrive in")
+    func requestTimesAreBounded() throws {
+        let p = try phone("0812-1111-2222")
+        let limit = CustomerSummary.requestTimeLimit
+        var times = (0..<(limit + 5)).map { jan2024 + Int64($0) * Milliseconds.minute }
+        var rng = SystemRandomNumberGenerator()
+        var summaries: [CustomerSummary] = []
+        for _ in 0..<2 {
+            times.shuffle(using: &rng)
+            var summary = CustomerSummary(component: try Self.component([p]))
+            for (n, t) in times.enumerated() {
+                summary.fold(try message("r\(t)", from: p, on: .phoneCall, intent: .informationRequest, at: t, summary: "\(n)"))
+            }
+            summaries.append(summary)
+        }
+        #expect(summaries[0].informationRequestTimes == summaries[1].informationRequestTimes)
+        let summary = summaries[0]
+        #expect(summary.informationRequestTimes.count == limit)
+        #expect(summary.informationRequestTimes.first == jan2024 + 5 * Milliseconds.minute)
+        #expect(summary.olderInformationRequests == 5)
+        #expect(summary.informationRequestCount == limit + 5)
+        let snapshot = CallerSnapshot(summary: summary, now: jan2024 + Int64(limit + 5) * Milliseconds.minute, problem: nil)
+        #expect(snapshot.informationRequests == CountWindow(allTime: limit + 5, recent: limit))
+    }
+
     @Test("orders and complaints are placed in their order, replaced by number or id, and removed")
     func digests() throws {
         let p = try oms("C-1")

@@ -86,6 +86,8 @@ struct KillTests {
         for id in acked where try await store.storedFactCount(id: FactID(id)) != 1 { missing.append(id) }
         #expect(missing.isEmpty, "\(missing.count) acknowledged facts are missing, e.g. \(missing.prefix(5))")
         #expect(try await store.verifyDerivedState() == [])
+        // The read model was written in the same transactions as the facts: what survived the kill matches them.
+        #expect(try await store.verifyReadModel().differences == [])
         try await store.close()
     }
 }
