@@ -59,15 +59,29 @@ struct FactWriter {
     private static let insertAudit = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)"
 
     /// Appends the facts, brings the derived tables and the read model up to date, writes `audit` when anything was
-    /// stored, and says what happened to each fact and whose it is.
-    func append(_ facts: [PreparedFact], conflicts: ConflictPolicy, audit: [AppendAudit]) throws -> AppendReceipt {
+    /// stored, and says what happened to each fact and whose it is. `requestStarts` are the indexes of the requests'
+    /// first facts: with ``ConflictPolicy/keepStored`` a request whose first fact was stored already stores nothing.
+    func append(
+        _ facts: [PreparedFact], requestStarts: [Int], conflicts: ConflictPolicy, audit: [AppendAudit]
+    ) throws -> AppendReceipt {
         var touched = Touched()
         var outcomes: [IngestOutcome] = []
         var inserted: [Fact] = []
         var replaced: [Fact] = []
         outcomes.reserveCapacity(facts.count)
         let insert = try db.cachedStatement(sql: Self.insertFact)
-        for p in facts {
+        let starts = Set(requestStarts)
+        var retried = false
+        var skipped: Set<Int> = []
+        for (index, p) in facts.enumerated() {
+            if starts.contains(index) {
+                retried = false
+            } else if retried {
+                // A retried request adds nothing, not even facts it did not bring the first time.
+                outcomes.append(.duplicate)
+                skipped.insert(index)
+                continue
+            }
             let id = p.fact.id.rawValue
             try insert.execute(arguments: [id, p.kind.rawValue, p.fact.observedAt, Int64(p.sourceCode), p.payload])
             if db.changesCount > 0 {
@@ -77,6 +91,7 @@ struct FactWriter {
                 outcomes.append(.inserted)
             } else {
                 outcomes.append(try resolveExisting(p, conflicts: conflicts, touched: &touched, replaced: &replaced))
+                if conflicts == .keepStored && starts.contains(index) { retried = true }
             }
         }
         let changes = try DerivedState(db: db).update(for: touched)
@@ -84,8 +99,8 @@ struct FactWriter {
         try readModel.apply(changes, inserted: inserted, replaced: replaced)
         var customers: [CustomerID?] = []
         customers.reserveCapacity(facts.count)
-        for p in facts {
-            guard let handle = p.fact.mentionedHandles.first, let owner = try readModel.owner(of: handle) else {
+        for (index, p) in facts.enumerated() {
+            guard !skipped.contains(index), let handle = p.fact.mentionedHandles.first, let owner = try readModel.owner(of: handle) else {
                 customers.append(nil)
                 continue
             }

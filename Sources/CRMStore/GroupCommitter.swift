@@ -5,7 +5,8 @@ import Synchronization
 
 /// One caller's write, waiting for the transaction that will hold it.
 enum WriteOperation: Sendable {
-    case facts([PreparedFact], ConflictPolicy, [AppendAudit])
+    /// Facts, the index of each request's first fact, how to settle conflicts, the audit entries.
+    case facts([PreparedFact], [Int], ConflictPolicy, [AppendAudit])
     case audit([AuditEntry])
     case saveToken(AccessTokenRecord)
     case revokeToken(digest: [UInt8], at: Int64)
@@ -14,7 +15,7 @@ enum WriteOperation: Sendable {
     /// How much of a transaction's budget it uses.
     var weight: Int {
         switch self {
-        case let .facts(facts, _, audit): facts.count + audit.count
+        case let .facts(facts, _, _, audit): facts.count + audit.count
         case let .audit(entries): entries.count
         case .saveToken, .revokeToken, .recordNotice: 1
         }

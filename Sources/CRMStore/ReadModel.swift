@@ -8,7 +8,8 @@ struct SummaryRows {
 
     private static let select = "SELECT summary FROM customer_summaries WHERE customer_id = ?"
     private static let selectByHandle = """
-        SELECT s.summary FROM handles h JOIN customer_summaries s ON s.customer_id = h.customer_id WHERE h.handle = ?
+        SELECT h.customer_id, s.summary FROM handles h LEFT JOIN customer_summaries s ON s.customer_id = h.customer_id
+        WHERE h.handle = ?
         """
     private static let upsert = """
         INSERT INTO customer_summaries (customer_id, summary) VALUES (?, ?)
@@ -22,10 +23,33 @@ struct SummaryRows {
         return try Self.decode(data, customer: customerID)
     }
 
-    /// The stored summary of the customer `handle` belongs to: one indexed read from any handle.
-    func summary(ofHandle handle: Handle) throws -> CustomerSummary? {
-        guard let data = try Data.fetchOne(db.cachedStatement(sql: Self.selectByHandle), arguments: [handle.canonical]) else { return nil }
-        return try Self.decode(data, customer: handle.canonical)
+    /// What a look-up of a read model found.
+    enum Lookup {
+        /// No customer has the handle (or the id).
+        case unknown
+        /// The customer's stored summary.
+        case found(CustomerSummary)
+        /// The customer exists, but their summary is missing or cannot be decoded (the next write about them, or
+        /// `crmd verify --repair`, rebuilds it); readers project it from the facts meanwhile.
+        case unreadable(customer: String)
+    }
+
+    /// The stored summary of the customer `handle` belongs to: one statement, one indexed read from any handle.
+    func lookUp(handle: Handle) throws -> Lookup {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.selectByHandle), arguments: [handle.canonical]) else { return .unknown }
+        let customer: String = row[0]
+        guard let data: Data = row[1], let summary = try? Self.decode(data, customer: customer) else { return .unreadable(customer: customer) }
+        return .found(summary)
+    }
+
+    /// The stored summary of a customer: one statement. Without a stored summary the id may name no customer at all;
+    /// the reader's projection tells.
+    func lookUp(customer: String) throws -> Lookup {
+        guard let data = try Data.fetchOne(db.cachedStatement(sql: Self.select), arguments: [customer]) else {
+            return .unreadable(customer: customer)
+        }
+        guard let summary = try? Self.decode(data, customer: customer) else { return .unreadable(customer: customer) }
+        return .found(summary)
     }
 
     /// The stored bytes of a customer's summary (for comparisons in tests and verification).

@@ -116,15 +116,20 @@ public final class SQLiteStore: Store {
 
     // MARK: Facts
 
-    public func append(_ facts: [Fact], conflicts: ConflictPolicy, audit: [AppendAudit]) async throws -> AppendReceipt {
-        guard !facts.isEmpty else { return AppendReceipt(outcomes: [], customers: []) }
-        guard facts.count <= limits.maximumFactsPerAppend else {
-            throw StoreError.tooManyFacts(count: facts.count, maximum: limits.maximumFactsPerAppend)
+    public func append(_ requests: [[Fact]], conflicts: ConflictPolicy, audit: [AppendAudit]) async throws -> AppendReceipt {
+        let count = requests.reduce(0) { $0 + $1.count }
+        guard count > 0 else { return AppendReceipt(outcomes: [], customers: []) }
+        guard count <= limits.maximumFactsPerAppend else {
+            throw StoreError.tooManyFacts(count: count, maximum: limits.maximumFactsPerAppend)
         }
         var prepared: [PreparedFact] = []
-        prepared.reserveCapacity(facts.count)
-        for (index, fact) in facts.enumerated() { prepared.append(try PreparedFact(fact, index: index, limits: limits)) }
-        guard case let .facts(receipt) = try await committer.submit(.facts(prepared, conflicts, audit)) else {
+        var requestStarts: [Int] = []
+        prepared.reserveCapacity(count)
+        for request in requests where !request.isEmpty {
+            requestStarts.append(prepared.count)
+            for fact in request { prepared.append(try PreparedFact(fact, index: prepared.count, limits: limits)) }
+        }
+        guard case let .facts(receipt) = try await committer.submit(.facts(prepared, requestStarts, conflicts, audit)) else {
             throw StoreError.writeFailed(reason: "the writer answered an append with something else")
         }
         return receipt
@@ -156,11 +161,21 @@ public final class SQLiteStore: Store {
     }
 
     public func summary(for handle: Handle) async throws -> CustomerSummary? {
-        try readOnCallingThread(oneStatement: true) { db in try SummaryRows(db: db).summary(ofHandle: handle) }
+        try summary(from: readOnCallingThread(oneStatement: true) { db in try SummaryRows(db: db).lookUp(handle: handle) })
     }
 
     public func summary(of customer: CustomerID) async throws -> CustomerSummary? {
-        try readOnCallingThread(oneStatement: true) { db in try SummaryRows(db: db).summary(of: customer.rawValue) }
+        try summary(from: readOnCallingThread(oneStatement: true) { db in try SummaryRows(db: db).lookUp(customer: customer.rawValue) })
+    }
+
+    /// The summary a look-up found; a customer whose stored summary is missing or damaged is projected from the facts
+    /// instead, so a read never answers less than the facts say.
+    private func summary(from lookup: SummaryRows.Lookup) throws -> CustomerSummary? {
+        switch lookup {
+        case .unknown: return nil
+        case let .found(summary): return summary
+        case let .unreadable(customer): return try readOnCallingThread { db in try ProfileLoader(db: db).profile(of: customer)?.summary }
+        }
     }
 
     public func callerSnapshot(for handle: Handle, now: Int64, problem: ProblemType?) async throws -> CallerSnapshot? {
@@ -487,8 +502,9 @@ struct WriteApplier: Sendable {
 
     func apply(_ operation: WriteOperation, in db: Database) throws -> WriteResult {
         switch operation {
-        case let .facts(facts, conflicts, audit):
-            return .facts(try FactWriter(db: db, handles: handles.cache).append(facts, conflicts: conflicts, audit: audit))
+        case let .facts(facts, requestStarts, conflicts, audit):
+            return .facts(try FactWriter(db: db, handles: handles.cache).append(
+                facts, requestStarts: requestStarts, conflicts: conflicts, audit: audit))
         case let .audit(entries):
             let insert = try db.cachedStatement(sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
             for e in entries { try insert.execute(arguments: [e.at, e.actor, e.action, e.subject, e.detail]) }

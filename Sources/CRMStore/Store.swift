@@ -12,17 +12,22 @@ import CRMDomain
 public protocol Store: Sendable {
     // MARK: Facts
 
-    /// Appends facts, and `audit` with them when any of the facts is new, in one transaction; returns, per fact and in
-    /// order, what happened to it (``IngestOutcome/inserted``, ``IngestOutcome/duplicate`` when the same id and content
-    /// were stored, ``IngestOutcome/conflict(replaced:)`` when the same id was stored with a different content, settled
-    /// by `conflicts`) and the customer its first handle belongs to once the append is applied.
+    /// Appends the facts of `requests`, and `audit` with them when any of the facts is new, in one transaction; returns,
+    /// per fact in the order given (the requests' facts one after the other), what happened to it
+    /// (``IngestOutcome/inserted``, ``IngestOutcome/duplicate`` when the same id and content were stored,
+    /// ``IngestOutcome/conflict(replaced:)`` when the same id was stored with a different content, settled by
+    /// `conflicts`) and the customer its first handle belongs to once the append is applied.
+    ///
+    /// A request is one fact with the facts that come with it (the links a message states, the tracking an order
+    /// carries): with ``ConflictPolicy/keepStored``, a request whose first fact is already stored is a retry and stores
+    /// none of its facts, whatever they are now (the others answer ``IngestOutcome/duplicate``, as the request does).
     ///
     /// Derived tables and each customer's read model (``CustomerSummary``) are brought up to date in the same
     /// transaction, so a read after the append returns sees them. Returns only after the transaction committed durably.
-    /// The append is atomic: a refused fact (``StoreError/invalidFact(index:id:reason:)``) or a failed write stores none
-    /// of the call's facts nor its audit entries, and never affects other callers' appends. Cancelling the calling task
-    /// does not withdraw an append already submitted.
-    func append(_ facts: [Fact], conflicts: ConflictPolicy, audit: [AppendAudit]) async throws -> AppendReceipt
+    /// The append is atomic: a refused fact (``StoreError/invalidFact(index:id:reason:)``, its index counted over all
+    /// the requests' facts) or a failed write stores none of the call's facts nor its audit entries, and never affects
+    /// other callers' appends. Cancelling the calling task does not withdraw an append already submitted.
+    func append(_ requests: [[Fact]], conflicts: ConflictPolicy, audit: [AppendAudit]) async throws -> AppendReceipt
 
     // MARK: Customers
 
@@ -118,8 +123,9 @@ public protocol Store: Sendable {
 }
 
 extension Store {
-    /// Appends facts with the domain's convergent conflict rule and no audit entry; returns each fact's outcome.
+    /// Appends facts, each its own request, with the domain's convergent conflict rule and no audit entry; returns each
+    /// fact's outcome.
     public func append(_ facts: [Fact]) async throws -> [IngestOutcome] {
-        try await append(facts, conflicts: .convergent, audit: []).outcomes
+        try await append(facts.map { [$0] }, conflicts: .convergent, audit: []).outcomes
     }
 }

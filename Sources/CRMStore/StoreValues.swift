@@ -96,11 +96,12 @@ public struct AuditEntry: Sendable, Hashable {
 public enum ConflictPolicy: Sendable, Hashable {
     /// The domain's rule: the fact with the smaller canonical encoding stays, whichever arrived first, so any
     /// arrival order of the same facts converges (``IngestOutcome/conflict(replaced:)`` says which stayed). For
-    /// facts that come with their own content and time, such as adapters' interactions and imports.
+    /// facts appended directly, such as a dataset's seeding or an ingestion tool's.
     case convergent
-    /// The stored fact stays and nothing changes (``IngestOutcome/conflict(replaced:)`` with `false`): for requests
-    /// the server turns into facts with server-stamped parts, where a retry under the same key must answer as the
-    /// first time without rewriting it.
+    /// The stored fact stays and nothing changes (``IngestOutcome/conflict(replaced:)`` with `false`), and a request
+    /// whose first fact is stored stores none of its other facts: for the server's requests, where a retry under the
+    /// same key must answer as the first time without rewriting or adding anything, even when the server would
+    /// now make the facts differently (a server-stamped time, other stated handles).
     case keepStored
 }
 
@@ -108,7 +109,8 @@ public enum ConflictPolicy: Sendable, Hashable {
 public enum AuditSubject: Sendable, Hashable {
     /// A fixed subject (an order number, a complaint id, a batch).
     case text(String)
-    /// The customer that the first handle of the append's fact at this index belongs to once the append is applied.
+    /// The customer that the first handle of the append's fact at this index (over all its requests' facts) belongs to
+    /// once the append is applied.
     case customerOfFact(Int)
 }
 
@@ -140,7 +142,7 @@ public struct AppendReceipt: Sendable, Hashable {
     /// Per fact, in order, what happened to it.
     public let outcomes: [IngestOutcome]
     /// Per fact, in order, the customer its first handle belongs to once the append is applied (nil for a fact that
-    /// names no handle, such as a tracking event or a complaint step).
+    /// names no handle, such as a tracking event or a complaint step, or one a retried request did not store).
     public let customers: [CustomerID?]
 
     /// Creates a receipt.

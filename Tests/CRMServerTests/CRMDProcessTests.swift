@@ -110,8 +110,8 @@ struct CRMDProcessTests {
         let store = try SQLiteStore(location: location)
         let handle = try CRMDomain.Handle.phone("0812-1111-2222")
         let receipt = try await store.append(
-            [Fact(id: try FactID("wa/1"), observedAt: 1_704_042_000_000, source: .channel, payload: .interaction(
-                try Interaction(channel: .whatsApp, direction: .inbound, handle: handle, intent: .other, summary: "halo")))],
+            [[Fact(id: try FactID("wa/1"), observedAt: 1_704_042_000_000, source: .channel, payload: .interaction(
+                try Interaction(channel: .whatsApp, direction: .inbound, handle: handle, intent: .other, summary: "halo")))]],
             conflicts: .convergent, audit: [])
         let customer = try #require(receipt.customers[0])
         try await store.close()

@@ -97,14 +97,20 @@ struct ReadModelTests {
         }
     }
 
-    @Test("a damaged read model does not block writes: the next append about the customer rebuilds it")
+    @Test("a damaged or missing read model does not block reads or writes: reads project it, the next append rebuilds it")
     func damagedSummaryIsRebuiltByTheNextWrite() async throws {
         var facts = try Self.history()
         try await withStore { store in
             _ = try await store.append(facts)
             let budi = try #require(try await store.customerID(for: phone("0812-1111-2222")))
             try await store.executeRaw("UPDATE customer_summaries SET summary = x'01' WHERE customer_id = ?", arguments: [budi.rawValue])
-            await #expect(throws: StoreError.self) { try await store.summary(of: budi) }
+            // Reads meanwhile project the customer from the facts rather than fail or answer less.
+            let projected = try #require(ProfileProjection(facts: facts).profile(for: phone("0812-1111-2222"))).summary
+            #expect(try await store.summary(of: budi) == projected)
+            #expect(try await store.summary(for: phone("0812-1111-2222")) == projected)
+            try await store.executeRaw("DELETE FROM customer_summaries WHERE customer_id = ?", arguments: [budi.rawValue])
+            #expect(try await store.summary(for: phone("0812-1111-2222")) == projected)
+            #expect(try await store.summary(of: CustomerID("cus_00000000000000000000000000000000")) == nil)
             let next = try message("wa/3", from: phone("0812-1111-2222"), on: .whatsApp, at: jan2024 + day)
             #expect(try await store.append([next]) == [.inserted])
             facts.append(next)
@@ -120,12 +126,31 @@ struct ReadModelTests {
             let first = try observe("agent/1", p, .name, "Budi", at: jan2024)
             let retry = try observe("agent/1", p, .name, "Andi", at: jan2024 + hour)
             _ = try await store.append([first])
-            let receipt = try await store.append([retry, try track("oms/t", "ORD-9", .paid, at: jan2024)], conflicts: .keepStored, audit: [])
+            let receipt = try await store.append([[retry], [try track("oms/t", "ORD-9", .paid, at: jan2024)]], conflicts: .keepStored, audit: [])
             #expect(receipt.outcomes == [.conflict(replaced: false), .inserted])
             let customer = try await store.customerID(for: p)
             #expect(receipt.customers == [customer, nil])
             #expect(try await store.summary(for: p)?.name == "Budi")
             #expect(try await store.verifyReadModel().differences == [])
+        }
+    }
+
+    @Test("a retried request stores none of its facts, not even ones it did not bring the first time")
+    func retriedRequestAddsNothing() async throws {
+        try await withStore { store in
+            let p = try phone("0812-1111-2222"), mail = try email("budi@tokojaya.id"), other = try email("lain@tokojaya.id")
+            let pushed = try message("wa/1", from: p, on: .whatsApp, at: jan2024)
+            let first = try await store.append([[pushed, try link("wa/1/stated/0", p, mail, at: jan2024)]], conflicts: .keepStored, audit: [])
+            #expect(first.outcomes == [.inserted, .inserted])
+            let retry = try await store.append(
+                [[pushed, try link("wa/1/stated/0", p, mail, at: jan2024), try link("wa/1/stated/1", p, other, at: jan2024)],
+                 [try message("wa/2", from: p, on: .whatsApp, at: jan2024 + hour)]],
+                conflicts: .keepStored, audit: [])
+            #expect(retry.outcomes == [.duplicate, .duplicate, .duplicate, .inserted])
+            #expect(retry.customers[2] == nil)
+            #expect(try await store.customerID(for: other) == nil)
+            #expect(try await store.storedFactCount(id: FactID("wa/1/stated/1")) == 0)
+            #expect(retry.customers[0] == retry.customers[3])
         }
     }
 
@@ -138,10 +163,10 @@ struct ReadModelTests {
                 AppendAudit(at: jan2024, actor: "whatsapp", action: "PushInteraction", subject: .customerOfFact(0), detail: "wa/1"),
                 AppendAudit(at: jan2024, actor: "whatsapp", action: "Batch", subject: .text("interactions")),
             ]
-            let receipt = try await store.append([fact], conflicts: .keepStored, audit: audit)
+            let receipt = try await store.append([[fact]], conflicts: .keepStored, audit: audit)
             let customer = try #require(receipt.customers[0])
             #expect(receipt.storedSomething)
-            let again = try await store.append([fact], conflicts: .keepStored, audit: audit)
+            let again = try await store.append([[fact]], conflicts: .keepStored, audit: audit)
             #expect(!again.storedSomething)
             let entries = try await store.auditEntries(subject: nil, after: nil, limit: 10).map(\.entry)
             #expect(entries == [

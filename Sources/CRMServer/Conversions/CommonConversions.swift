@@ -282,9 +282,9 @@ extension CRMMessages.TimeRange {
 }
 
 extension IngestOutcome {
-    /// Decision: a fact whose key was already known answers DUPLICATE whether its content was equal or not; a
-    /// different content under a known key is the submitter's bug, and the store keeps one of the two by the
-    /// domain's canonical rule, independent of arrival order.
+    /// Decision: a fact whose key was already known answers DUPLICATE whether its content was equal or not; the
+    /// services append with `ConflictPolicy.keepStored`, so the fact stored first stays and a retried request
+    /// (the same key, now with another server-stamped time or other stated handles) changes nothing.
     var wire: ItemOutcome {
         switch self {
         case .inserted: .accepted

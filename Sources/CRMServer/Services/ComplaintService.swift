@@ -191,6 +191,10 @@ public struct ComplaintServiceProvider: RPCService {
             [Fact(id: key, observedAt: now, source: .agent, payload: .complaintOpened(opening))], audit: "OpenComplaint", subject: .text(id.rawValue),
             "\(category.displayName) complaint on order \(order) for \(customer); return reason \(request.returnReason.protoName); interaction \(request.interactionID?.value ?? "-")")
         if case .conflict = receipt.outcomes[0] {
+            // A retry racing the first request (its time differs, so its fact does too) finds the complaint opened.
+            if let existing = try await env.store.complaint(id) {
+                return OpenComplaintResponse(outcome: .duplicate, complaint: try await wire(existing, customer: customer, now: now))
+            }
             throw RPCStatus.failedPrecondition("the key \(key) was already used for another fact; give this opening its own key")
         }
         let outcome = receipt.outcomes[0].wire
@@ -244,18 +248,28 @@ public struct ComplaintServiceProvider: RPCService {
                 outcome: .duplicate, transition: wireTransition(complaint.history[index], note: note),
                 complaint: try await wire(complaint, customer: customer, now: now))
         }
-        if let expected, expected != complaint.state {
-            throw RPCStatus.failedPrecondition(
-                "complaint \(complaint.id) is \(complaint.state.wireName), not the expected \(expected.wireName); reread it and decide again")
-        }
-        let action = try await action(for: target, note: note, decision: request.decision, complaint: complaint)
         // Strictly after the last change, so steps made within one millisecond keep their order in the projection.
         let at = max(now, complaint.lastChangedAt + 1)
-        var trial = complaint
+        let action: ComplaintAction
         do {
-            try trial.apply(CRMDomain.ComplaintTransition(action: action, actor: actor, at: at), factID: key)
+            if let expected, expected != complaint.state {
+                throw RPCStatus.failedPrecondition(
+                    "complaint \(complaint.id) is \(complaint.state.wireName), not the expected \(expected.wireName); reread it and decide again")
+            }
+            action = try await self.action(for: target, note: note, decision: request.decision, complaint: complaint)
+            var trial = complaint
+            do {
+                try trial.apply(CRMDomain.ComplaintTransition(action: action, actor: actor, at: at), factID: key)
+            } catch {
+                throw status(for: error, complaint: complaint, target: target)
+            }
         } catch {
-            throw status(for: error, complaint: complaint, target: target)
+            // A retry whose step is stored but not in force (or whose key named another fact) changes nothing and
+            // answers DUPLICATE, as the first answer did; the key is looked up only on this refused path.
+            if try await env.store.containsFact(key) {
+                return TransitionComplaintResponse(outcome: .duplicate, complaint: try await wire(complaint, customer: customer, now: now))
+            }
+            throw error
         }
         let receipt = try await env.write(
             [Fact(id: key, observedAt: at, source: .agent, payload: .complaintTransition(ComplaintStep(complaintID: complaint.id, action: action, actor: actor)))],

@@ -58,6 +58,7 @@ public struct InteractionServiceProvider: RPCService {
     func pushMany(_ requests: RequestStream<PushInteractionsRequest>) async throws -> PushInteractionsResponse {
         var results = BulkResults<PushInteractionResult>()
         var pending: [(index: Int, submission: InteractionSubmission)] = []
+        var rejected: [PushInteractionResult] = []
         var index = 0
         let source = env.factSource
         for try await request in requests {
@@ -66,16 +67,16 @@ public struct InteractionServiceProvider: RPCService {
                 let submission = try InteractionSubmission(wire: request.interaction, field: "interaction", source: source)
                 pending.append((index, submission))
             } catch {
-                try results.add(
-                    PushInteractionResult(index: UInt64(index), key: request.interaction?.key, outcome: .rejected, violations: [error.violation]),
-                    at: index, items: index + 1)
+                rejected.append(PushInteractionResult(
+                    index: UInt64(index), key: request.interaction?.key, outcome: .rejected, violations: [error.violation]))
             }
-            if pending.count == Self.chunkSize {
-                try await pushChunk(pending, into: &results, items: index + 1)
+            if pending.count + rejected.count == Self.chunkSize {
+                try await pushChunk(pending, rejected: rejected, into: &results, items: index + 1)
                 pending.removeAll(keepingCapacity: true)
+                rejected.removeAll(keepingCapacity: true)
             }
         }
-        try await pushChunk(pending, into: &results, items: index)
+        try await pushChunk(pending, rejected: rejected, into: &results, items: index)
         var response = PushInteractionsResponse(results: results.inStreamOrder)
         response.acceptedCount = UInt64(response.results.count { $0.outcome == .accepted })
         response.duplicateCount = UInt64(response.results.count { $0.outcome == .duplicate })
@@ -83,32 +84,36 @@ public struct InteractionServiceProvider: RPCService {
         return response
     }
 
-    /// Appends one chunk of a bulk push with its audit entry, records each item's result and publishes the new ones.
-    /// A fact the store refuses fails the chunk's append; the chunk is then appended item by item, so only that
-    /// item is rejected.
+    /// Appends one chunk of a bulk push with its audit entry, publishes the new interactions, then records every
+    /// item's result, the ones refused before the append included: when the results outgrow one response, everything
+    /// the stream carried up to here is stored (and published) before the call ends.
     private func pushChunk(
-        _ chunk: [(index: Int, submission: InteractionSubmission)], into results: inout BulkResults<PushInteractionResult>, items: Int
+        _ chunk: [(index: Int, submission: InteractionSubmission)], rejected: [PushInteractionResult],
+        into results: inout BulkResults<PushInteractionResult>, items: Int
     ) async throws {
-        guard let first = chunk.first, let last = chunk.last else { return }
-        let outcomes = try await env.writeChunk(
-            chunk.map { ($0.index, [$0.submission.fact] + $0.submission.statedLinks) }, audit: "PushInteractions", subject: "interactions",
-            "\(chunk.count) interactions, items \(first.index)–\(last.index) of the stream"
-        ) { position in "item \(position) of the stream" }
-        var accepted: [(InteractionSubmission, String)] = []
-        for item in chunk {
-            switch outcomes[item.index]! {
-            case .success(let (outcome, customer)):
-                try results.add(PushInteractionResult(
-                    index: UInt64(item.index), key: item.submission.key, outcome: outcome,
-                    interactionID: item.submission.fact.id.rawValue, customerID: customer), at: item.index, items: items)
-                if outcome == .accepted { accepted.append((item.submission, customer)) }
-            case .failure(let status):
-                try results.add(PushInteractionResult(
-                    index: UInt64(item.index), key: item.submission.key, outcome: .rejected,
-                    violations: [CRMMessages.FieldViolation(field: "interaction", reason: status.message)]), at: item.index, items: items)
+        var chunkResults = rejected
+        if let first = chunk.first, let last = chunk.last {
+            let outcomes = try await env.writeChunk(
+                chunk.map { ($0.index, [$0.submission.fact] + $0.submission.statedLinks) }, audit: "PushInteractions", subject: "interactions",
+                "\(chunk.count) interactions, items \(first.index)–\(last.index) of the stream"
+            ) { position in "item \(position) of the stream" }
+            var accepted: [(InteractionSubmission, String)] = []
+            for item in chunk {
+                switch outcomes[item.index]! {
+                case .success(let (outcome, customer)):
+                    chunkResults.append(PushInteractionResult(
+                        index: UInt64(item.index), key: item.submission.key, outcome: outcome,
+                        interactionID: item.submission.fact.id.rawValue, customerID: customer))
+                    if outcome == .accepted { accepted.append((item.submission, customer)) }
+                case .failure(let status):
+                    chunkResults.append(PushInteractionResult(
+                        index: UInt64(item.index), key: item.submission.key, outcome: .rejected,
+                        violations: [CRMMessages.FieldViolation(field: "interaction", reason: status.message)]))
+                }
             }
+            await publish(accepted)
         }
-        await publish(accepted)
+        for result in chunkResults { try results.add(result, at: Int(result.index), items: items) }
     }
 
     /// Publishes new interactions to watchers (and the hub's replay buffer). The customer's name and priority are

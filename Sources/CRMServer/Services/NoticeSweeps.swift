@@ -62,7 +62,7 @@ public struct NoticeSweeps: Sendable {
             let audit = AppendAudit(
                 at: at, actor: Self.auditActor, action: "SendDelayNotice", subject: .text(order.orderNumber.rawValue),
                 detail: "\(notice.id), \(notice.daysLate) days late, customer \(customer)")
-            guard case .inserted = try await store.append([fact], conflicts: .keepStored, audit: [audit]).outcomes.first else { continue }
+            guard case .inserted = try await store.append([[fact]], conflicts: .keepStored, audit: [audit]).outcomes.first else { continue }
             let message = ProactiveNotice(delay: notice, customerID: customer, now: at)
             await events.publish(.notice(message), at: at)
             sent.append(message)

@@ -43,6 +43,7 @@ public struct OrderServiceProvider: RPCService {
     func importOrders(_ requests: RequestStream<ImportOrdersRequest>) async throws -> ImportOrdersResponse {
         var results = BulkResults<ImportOrderRowResult>()
         var pending: [(position: Int, row: UInt64, number: String, submission: OrderSubmission)] = []
+        var rejected: [(position: Int, result: ImportOrderRowResult)] = []
         var position = 0
         for try await row in requests {
             defer { position += 1 }
@@ -53,14 +54,15 @@ public struct OrderServiceProvider: RPCService {
                 var result = ImportOrderRowResult(rowNumber: row.rowNumber, orderNumber: row.order?.orderNumber ?? "")
                 result.outcome = .rejected
                 result.violations = [error.violation]
-                try results.add(result, at: position, items: position + 1)
+                rejected.append((position, result))
             }
-            if pending.count == Self.chunkSize {
-                try await importChunk(pending, into: &results, items: position + 1)
+            if pending.count + rejected.count == Self.chunkSize {
+                try await importChunk(pending, rejected: rejected, into: &results, items: position + 1)
                 pending.removeAll(keepingCapacity: true)
+                rejected.removeAll(keepingCapacity: true)
             }
         }
-        try await importChunk(pending, into: &results, items: position)
+        try await importChunk(pending, rejected: rejected, into: &results, items: position)
         var response = ImportOrdersResponse(results: results.inStreamOrder)
         response.acceptedCount = UInt64(response.results.count { $0.outcome == .accepted })
         response.duplicateCount = UInt64(response.results.count { $0.outcome == .duplicate })
@@ -68,29 +70,34 @@ public struct OrderServiceProvider: RPCService {
         return response
     }
 
-    /// Appends one chunk of an import with its audit entry and records each row's result. A fact the store refuses
-    /// fails the chunk's append; the chunk is then appended row by row, so only that row is rejected.
+    /// Appends one chunk of an import with its audit entry, then records every row's result, the ones refused before
+    /// the append included: when the results outgrow one response, every row the stream carried up to here is
+    /// stored before the call ends. A fact the store refuses fails the chunk's append; the chunk is then appended
+    /// row by row, so only that row is rejected.
     private func importChunk(
-        _ chunk: [(position: Int, row: UInt64, number: String, submission: OrderSubmission)], into results: inout BulkResults<ImportOrderRowResult>,
-        items: Int
+        _ chunk: [(position: Int, row: UInt64, number: String, submission: OrderSubmission)],
+        rejected: [(position: Int, result: ImportOrderRowResult)], into results: inout BulkResults<ImportOrderRowResult>, items: Int
     ) async throws {
-        guard !chunk.isEmpty else { return }
-        let rows = Dictionary(uniqueKeysWithValues: chunk.map { ($0.position, $0.row) })
-        let outcomes = try await env.writeChunk(
-            chunk.map { ($0.position, [$0.submission.fact] + $0.submission.extraFacts) }, audit: "ImportOrders", subject: "orders",
-            "\(chunk.count) rows, orders \(Set(chunk.map(\.submission.record.orderNumber)).count)"
-        ) { position in "row \(rows[position] ?? 0)" }
-        for item in chunk {
-            var result = ImportOrderRowResult(rowNumber: item.row, orderNumber: item.number)
-            switch outcomes[item.position]! {
-            case .success(let (outcome, _)):
-                result.outcome = outcome
-            case .failure(let status):
-                result.outcome = .rejected
-                result.violations = [CRMMessages.FieldViolation(field: "order", reason: status.message)]
+        var chunkResults = rejected
+        if !chunk.isEmpty {
+            let rows = Dictionary(uniqueKeysWithValues: chunk.map { ($0.position, $0.row) })
+            let outcomes = try await env.writeChunk(
+                chunk.map { ($0.position, [$0.submission.fact] + $0.submission.extraFacts) }, audit: "ImportOrders", subject: "orders",
+                "\(chunk.count) rows, orders \(Set(chunk.map(\.submission.record.orderNumber)).count)"
+            ) { position in "row \(rows[position] ?? 0)" }
+            for item in chunk {
+                var result = ImportOrderRowResult(rowNumber: item.row, orderNumber: item.number)
+                switch outcomes[item.position]! {
+                case .success(let (outcome, _)):
+                    result.outcome = outcome
+                case .failure(let status):
+                    result.outcome = .rejected
+                    result.violations = [CRMMessages.FieldViolation(field: "order", reason: status.message)]
+                }
+                chunkResults.append((item.position, result))
             }
-            try results.add(result, at: item.position, items: items)
         }
+        for (position, result) in chunkResults { try results.add(result, at: position, items: items) }
     }
 
     func getOrder(_ request: GetOrderRequest) async throws -> GetOrderResponse {

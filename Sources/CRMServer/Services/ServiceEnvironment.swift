@@ -87,20 +87,26 @@ struct ServiceEnvironment: Sendable {
 
     // MARK: Writing
 
-    /// The one write path of every state-changing call: the call's facts and its audit entry go to the store in one
-    /// append, so one transaction and one group commit; the audit entry is written only when a fact is new. A key
-    /// already stored keeps its fact even when the retried request would make a different one (a server-stamped
-    /// time, say): the request answers DUPLICATE and changes nothing, with no read before the append.
+    /// The one write path of every state-changing call: the call's facts (its own first, then those that come with
+    /// it) and its audit entry go to the store in one append, so one transaction and one group commit; the audit entry
+    /// is written only when a fact is new. A key already stored keeps its fact even when the retried request would
+    /// make a different one (a server-stamped time, other stated handles): the request answers DUPLICATE and changes
+    /// nothing, with no read before the append.
     ///
     /// Store refusals become INVALID_ARGUMENT, a closed store UNAVAILABLE, anything else INTERNAL.
     func write(_ facts: [Fact], audit action: String, subject: AuditSubject, _ detail: String) async throws -> AppendReceipt {
         try await write(facts, audit: [AppendAudit(at: now(), actor: auditActor, action: action, subject: subject, detail: detail)])
     }
 
-    /// ``write(_:audit:subject:_:)`` with any number of audit entries (none for a write that audits itself later).
+    /// ``write(_:audit:subject:_:)`` with any number of audit entries; `facts` are one request (its own fact first).
     func write(_ facts: [Fact], audit: [AppendAudit]) async throws -> AppendReceipt {
+        try await write(requests: [facts], audit: audit)
+    }
+
+    /// Appends several requests' facts (each its own fact first, then the facts that come with it) in one append.
+    func write(requests: [[Fact]], audit: [AppendAudit]) async throws -> AppendReceipt {
         do {
-            return try await store.append(facts, conflicts: .keepStored, audit: audit)
+            return try await store.append(requests, conflicts: .keepStored, audit: audit)
         } catch let error as StoreError {
             throw error.rpcStatus
         }
@@ -116,7 +122,8 @@ struct ServiceEnvironment: Sendable {
     ) async throws -> [Int: Result<(outcome: ItemOutcome, customer: String), RPCStatus>] {
         var outcomes: [Int: Result<(outcome: ItemOutcome, customer: String), RPCStatus>] = [:]
         do {
-            let receipt = try await write(items.flatMap(\.facts), audit: action, subject: .text(subject), detail)
+            let receipt = try await write(
+                requests: items.map(\.facts), audit: [AppendAudit(at: now(), actor: auditActor, action: action, subject: .text(subject), detail: detail)])
             var cursor = 0
             for item in items {
                 outcomes[item.position] = .success((receipt.outcomes[cursor].wire, receipt.customers[cursor]?.rawValue ?? ""))
