@@ -26,7 +26,7 @@ public struct OrderServiceProvider: RPCService {
         }
         let receipt = try await env.write(
             [submission.fact] + submission.extraFacts, audit: "UpsertOrder", subject: .text(submission.record.orderNumber.rawValue),
-            "order for \(submission.record.customer), total \(Rupiah.format(submission.record.total))")
+            "order of \(submission.record.items.count) lines, total \(Rupiah.format(submission.record.total))")
         let outcome = receipt.outcomes[0].wire
         let customer = receipt.customers[0]?.rawValue ?? ""
         guard let view = try await env.store.order(submission.record.orderNumber) else {
