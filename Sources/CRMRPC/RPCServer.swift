@@ -100,6 +100,9 @@ public final class RPCServer: Sendable {
     /// How many connections are open now.
     public var connectionCount: Int { connections.count }
 
+    /// The channels of the open connections (for tests that look at what a connection holds).
+    var connectionChannels: [any Channel] { connections.channels }
+
     /// Binds and starts accepting connections.
     ///
     /// - Throws: when the address cannot be bound, or the server was started before.
@@ -113,6 +116,9 @@ public final class RPCServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // docs/PROTOCOL.md section 12: the connection stops being read while more than the high mark of output
+            // waits to be sent, and is read again below the low mark.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 << 10, high: 64 << 10))
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
                     switch connections.admit(child, limit: limits.maxConnections) {

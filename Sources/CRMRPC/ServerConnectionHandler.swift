@@ -8,8 +8,9 @@ import NIOCore
 /// It sits after the TLS handler and the frame decoder. Every frame is handled here, on the event
 /// loop; only handlers run in tasks, and they come back through `ServerConnectionRef` to write.
 /// Outgoing frames are encoded into one buffer and flushed once per read or per task request.
-final class ServerConnectionHandler: ChannelInboundHandler {
+final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = Frame
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum State {
@@ -54,6 +55,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var keepaliveTimeoutTimer: Scheduled<Void>?
     private var lastReadTime = NIODeadline.now()
     private var outstandingPing: UInt64?
+    /// A read the channel asked for while our output was backed up, issued once it drains.
+    private var readHeldBack = false
 
     init(limits: ProtocolLimits, router: MethodRouter, interceptors: [any RPCInterceptor]) {
         self.limits = limits
@@ -129,6 +132,26 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     // MARK: Reading
+
+    /// Backpressure on everything a connection can make the server send (docs/PROTOCOL.md, section 12): while more
+    /// of our output waits to be sent than the channel's high-water mark (the peer is not reading), nothing more is
+    /// read from the connection, so the peer cannot make the server answer, refuse or acknowledge anything more. Reading
+    /// resumes when the output drains below the low-water mark.
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readHeldBack = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && readHeldBack {
+            readHeldBack = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)

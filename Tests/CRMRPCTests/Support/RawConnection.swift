@@ -43,9 +43,9 @@ final class RawConnection: Sendable {
     /// soon as the handshake completes, and this returns once the server's SETTINGS have arrived;
     /// without, nothing is sent. With `answerPings` (the default) the server's PINGs are
     /// acknowledged at once, as every client must; without, they are only recorded.
-    static func connect(port: Int, context: TLSContext, start: Bool = true, answerPings: Bool = true) async throws
-        -> RawConnection
-    {
+    static func connect(
+        port: Int, context: TLSContext, start: Bool = true, answerPings: Bool = true, receiveBufferSize: Int? = nil
+    ) async throws -> RawConnection {
         let box = Box()
         var opening: ByteBuffer?
         if start {
@@ -57,7 +57,12 @@ final class RawConnection: Sendable {
         // Kept from the start: by the time this task runs again the server may have closed the
         // connection (and the pipeline let go of its handlers).
         let writerBox = Mutex<NIOLoopBound<RawWriter>?>(nil)
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let receiveBufferSize {
+            // Set before connecting, so the window the kernel advertises stays this small.
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferSize))
+        }
+        let channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
@@ -93,6 +98,33 @@ final class RawConnection: Sendable {
             for frame in frames.dropLast() { channel.write(frame, promise: nil) }
             return frames.last.map { channel.writeAndFlush($0) } ?? channel.eventLoop.makeSucceededVoidFuture()
         }.get()
+    }
+
+    /// Counts frames handed to the kernel by `sendWithoutWaiting`.
+    final class WriteCounter: Sendable {
+        private let count = Atomic<Int>(0)
+        var written: Int { count.load(ordering: .relaxed) }
+        fileprivate func add() { count.add(1, ordering: .relaxed) }
+    }
+
+    /// Queues frames and flushes them without waiting for them to reach the socket: for a peer that stops reading,
+    /// whose writes would never complete. `counter` counts each frame once it has been written to the socket.
+    func sendWithoutWaiting(_ frames: [Frame], counter: WriteCounter) {
+        let channel = self.channel
+        channel.eventLoop.execute {
+            for frame in frames {
+                let promise = channel.eventLoop.makePromise(of: Void.self)
+                promise.futureResult.whenSuccess { counter.add() }
+                channel.write(frame, promise: promise)
+            }
+            channel.flush()
+        }
+    }
+
+    /// Stops (or resumes) reading from the socket, as a client that does not read its answers.
+    func setReading(_ reading: Bool) async throws {
+        try await channel.setOption(.autoRead, value: reading).get()
+        if reading { channel.read() }
     }
 
     /// Sends a control or request frame whose payload is `message`.
