@@ -724,10 +724,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         lastError = failure.status.message
         frames?.appendControl(.goAway, streamID: .connection, message: failure.status.goAway(lastStreamID: .connection))
-        closeConnection()
+        closeConnection(afterError: true)
     }
 
-    private func closeConnection() {
+    /// After a connection error (`afterError`) the socket closes without waiting for the peer's TLS close_notify.
+    private func closeConnection(afterError: Bool = false) {
         guard let context else { return }
         switch state {
         case .closed: return
@@ -735,7 +736,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         flush()
         connectionGone()
-        context.close(promise: nil)
+        if afterError { context.closeAfterConnectionError() } else { context.close(promise: nil) }
     }
 
     /// Fails everything still open: the connection is closed or closing.

@@ -732,11 +732,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         frames?.appendControl(
             .goAway, streamID: .connection,
             message: failure.status.goAway(lastStreamID: StreamID(rawValue: lastAcceptedStreamID) ?? .connection))
-        closeConnection()
+        closeConnection(afterError: true)
     }
 
     /// Flushes what is pending and closes; open streams are cancelled.
-    private func closeConnection() {
+    /// After a connection error (`afterError`) the socket closes without waiting for the peer's TLS close_notify.
+    private func closeConnection(afterError: Bool = false) {
         if case .draining(let grace) = state { grace?.cancel() }
         guard let context else { return }
         switch state {
@@ -749,7 +750,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         state = .closed
         cancelTimers()
         shutDownStreams(RPCStatus(code: .unavailable, message: "the server closed the connection"))
-        context.close(promise: nil)
+        if afterError { context.closeAfterConnectionError() } else { context.close(promise: nil) }
     }
 
     private func flush() {

@@ -34,3 +34,13 @@ public struct TLSShutdownCompleted: Sendable, Hashable {
     /// Makes the event.
     public init() {}
 }
+
+/// Sent to ``TLSHandler`` as a user outbound event (`triggerUserOutboundEvent`) to end the session at once:
+/// `close_notify` goes out after everything flushed so far and the socket closes without waiting for the
+/// peer's answer, as after a connection error, where a peer that does not answer must not hold the socket.
+/// TLS allows this (RFC 8446, section 6.1: the initiator need not wait for the responding `close_notify`).
+/// The event's promise completes when the channel is closed.
+public struct TLSCloseWithoutWaiting: Sendable, Hashable {
+    /// Makes the event.
+    public init() {}
+}

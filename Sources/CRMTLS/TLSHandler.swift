@@ -19,6 +19,8 @@ import NIOCore
 ///   peer's before closing the socket; a `close_notify` from the peer is answered and the channel
 ///   closed. Both fire ``TLSShutdownCompleted``. Half-closure is not supported: `close(mode: .output)`
 ///   fails with `ChannelError.operationUnsupported`.
+/// - ``TLSCloseWithoutWaiting``, sent as a user outbound event, sends `close_notify` and closes the
+///   socket at once, without waiting for the peer's.
 /// - Every failure fires a ``TLSError`` (`errorCaught`) and closes the channel, including a peer that
 ///   closes the connection without `close_notify` (``TLSError/Kind/uncleanShutdown``).
 ///
@@ -282,6 +284,39 @@ public final class TLSHandler: ChannelDuplexHandler {
             }
         case .closed:
             context.close(promise: promise)
+        }
+    }
+
+    /// Handles ``TLSCloseWithoutWaiting``; passes other events on.
+    public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is TLSCloseWithoutWaiting else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        switch state {
+        case .idle, .handshaking, .closed:
+            close(context: context, mode: .all, promise: promise)
+        case .active:
+            encodePendingWrites(context: context)
+            guard case .active = state else {
+                // Encoding failed and closed the channel already.
+                promise?.succeed()
+                return
+            }
+            pendingWrites.failAll(ChannelError.outputClosed)
+            _ = connection.shutdown()  // queues our close_notify; the peer's is not waited for
+            writeOutput(context: context)
+            state = .closed
+            context.close(promise: promise)
+        case .closing(let timeout):
+            timeout.cancel()
+            state = .closed
+            if let closing = takeClosePromise() {
+                if let promise { closing.futureResult.cascade(to: promise) }
+                context.close(promise: closing)
+            } else {
+                context.close(promise: promise)
+            }
         }
     }
 

@@ -9,6 +9,28 @@ import Testing
 /// and another client is still served.
 @Suite("Bad input")
 struct BadInputTests {
+    @Test("after a connection error the server closes the socket at once, without waiting for the client's close_notify")
+    func connectionErrorClosesWithoutWaiting() async throws {
+        // A close_notify timeout twice the wait below: a server that waited for the client's answer would fail the
+        // test by keeping the connection open (and its shutdown would then end at the timeout, not hang).
+        try await withHarness(closeNotifyTimeout: .seconds(120)) { harness in
+            let raw = try await RawConnection.connect(port: harness.port, context: try harness.rawClientContext())
+            #expect(harness.server.connectionCount == 1)
+            // A client that reads nothing more never sees, and so never answers, the server's close_notify.
+            try await raw.setReading(false)
+            try await raw.send(.windowUpdate, stream: .connection, WindowUpdate(incrementBytes: 0))
+            try await poll(limit: .seconds(60)) {
+                harness.server.connectionCount == 0 ? true : nil
+            } failure: { "the server to close the connection after the PROTOCOL_ERROR" }
+            // The client's side is closed too (it may have gone before the client read the GOAWAY: a socket closed
+            // with unread input is reset).
+            if raw.channel.isActive { try? await raw.setReading(true) }
+            try await raw.waitFor("the connection to close") { $0.closed }
+            if let goAway = raw.snapshot.goAway { #expect(goAway.message.hasPrefix("PROTOCOL_ERROR"), "\(goAway)") }
+            try await harness.expectServed()
+        }
+    }
+
     @Test("an unknown method is UNIMPLEMENTED")
     func unknownMethod() async throws {
         try await withHarness { harness in

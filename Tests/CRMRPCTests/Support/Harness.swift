@@ -18,16 +18,19 @@ struct Harness: Sendable {
         port: Int = 0,
         limits: ProtocolLimits = .default,
         clientCertificates: TLSConfiguration.ClientCertificateMode = .none,
-        interceptors: [any RPCInterceptor] = []
+        interceptors: [any RPCInterceptor] = [],
+        closeNotifyTimeout: Duration? = nil,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> Harness {
         let certificates = try TestCertificates.shared()
         let probe = Probe()
-        let tls = TLSConfiguration.server(
+        var tls = TLSConfiguration.server(
             certificateChainFile: certificates.serverCertificate, privateKeyFile: certificates.serverKey,
             clientCertificateMode: clientCertificates, trustRootsFile: certificates.caFile)
+        if let closeNotifyTimeout { tls.closeNotifyTimeout = closeNotifyTimeout }
         let server = try RPCServer(
             configuration: .init(host: "127.0.0.1", port: port, tls: tls, limits: limits),
-            services: [EchoService(probe: probe)], interceptors: interceptors)
+            services: [EchoService(probe: probe)], interceptors: interceptors, eventLoopGroup: eventLoopGroup)
         try await server.start()
         guard let port = server.localAddress?.port else { throw TimedOut(what: "a bound port") }
         return Harness(server: server, probe: probe, certificates: certificates, port: port)
@@ -78,9 +81,13 @@ func withHarness<Result>(
     limits: ProtocolLimits = .default,
     clientCertificates: TLSConfiguration.ClientCertificateMode = .none,
     interceptors: [any RPCInterceptor] = [],
+    closeNotifyTimeout: Duration? = nil,
+    eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
     _ body: (Harness) async throws -> Result
 ) async throws -> Result {
-    let harness = try await Harness.start(limits: limits, clientCertificates: clientCertificates, interceptors: interceptors)
+    let harness = try await Harness.start(
+        limits: limits, clientCertificates: clientCertificates, interceptors: interceptors,
+        closeNotifyTimeout: closeNotifyTimeout, eventLoopGroup: eventLoopGroup)
     do {
         let result = try await body(harness)
         await harness.stop()

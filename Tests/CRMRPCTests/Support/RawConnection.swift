@@ -44,7 +44,8 @@ final class RawConnection: Sendable {
     /// without, nothing is sent. With `answerPings` (the default) the server's PINGs are
     /// acknowledged at once, as every client must; without, they are only recorded.
     static func connect(
-        port: Int, context: TLSContext, start: Bool = true, answerPings: Bool = true, receiveBufferSize: Int? = nil
+        port: Int, context: TLSContext, start: Bool = true, answerPings: Bool = true, receiveBufferSize: Int? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> RawConnection {
         let box = Box()
         var opening: ByteBuffer?
@@ -57,7 +58,7 @@ final class RawConnection: Sendable {
         // Kept from the start: by the time this task runs again the server may have closed the
         // connection (and the pipeline let go of its handlers).
         let writerBox = Mutex<NIOLoopBound<RawWriter>?>(nil)
-        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: group)
         if let receiveBufferSize {
             // Set before connecting, so the window the kernel advertises stays this small.
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferSize))

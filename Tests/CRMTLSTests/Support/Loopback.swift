@@ -159,7 +159,9 @@ struct Contexts {
         // The whole test suite runs at once on two cores, and a test task can wait seconds for
         // its turn between connecting and sending; only the tests of the timeout itself use a
         // short one (they set it below), so the others must not trip over the 10 s default.
+        // The same holds for the 5 s wait for the peer's close_notify.
         configuration.handshakeTimeout = .seconds(120)
+        configuration.closeNotifyTimeout = .seconds(120)
         configure(&configuration)
         return try TLSContext(configuration: configuration)
     }
@@ -180,6 +182,8 @@ struct Contexts {
             privateKeyFile: files?.key,
             applicationProtocols: applicationProtocols
         )
+        // See `server(...)`: a loaded test run must not trip over the 5 s close_notify default.
+        configuration.closeNotifyTimeout = .seconds(120)
         configure(&configuration)
         return try TLSContext(configuration: configuration)
     }
