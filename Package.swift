@@ -23,6 +23,8 @@ let package = Package(
         .executable(name: "crm-store-tool", targets: ["crm-store-tool"]),
         .library(name: "CRMClient", targets: ["CRMClient"]),
         .library(name: "CRMDomain", targets: ["CRMDomain"]),
+        // The fuzz targets, for the libFuzzer driver in Fuzz/ (tools/fuzz builds it with the sanitizers).
+        .library(name: "CRMFuzzTargets", targets: ["CRMFuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -108,6 +110,17 @@ let package = Package(
 
         // The Swift client library.
         .target(name: "CRMClient", dependencies: ["CRMRPC", "CRMMessages", "CRMTLS", "CRMWire"]),
+
+        // Every parser and state machine that reads outside bytes, as fuzz targets: run by libFuzzer through
+        // Fuzz/ and tools/fuzz, and over the committed corpora by the tests.
+        .target(
+            name: "CRMFuzzTargets",
+            dependencies: [
+                "CRMWire", "CRMMessages", "CRMRPC", "CRMTLS", "CRMDomain", "CRMStore", "CRMDataset", "CRMServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
 
         .executableTarget(
             name: "crmd",
@@ -209,6 +222,8 @@ let package = Package(
                 "CRMTestSupport", .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Every committed fuzz seed and crash input through its target.
+        .testTarget(name: "CRMFuzzTests", dependencies: ["CRMFuzzTargets"]),
         .testTarget(
             name: "CRMDomainTests",
             dependencies: [

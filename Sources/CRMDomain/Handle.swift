@@ -84,10 +84,12 @@ public struct Handle: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses the ``canonical`` form back, normalising the value again so that nothing unnormalised gets in.
     public init(canonical: String) throws(HandleError) {
-        guard let colon = canonical.firstIndex(of: ":") else { throw .malformedCanonical(canonical) }
+        // The colon is found among the UTF-8 bytes, not the characters: a value that starts with a combining mark
+        // would otherwise merge with the colon into one character, and the colon would not be found.
+        guard let colon = canonical.utf8.firstIndex(of: UInt8(ascii: ":")) else { throw .malformedCanonical(canonical) }
         let kindText = String(canonical[..<colon])
         guard let kind = HandleKind(rawValue: kindText) else { throw .unknownKind(kindText) }
-        try self.init(kind: kind, raw: String(canonical[canonical.index(after: colon)...]))
+        try self.init(kind: kind, raw: String(canonical[canonical.utf8.index(after: colon)...]))
     }
 
     /// The ``canonical`` form.

@@ -849,3 +849,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         keepaliveTimeoutTimer = nil
     }
 }
+
+/// The server's connection handling without a socket or TLS, for the connection fuzz target: it goes after a
+/// `ByteToMessageHandler(FrameDecoder(role: .server))`, as in `RPCServer`.
+package func makeServerConnectionHandler(
+    limits: ProtocolLimits, router: MethodRouter, interceptors: [any RPCInterceptor]
+) -> any ChannelHandler {
+    ServerConnectionHandler(limits: limits, router: router, interceptors: interceptors)
+}

@@ -12,7 +12,7 @@ import CRMDomain
 /// amount; a tracking event's location, note and revised estimate; a complaint opening's items; a rating's handle
 /// made optional) and the return-inspection kind; a version-1 fact
 /// reads back with those fields empty (an order's estimate being the one version 1 always held).
-enum FactCodec {
+package enum FactCodec {
     /// The version this build writes.
     static let version: UInt8 = 2
     /// The versions this build reads.
@@ -20,7 +20,7 @@ enum FactCodec {
 
     // MARK: Encoding
 
-    static func encode(_ payload: FactPayload) throws(FactEncodingError) -> [UInt8] {
+    package static func encode(_ payload: FactPayload) throws(FactEncodingError) -> [UInt8] {
         var w = ByteWriter()
         w.byte(version)
         w.byte(UInt8(FactKind(payload).rawValue))
@@ -192,7 +192,7 @@ enum FactCodec {
         return Fact(id: factID, observedAt: observedAt, source: try FactSource.fromStorage(sourceCode), payload: try decodePayload(bytes, handles: handles))
     }
 
-    static func decodePayload(_ bytes: UnsafeRawBufferPointer, handles: HandleCache = HandleCache()) throws(FactDecodingError) -> FactPayload {
+    package static func decodePayload(_ bytes: UnsafeRawBufferPointer, handles: HandleCache = HandleCache()) throws(FactDecodingError) -> FactPayload {
         var r = ByteReader(bytes)
         let v = try r.byte()
         guard readableVersions.contains(v) else { throw .unsupportedVersion(v) }
@@ -357,7 +357,7 @@ enum FactCodec {
 /// Handles already normalised while decoding one batch of facts: a customer's facts name the same few handles over
 /// and over, and normalising one (an e-mail address above all) costs more than looking it up. Values read back are
 /// still normalised once each, so nothing unnormalised gets in.
-final class HandleCache {
+package final class HandleCache {
     private struct Key: Hashable {
         let kind: HandleKind
         let value: String
@@ -365,7 +365,7 @@ final class HandleCache {
 
     private var known: [Key: Handle] = [:]
 
-    init() {}
+    package init() {}
 
     /// How many handles it holds.
     var count: Int { known.count }

@@ -121,6 +121,10 @@ struct HandleTests {
         #expect(try Handle(canonical: "phone:0812 3456 7890") == h)
         #expect(throws: HandleError.unknownKind("fax")) { try Handle(canonical: "fax:123") }
         #expect(throws: HandleError.malformedCanonical("nocolon")) { try Handle(canonical: "nocolon") }
+        // Found by fuzzing (Fuzz/Crashes/handles): a value that starts with a combining mark joins the colon into one
+        // character, and the canonical form must still read back.
+        let combining = try Handle.orderSystem("\u{0365}")
+        #expect(try Handle(canonical: combining.canonical) == combining)
     }
 
     @Test("Handles sort by kind, then value bytes")

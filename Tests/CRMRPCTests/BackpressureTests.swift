@@ -54,7 +54,7 @@ struct BackpressureTests {
             var largest = 0
             var settled = counter.written
             var unchanged = 0
-            try await poll(limit: .seconds(300)) {
+            _ = try await poll(limit: .seconds(300)) {
                 let held = try await connection.getOption(.bufferedWritableBytes).get()
                 largest = max(largest, held)
                 let now = counter.written

@@ -19,7 +19,7 @@ struct BadInputTests {
             // A client that reads nothing more never sees, and so never answers, the server's close_notify.
             try await raw.setReading(false)
             try await raw.send(.windowUpdate, stream: .connection, WindowUpdate(incrementBytes: 0))
-            try await poll(limit: .seconds(60)) {
+            _ = try await poll(limit: .seconds(60)) {
                 harness.server.connectionCount == 0 ? true : nil
             } failure: { "the server to close the connection after the PROTOCOL_ERROR" }
             // The client's side is closed too (it may have gone before the client read the GOAWAY: a socket closed
