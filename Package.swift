@@ -116,7 +116,8 @@ let package = Package(
         .target(
             name: "CRMFuzzTargets",
             dependencies: [
-                "CRMWire", "CRMMessages", "CRMRPC", "CRMTLS", "CRMDomain", "CRMStore", "CRMDataset", "CRMServer",
+                "CProtobufC", "CRMWire", "CRMMessages", "CRMRPC", "CRMTLS", "CRMDomain", "CRMStore", "CRMDataset",
+                "CRMServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
@@ -178,7 +179,7 @@ let package = Package(
 
         .testTarget(
             name: "CRMWireTests",
-            dependencies: ["CRMWire", "CRMMessages", "CProtobufC", "CRMProtoC"]
+            dependencies: ["CRMWire", "CRMMessages", "CProtobufC", "CRMProtoC", "CRMFuzzTargets"]
         ),
         // Test helpers shared by the TLS and RPC tests (a library, not a test target, so both can import it).
         .target(name: "CRMTestSupport", path: "Tests/CRMTestSupport"),

@@ -74,18 +74,21 @@ enum FuzzSeeds {
         ])
     }
 
-    /// One encoded value of a few message types, with the choice byte that picks each.
+    /// Of every message type, with the choice byte that picks it: its empty encoding and two filled with random
+    /// values by protobuf-c itself, so the fuzzer starts from every field of every message.
     static func messages() -> [[UInt8]] {
         var seeds: [[UInt8]] = []
         for (index, type) in MessageFuzzing.types.enumerated() where index < 256 {
-            // The empty message of every type: a valid encoding the fuzzer grows fields onto.
-            seeds.append([UInt8(index)] + emptyEncoding(of: type))
+            seeds.append([UInt8(index)])
+            for bytes in filled(type, seed: UInt64(index)) { seeds.append([UInt8(index)] + bytes) }
         }
         return seeds
     }
 
-    private static func emptyEncoding<M: WireMessage>(of type: M.Type) -> [UInt8] {
-        (try? M().wireBytes()) ?? []
+    private static func filled<M: WireMessage>(_ type: M.Type, seed: UInt64) -> [[UInt8]] {
+        let arena = WireArena()
+        var filler = RandomCMessage(arena: arena, rng: SeededGenerator(seed: seed))
+        return (0..<2).map { _ in RandomCMessage.pack(filler.make(M.wireDescriptor.pointer)) }
     }
 
     static func handles() -> [[UInt8]] {

@@ -1,3 +1,4 @@
+import CRMMessages
 import CRMWire
 import Testing
 
@@ -108,6 +109,84 @@ import Testing
         // Field 100 claims 5 bytes but only 2 follow.
         let bytes = try Self.headers.wireBytes() + [0xA2, 0x06, 0x05, 0x68, 0x69]
         #expect(decodeError(RequestHeaders.self, bytes) == error(.truncated, at: "#100"))
+    }
+
+    @Test func fieldNumberAboveTheLargest() {
+        // 2^32 as the field number: a key of six bytes, refused with the number named.
+        let key = UInt64(1 << 32) << 3
+        #expect(decodeError(RequestHeaders.self, varint(key) + [0x01]) == error(.invalidFieldNumber(1 << 32)))
+        // 2^29 (the largest field number is 2^29 - 1) still fits the five-byte key protobuf-c reads, which takes it as
+        // an unknown field and skips it, as it does 2^29 - 1: neither reaches a message.
+        #expect(decodeError(RequestHeaders.self, varint(UInt64(1 << 29) << 3) + [0x01]) == nil)
+        #expect(decodeError(RequestHeaders.self, varint(UInt64((1 << 29) - 1) << 3) + [0x01]) == nil)
+    }
+
+    @Test(arguments: [4, 6, 7])
+    func wireTypesThatDoNotExistOrAreGroups(wireType: Int) {
+        #expect(decodeError(RequestHeaders.self, [UInt8(0x08 | wireType), 0x00]) == error(.unsupportedWireType(wireType)))
+    }
+
+    @Test func truncatedFixed64AndFixed32() {
+        // Unknown fields 9 (64-bit) and 10 (32-bit) with fewer bytes than their width.
+        #expect(decodeError(RequestHeaders.self, [0x49, 1, 2, 3, 4, 5, 6, 7]) == error(.truncated, at: "#9"))
+        #expect(decodeError(RequestHeaders.self, [0x55, 1, 2, 3]) == error(.truncated, at: "#10"))
+        #expect(decodeError(RequestHeaders.self, [0x49, 1, 2, 3, 4, 5, 6, 7, 8]) == nil)
+    }
+
+    @Test func malformedPackedField() {
+        // ListRatingsRequest.stars (field 2, repeated uint32) packed: two bytes whose varint never ends.
+        #expect(
+            decodeError(ListRatingsRequest.self, [0x12, 0x02, 0x01, 0x80])
+                == error(.malformedPackedField(fieldNumber: 2), at: "stars", in: "crm.v1.ListRatingsRequest"))
+        #expect(decodeError(ListRatingsRequest.self, [0x12, 0x02, 0x01, 0x05]) == nil)
+    }
+
+    @Test func rejectedByProtobufCAlone() {
+        // Field 1 of RequestHeaders as a key of six bytes (0x08 padded with continuation bytes): a well-formed
+        // varint, so our scan passes, but protobuf-c reads keys of at most five bytes and refuses it.
+        #expect(
+            decodeError(RequestHeaders.self, [0x8A, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01, 0x61])
+                == error(.rejectedByProtobufC))
+    }
+
+    /// Every reason, mapped to the test above that makes the decoder give it: a reason added to
+    /// `WireDecodingError.Reason` does not compile here until it has a test of its own.
+    @Test func everyReasonHasATest() {
+        let samples: [WireDecodingError.Reason] = [
+            .messageTooLarge(size: 1, limit: 0), .truncated, .malformedVarint, .invalidFieldNumber(0),
+            .unsupportedWireType(3), .wrongWireType(fieldNumber: 1, expected: .varint, found: .fixed32),
+            .malformedPackedField(fieldNumber: 1), .invalidUTF8, .nulInString, .nestingTooDeep(limit: 1),
+            .tooManyElements(count: 2, limit: 1), .decodeMemoryExceeded(limit: 1), .rejectedByProtobufC,
+        ]
+        for reason in samples {
+            let test: String
+            switch reason {
+            case .messageTooLarge: test = "messageOverTheSizeLimit"
+            case .truncated: test = "truncatedInsideAString, truncatedFixed64AndFixed32"
+            case .malformedVarint: test = "malformedVarint"
+            case .invalidFieldNumber: test = "fieldNumberZero, fieldNumberAboveTheLargest"
+            case .unsupportedWireType: test = "groupWireType, wireTypesThatDoNotExistOrAreGroups"
+            case .wrongWireType: test = "wrongWireType"
+            case .malformedPackedField: test = "malformedPackedField"
+            case .invalidUTF8: test = "invalidUTF8"
+            case .nulInString: test = "nulInsideAString"
+            case .nestingTooDeep: test = "nestingOverTheLimit"
+            case .tooManyElements: test = "repeatedCountOverTheLimit"
+            case .decodeMemoryExceeded: test = "unpackingOverTheMemoryBudget"
+            case .rejectedByProtobufC: test = "rejectedByProtobufCAlone"
+            }
+            #expect(!test.isEmpty)
+        }
+    }
+
+    private func varint(_ value: UInt64) -> [UInt8] {
+        var value = value
+        var bytes: [UInt8] = []
+        while value >= 0x80 {
+            bytes.append(UInt8(value & 0x7F) | 0x80)
+            value >>= 7
+        }
+        return bytes + [UInt8(value)]
     }
 
     @Test func errorsSayWhatToDo() {

@@ -1,4 +1,5 @@
 import CRMMessages
+import CRMFuzzTargets
 import CRMWire
 import Testing
 

@@ -3,12 +3,12 @@ import CRMWire
 
 /// A small deterministic random number generator (SplitMix64), so that every failure
 /// can be reproduced from its seed.
-struct SeededGenerator: RandomNumberGenerator {
+package struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -19,15 +19,21 @@ struct SeededGenerator: RandomNumberGenerator {
 
 /// Fills C messages of any type with random values by walking protobuf-c's descriptors,
 /// independently of the generated Swift, so that protobuf-c's own `pack` makes the bytes
-/// the Swift decoder is tested against.
-struct RandomCMessage {
+/// the Swift decoder is tested against (by the codec's tests, and as the message fuzz target's seeds).
+package struct RandomCMessage {
     let arena: WireArena
     var rng: SeededGenerator
+
+    /// A filler allocating in `arena` (which must outlive the messages) and drawing from `rng`.
+    package init(arena: WireArena, rng: SeededGenerator) {
+        self.arena = arena
+        self.rng = rng
+    }
 
     private static let samples = ["", "a", "Budi Santoso", "café", "中文", "emoji 🙂", "+6281234567890", "x@y.id"]
 
     /// A filled message of `descriptor`, or nil when nesting is too deep to go on.
-    mutating func make(_ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, depth: Int = 0)
+    package mutating func make(_ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, depth: Int = 0)
         -> UnsafeMutableRawPointer
     {
         let d = descriptor.pointee
@@ -125,7 +131,7 @@ struct RandomCMessage {
     }
 
     /// protobuf-c's encoding of the C message at `message`.
-    static func pack(_ message: UnsafeMutableRawPointer) -> [UInt8] {
+    package static func pack(_ message: UnsafeMutableRawPointer) -> [UInt8] {
         let base = message.assumingMemoryBound(to: ProtobufCMessage.self)
         let size = protobuf_c_message_get_packed_size(base)
         return [UInt8](unsafeUninitializedCapacity: max(size, 1)) { buffer, count in
