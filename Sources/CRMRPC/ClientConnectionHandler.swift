@@ -94,6 +94,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         connectionGone()
         self.context = nil
+        // The ref holds this handler: kept, it would keep the handler (and all it holds) alive for ever.
+        ref = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {

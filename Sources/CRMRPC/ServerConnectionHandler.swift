@@ -91,6 +91,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         shutDownStreams(RPCStatus(code: .unavailable, message: "the connection closed before the call finished"))
         cancelTimers()
         self.context = nil
+        // The ref holds this handler: kept, it would keep the handler (and all it holds) alive for ever.
+        ref = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {

@@ -95,14 +95,18 @@ struct ServiceHarness: Sendable {
     /// The fixed start time of a test's server clock, Unix ms (2024-06-01T00:00:00Z).
     static let now: Int64 = 1_717_200_000_000
 
-    /// Starts a server on `directory` (a new temporary one when nil).
-    static func start(directory: String? = nil, clock: TestClock = TestClock(), tokens: TestTokens = TestTokens()) async throws -> ServiceHarness {
+    /// Starts a server on `directory` (a new temporary one when nil), whose shutdown lets calls in flight finish
+    /// for `shutdownGracePeriod`.
+    static func start(
+        directory: String? = nil, clock: TestClock = TestClock(), tokens: TestTokens = TestTokens(),
+        shutdownGracePeriod: Duration = .seconds(5)
+    ) async throws -> ServiceHarness {
         let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("crm-services-\(UUID().uuidString)").path
         let certificates = try TestCertificates.shared()
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, dataDirectory: directory, certificateFile: certificates.serverCertificate,
             privateKeyFile: certificates.serverKey, clientCAFile: certificates.caFile, metricsPort: nil, logLevel: "critical",
-            shutdownGracePeriod: .seconds(5))
+            shutdownGracePeriod: shutdownGracePeriod)
         let events = EventHub()
         let made = Mutex<CRMServices?>(nil)
         let app = CRMServerApp(configuration: configuration, logger: quietLogger) { store in
