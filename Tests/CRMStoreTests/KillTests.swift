@@ -33,7 +33,6 @@ struct KillTests {
     /// the derived tables agree with the facts.
     @Test(
         "every acknowledged fact is present exactly once after SIGKILL mid-ingest",
-        .enabled(if: storeToolPath != nil, "crm-store-tool is not built beside the tests; run `swift build --build-tests` first"),
         .timeLimit(.minutes(5)))
     func killDuringIngest() async throws {
         let tool = try #require(storeToolPath)
