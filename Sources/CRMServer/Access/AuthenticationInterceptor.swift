@@ -13,6 +13,9 @@ import Logging
 /// Methods the ``AccessPolicy`` marks open (health, reflection) run without credentials.
 /// Outcomes: no credentials, or an unknown, revoked or expired token → UNAUTHENTICATED; a role
 /// the policy does not allow, or a method the policy does not list → PERMISSION_DENIED.
+///
+/// Repeated bad tokens from one address are answered more and more slowly and logged (``AuthenticationThrottle``);
+/// the status message then says so.
 public struct AuthenticationInterceptor: RPCInterceptor {
     /// The metadata key that carries the token.
     public static let metadataKey = "authorization"
@@ -20,17 +23,26 @@ public struct AuthenticationInterceptor: RPCInterceptor {
     private let tokens: TokenRegistry
     private let rules: @Sendable (String) -> AccessRule?
     private let logger: Logger
+    private let throttle: AuthenticationThrottle
 
-    /// An interceptor checking tokens against `tokens` and methods against ``AccessPolicy``.
-    public init(tokens: TokenRegistry, logger: Logger = Logger(label: "crm.access")) {
-        self.init(tokens: tokens, rules: AccessPolicy.rule(for:), logger: logger)
+    /// An interceptor checking tokens against `tokens` and methods against ``AccessPolicy``, slowing repeated bad
+    /// tokens with `throttle`.
+    public init(
+        tokens: TokenRegistry, logger: Logger = Logger(label: "crm.access"),
+        throttle: AuthenticationThrottle = AuthenticationThrottle()
+    ) {
+        self.init(tokens: tokens, rules: AccessPolicy.rule(for:), logger: logger, throttle: throttle)
     }
 
     /// An interceptor with its own rule table (for tests of services outside `Protos/`).
-    public init(tokens: TokenRegistry, rules: @escaping @Sendable (String) -> AccessRule?, logger: Logger = Logger(label: "crm.access")) {
+    public init(
+        tokens: TokenRegistry, rules: @escaping @Sendable (String) -> AccessRule?, logger: Logger = Logger(label: "crm.access"),
+        throttle: AuthenticationThrottle = AuthenticationThrottle()
+    ) {
         self.tokens = tokens
         self.rules = rules
         self.logger = logger
+        self.throttle = throttle
     }
 
     public func intercept(context: RPCContext, next: () async throws -> Void) async throws {
@@ -61,7 +73,13 @@ public struct AuthenticationInterceptor: RPCInterceptor {
     /// - Throws: `RPCStatus` UNAUTHENTICATED saying what is wrong and what to send.
     func authenticate(_ context: RPCContext) async throws -> Principal {
         if let header = context.requestMetadata.firstText(Self.metadataKey) {
-            let token = try Self.bearerToken(header)
+            let address = context.remoteAddress?.ipAddress ?? "an unknown address"
+            let token: String
+            do {
+                token = try Self.bearerToken(header)
+            } catch let refusal as RPCStatus {
+                throw await slowed(refusal, from: address, method: context.method.path)
+            }
             let outcome: Result<Principal, TokenRejection>
             do {
                 outcome = try await tokens.authenticate(token)
@@ -69,16 +87,19 @@ public struct AuthenticationInterceptor: RPCInterceptor {
                 logger.error("could not look a token up", metadata: ["error": "\(error)"])
                 throw RPCStatus(code: .unavailable, message: "the server could not check the token (store unavailable); retry shortly")
             }
+            let refusal: RPCStatus
             switch outcome {
             case .success(let principal):
+                throttle.recordSuccess(from: address)
                 return principal
             case .failure(.revoked):
-                throw RPCStatus(code: .unauthenticated, message: "the token is revoked; create a new one with `crmd token create`")
+                refusal = RPCStatus(code: .unauthenticated, message: "the token is revoked; create a new one with `crmd token create`")
             case .failure(.expired):
-                throw RPCStatus(code: .unauthenticated, message: "the token is expired; create a new one with `crmd token create`")
+                refusal = RPCStatus(code: .unauthenticated, message: "the token is expired; create a new one with `crmd token create`")
             case .failure(.unknown), .failure(.malformed):
-                throw RPCStatus(code: .unauthenticated, message: "the token is unknown; create one with `crmd token create`")
+                refusal = RPCStatus(code: .unauthenticated, message: "the token is unknown; create one with `crmd token create`")
             }
+            throw await slowed(refusal, from: address, method: context.method.path)
         }
         if let certificate = context.peerCertificate {
             let name = certificate.commonName ?? certificate.subject
@@ -88,6 +109,28 @@ public struct AuthenticationInterceptor: RPCInterceptor {
             code: .unauthenticated,
             message: "\(context.method.path) needs credentials: send the metadata `authorization: Bearer <token>` "
                 + "(create a token with `crmd token create`), or, for a channel adapter, a client certificate signed by the server's CA")
+    }
+
+    /// `refusal` of a bad token from `address`, answered after the throttle's delay and saying so once slowed.
+    private func slowed(_ refusal: RPCStatus, from address: String, method: String) async -> RPCStatus {
+        let decision = throttle.recordFailure(from: address)
+        guard decision.delay > .zero else { return refusal }
+        let policy = throttle.policy
+        if decision.startsSlowing {
+            logger.warning(
+                "repeated bad tokens: answering this address slowly",
+                metadata: [
+                    "address": "\(address)", "failures": "\(decision.failuresInWindow)", "method": "\(method)",
+                    "window_seconds": "\(policy.window.components.seconds)",
+                ])
+        }
+        // Cancellation (the client gave up) ends the wait early; the answer is the same.
+        try? await Task.sleep(for: decision.delay)
+        let milliseconds = decision.delay.components.seconds * 1000 + decision.delay.components.attoseconds / 1_000_000_000_000_000
+        return RPCStatus(
+            code: refusal.code,
+            message: refusal.message + "; answered after \(milliseconds) ms: \(decision.failuresInWindow) bad tokens from "
+                + "\(address) within \(policy.window.components.seconds) s")
     }
 
     /// The token of an `authorization` value: `Bearer <token>` (the scheme case-insensitive).
