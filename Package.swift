@@ -209,7 +209,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMDomain"]),
+        .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMDomain", "CRMDataset"]),
         // The services end to end: a real server over TLS on loopback with real tokens and SQLite.
         .testTarget(
             name: "CRMServerTests",

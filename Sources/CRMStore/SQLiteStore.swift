@@ -432,6 +432,12 @@ public final class SQLiteStore: Store {
 
     // MARK: Helpers
 
+    /// Copies the write-ahead log into the database file and truncates it (`PRAGMA wal_checkpoint(TRUNCATE)`), as SQLite
+    /// does by itself every 65,536 pages; the kill test forces it to be killed around one.
+    public func checkpoint() async throws {
+        try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.read(body)

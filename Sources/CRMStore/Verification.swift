@@ -156,6 +156,18 @@ extension SQLiteStore {
         }
     }
 
+    /// The stored fact with the id `id`, decoded, or nil (the kill test compares it with what was acknowledged).
+    func storedFact(id: FactID) async throws -> Fact? {
+        try await readForMaintenance { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT observed_at, source, payload FROM facts WHERE fact_id = ?", arguments: [id.rawValue])
+            else { return nil }
+            let payload: [UInt8] = [UInt8](row["payload"] as Data)
+            return try payload.withUnsafeBytes { bytes in
+                try FactCodec.decodeFact(id: id.rawValue, observedAt: row["observed_at"], sourceCode: row["source"], bytes: bytes)
+            }
+        }
+    }
+
     /// The result of SQLite's `PRAGMA integrity_check` ("ok" when the file is sound).
     public func integrityCheck() async throws -> String {
         try await readForMaintenance { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }

@@ -26,24 +26,34 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Facts per append call.")
     var perAppend: Int = 4
 
+    @Option(help: "Force a WAL checkpoint after every this many appends of the first appender, printing `checkpoint` after each (0: never).")
+    var checkpointEvery: Int = 0
+
     func validate() throws {
         guard customers > 0, appenders > 0, perAppend > 0 else { throw ValidationError("--customers, --appenders and --per-append must be at least 1.") }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 (never) or more.") }
     }
 
     func run() async throws {
         let store = try SQLiteStore(path: db)
         let generator = DatasetGenerator(seed: seed)
         let out = LineWriter.standardOutput
-        let (workers, batch, count) = (appenders, perAppend, customers)
+        let (workers, batch, count, checkpointEvery) = (appenders, perAppend, customers, checkpointEvery)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<workers {
                 group.addTask {
+                    var appends = 0
                     for index in stride(from: worker, to: count, by: workers) {
                         let facts = generator.customer(index).facts
                         for start in stride(from: 0, to: facts.count, by: batch) {
                             let slice = Array(facts[start..<min(start + batch, facts.count)])
                             let outcomes = try await store.append(slice)
                             out.write(zip(slice, outcomes).map { "ack \($0.id.rawValue) \(Self.word($1))" })
+                            appends += 1
+                            if worker == 0, checkpointEvery > 0, appends % checkpointEvery == 0 {
+                                try await store.checkpoint()
+                                out.write(["checkpoint"])
+                            }
                         }
                     }
                 }

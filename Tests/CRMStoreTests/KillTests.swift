@@ -1,3 +1,4 @@
+import CRMDataset
 import CRMDomain
 import Foundation
 import Testing
@@ -28,25 +29,23 @@ let storeToolPath: String? = {
 
 @Suite("Surviving a kill")
 struct KillTests {
-    /// Runs `crm-store-tool ingest` as a child process, reads the facts it acknowledged, kills it with SIGKILL in the
-    /// middle of the ingest, reopens the file, and checks that every acknowledged fact is there exactly once and that
-    /// the derived tables agree with the facts.
-    @Test(
-        "every acknowledged fact is present exactly once after SIGKILL mid-ingest",
-        .timeLimit(.minutes(5)))
-    func killDuringIngest() async throws {
-        let tool = try #require(storeToolPath)
-        let dir = try TemporaryDirectory()
-        let db = dir.file("killed.sqlite")
+    /// One run of `crm-store-tool ingest`, killed with SIGKILL: the facts it acknowledged (printed after each commit).
+    struct KilledRun {
+        var acked: [String]
+        var sawDone: Bool
+        var killedBySignal: Bool
+    }
+
+    /// Runs `crm-store-tool ingest` on `db` with `arguments` and kills it with SIGKILL once it has acknowledged
+    /// `killAfter` facts, or, with `afterCheckpoint`, at the first forced WAL checkpoint after that.
+    static func ingestAndKill(tool: String, db: String, arguments: [String], killAfter: Int, afterCheckpoint: Bool) async throws -> KilledRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["ingest", "--db", db, "--customers", "20000", "--appenders", "16", "--per-append", "4"]
+        process.arguments = ["ingest", "--db", db] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-
-        let killAfter = 15_000
         let reading = output.fileHandleForReading
         let pid = process.processIdentifier
         let (acked, sawDone) = await withCheckedContinuation { (continuation: CheckedContinuation<([String], Bool), Never>) in
@@ -65,28 +64,95 @@ struct KillTests {
                         let parts = line.split(separator: " ")
                         if parts.count == 3 && parts[0] == "ack" { acked.append(String(parts[1])) }
                         if line == "done" { sawDone = true }
-                    }
-                    if !killed && acked.count >= killAfter {
-                        kill(pid, SIGKILL)
-                        killed = true
+                        if !killed, acked.count >= killAfter, !afterCheckpoint || line == "checkpoint" {
+                            kill(pid, SIGKILL)
+                            killed = true
+                        }
                     }
                 }
                 continuation.resume(returning: (acked, sawDone))
             }
         }
         process.waitUntilExit()
-        #expect(!sawDone, "the ingest finished before it was killed; raise --customers")
-        #expect(process.terminationReason == .uncaughtSignal)
-        #expect(acked.count >= killAfter)
+        return KilledRun(acked: acked, sawDone: sawDone, killedBySignal: process.terminationReason == .uncaughtSignal)
+    }
 
-        let store = try SQLiteStore(path: db)
-        #expect(try await store.integrityCheck() == "ok")
-        var missing: [String] = []
-        for id in acked where try await store.storedFactCount(id: FactID(id)) != 1 { missing.append(id) }
-        #expect(missing.isEmpty, "\(missing.count) acknowledged facts are missing, e.g. \(missing.prefix(5))")
-        #expect(try await store.verifyDerivedState() == [])
-        // The read model was written in the same transactions as the facts: what survived the kill matches them.
-        #expect(try await store.verifyReadModel().differences == [])
-        try await store.close()
+    /// Four runs of `crm-store-tool ingest` of one dataset on one file, each killed with SIGKILL at a random point
+    /// further than the one before (two of them just after a forced WAL checkpoint): each run acknowledges again, as
+    /// duplicates, what the runs before stored, then goes on. After each kill the file is reopened and checked:
+    /// every fact acknowledged so far is stored exactly once with the content acknowledged, each append (4 facts of
+    /// one customer, one transaction) is there whole or not at all, and the derived tables and read model agree with
+    /// the facts.
+    @Test(
+        "every acknowledged fact is present exactly once, as acknowledged, after SIGKILL at random points and around checkpoints",
+        .timeLimit(.minutes(10)))
+    func killDuringIngest() async throws {
+        let tool = try #require(storeToolPath)
+        let dir = try TemporaryDirectory()
+        let db = dir.file("killed.sqlite")
+        let seed = UInt64.random(in: 1...UInt64.max)
+        // The kill points come from this seed, named in every failure, so a failing run can be replayed.
+        var random = SplitMix64(seed: seed)
+        let batch = 4
+        let workers = 16
+        var acknowledged: [String: Fact] = [:]
+        let datasetSeed: UInt64 = 7
+        var killAfter = 0
+        for round in 0..<4 {
+            killAfter += Int.random(in: 500...4_000, using: &random)
+            let aroundCheckpoint = round % 2 == 1
+            let context = "round \(round), kill after \(killAfter) acks\(aroundCheckpoint ? " at a checkpoint" : ""), test seed \(seed)"
+            var arguments = ["--customers", "20000", "--appenders", "\(workers)", "--per-append", "\(batch)", "--seed", "\(datasetSeed)"]
+            if aroundCheckpoint { arguments += ["--checkpoint-every", "25"] }
+            let run = try await Self.ingestAndKill(
+                tool: tool, db: db, arguments: arguments, killAfter: killAfter, afterCheckpoint: aroundCheckpoint)
+            #expect(!run.sawDone, "the ingest finished before it was killed; raise --customers (\(context))")
+            #expect(run.killedBySignal, "\(context)")
+            try #require(run.acked.count >= killAfter, "only \(run.acked.count) facts were acknowledged before the kill (\(context))")
+
+            // What the generator made, by fact id and by append, for the customers the run can have reached: each
+            // appender takes every 16th customer, so none went beyond the last acknowledged one by more than 16.
+            let generator = DatasetGenerator(seed: datasetSeed)
+            var indexOf: [String: Int] = [:]
+            var customers: [[Fact]] = []
+            var index = 0
+            let ackedThisRound = Set(run.acked)
+            var lastAcked = 0
+            while index <= lastAcked + workers {
+                let facts = generator.customer(index).facts
+                customers.append(facts)
+                for fact in facts {
+                    indexOf[fact.id.rawValue] = index
+                    if ackedThisRound.contains(fact.id.rawValue) { lastAcked = max(lastAcked, index) }
+                    acknowledged[fact.id.rawValue] = ackedThisRound.contains(fact.id.rawValue) ? fact : acknowledged[fact.id.rawValue]
+                }
+                index += 1
+            }
+            #expect(run.acked.allSatisfy { indexOf[$0] != nil }, "an acknowledged id the generator did not make (\(context))")
+
+            let store = try SQLiteStore(path: db)
+            #expect(try await store.integrityCheck() == "ok", "\(context)")
+            var wrong: [String] = []
+            for (id, fact) in acknowledged {
+                let stored = try await store.storedFact(id: FactID(id))
+                let count = try await store.storedFactCount(id: FactID(id))
+                if stored != fact || count != 1 { wrong.append(id) }
+            }
+            #expect(wrong.isEmpty, "\(wrong.count) acknowledged facts are missing or differ, e.g. \(wrong.prefix(5)) (\(context))")
+            var torn: [String] = []
+            for facts in customers {
+                for start in stride(from: 0, to: facts.count, by: batch) {
+                    let append = facts[start..<min(start + batch, facts.count)]
+                    var present = 0
+                    for fact in append where try await store.storedFactCount(id: fact.id) == 1 { present += 1 }
+                    if present != 0 && present != append.count { torn.append(append.first!.id.rawValue) }
+                }
+            }
+            #expect(torn.isEmpty, "appends stored in part: \(torn.prefix(5)) (\(context))")
+            #expect(try await store.verifyDerivedState() == [], "\(context)")
+            // The read model is written in the same transactions as the facts: what survived the kill matches them.
+            #expect(try await store.verifyReadModel().differences == [], "\(context)")
+            try await store.close()
+        }
     }
 }
