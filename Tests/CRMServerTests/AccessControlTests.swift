@@ -161,6 +161,7 @@ struct AccessControlTests {
             defer { Task { await client.close() } }
             let outcome = await callStatus { _ = try await client.unary(InteractionService.pushInteraction, .init(), options: accessOptions(token: nil)) }
             #expect(outcome.code == .unavailable)
+            #expect(outcome.message.contains("certificateRejectedByPeer") && outcome.message.contains("unknown ca"), "\(outcome)")
         }
     }
 
@@ -232,6 +233,7 @@ struct AccessControlTests {
             let plain = try server.client()
             let refused = await callStatus { _ = try await plain.unary(ProfileService.getProfile, .init(), options: accessOptions(token: issued.token)) }
             #expect(refused.code == .unavailable)
+            #expect(refused.message.contains("certificateRequired"), "\(refused)")
             await plain.close()
             let withCertificate = try server.client(identity: "client-agent")
             let response = try await withCertificate.unaryResponse(ProfileService.getProfile, .init(), options: accessOptions(token: issued.token))
