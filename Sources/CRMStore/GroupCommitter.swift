@@ -146,13 +146,22 @@ final class GroupCommitter: Sendable {
         } catch is OptimisticFailure {
             // One write failed and the transaction was rolled back: replay the batch, one savepoint per write.
         } catch {
-            return batch.map { _ in .failure(StoreError.writeFailed(reason: "\(error)")) }
+            return batch.map { _ in .failure(Self.storeError(error)) }
         }
         do {
             return try attempt(batch, isolated: true)
         } catch {
-            return batch.map { _ in .failure(StoreError.writeFailed(reason: "\(error)")) }
+            return batch.map { _ in .failure(Self.storeError(error)) }
         }
+    }
+
+    /// The store's error for a failed transaction: a full disk is told apart, since freeing space is what helps.
+    static func storeError(_ error: any Error) -> StoreError {
+        if let error = error as? StoreError { return error }
+        if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL {
+            return .diskFull(reason: "\(error)")
+        }
+        return .writeFailed(reason: "\(error)")
     }
 
     /// Raised to abandon the optimistic attempt after one write failed.
@@ -182,7 +191,7 @@ final class GroupCommitter: Sendable {
                     } catch {
                         // Disk full or an I/O error ends the whole transaction: nothing of the batch can commit.
                         guard db.isInsideTransaction else { throw error }
-                        results.append(.failure(error as? StoreError ?? StoreError.writeFailed(reason: "\(error)")))
+                        results.append(.failure(Self.storeError(error)))
                     }
                 }
                 return .commit

@@ -8,6 +8,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case openFailed(path: String, reason: String)
     /// The transaction holding this write failed; nothing of it was stored.
     case writeFailed(reason: String)
+    /// The disk holding the database file is full: nothing of this write was stored. Reads go on; writes succeed
+    /// again, without a restart, once there is room.
+    case diskFull(reason: String)
     /// A read failed.
     case readFailed(reason: String)
     /// A stored fact could not be decoded.
@@ -27,6 +30,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .tooManyFacts: "store.too_many_facts"
         case .openFailed: "store.open_failed"
         case .writeFailed: "store.write_failed"
+        case .diskFull: "store.disk_full"
         case .readFailed: "store.read_failed"
         case .corruptFact: "store.corrupt_fact"
         case .corruptSummary: "store.corrupt_summary"
@@ -46,6 +50,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             return "Could not open the store at \(path): \(reason). Check that the directory exists and is writable, and that no newer build migrated the file."
         case let .writeFailed(reason):
             return "The write failed and nothing of it was stored: \(reason). Appends are idempotent: retry the same facts."
+        case let .diskFull(reason):
+            return "The disk holding the database file is full, so nothing of this write was stored (\(reason)). "
+                + "Free space on that disk; writes succeed again without a restart, and the same facts can be retried."
         case let .readFailed(reason):
             return "A read from the store failed: \(reason). Retry; if it persists, check the database file with `PRAGMA integrity_check`."
         case let .corruptFact(id, reason):
