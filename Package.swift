@@ -111,13 +111,24 @@ let package = Package(
         // The Swift client library.
         .target(name: "CRMClient", dependencies: ["CRMRPC", "CRMMessages", "CRMTLS", "CRMWire"]),
 
+        // What the agent CLI reads and writes as text: customers as kind:value, days in business time, rupiah, enum
+        // words, affected items, and the order CSV of `crm order import`. A library so the fuzz targets reach it.
+        .target(
+            name: "CRMCommandLine",
+            dependencies: [
+                "CRMMessages", "CRMWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftCSV", package: "SwiftCSV"),
+            ]
+        ),
+
         // Every parser and state machine that reads outside bytes, as fuzz targets: run by libFuzzer through
         // Fuzz/ and tools/fuzz, and over the committed corpora by the tests.
         .target(
             name: "CRMFuzzTargets",
             dependencies: [
                 "CProtobufC", "CRMWire", "CRMMessages", "CRMRPC", "CRMTLS", "CRMDomain", "CRMStore", "CRMDataset",
-                "CRMServer",
+                "CRMServer", "CRMCommandLine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
@@ -140,9 +151,8 @@ let package = Package(
         .executableTarget(
             name: "crm",
             dependencies: [
-                "CRMClient",
+                "CRMClient", "CRMCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "SwiftCSV", package: "SwiftCSV"),
                 .product(name: "Rainbow", package: "Rainbow"),
             ]
         ),
@@ -213,13 +223,15 @@ let package = Package(
         // The services end to end: a real server over TLS on loopback with real tokens and SQLite.
         .testTarget(
             name: "CRMServerTests",
-            dependencies: ["CRMServer", "CRMClient", "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMTestSupport"]
+            dependencies: [
+                "CRMServer", "CRMClient", "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMDataset", "CRMTestSupport",
+            ]
         ),
         // The agent CLI run as a child process against a real crmd.
         .testTarget(
             name: "CRMCLITests",
             dependencies: [
-                "crm", "CRMClient", "CRMServer", "CRMStore", "CRMDomain", "CRMRPC", "CRMMessages", "CRMWire", "CRMTLS",
+                "crm", "CRMClient", "CRMCommandLine", "CRMServer", "CRMStore", "CRMDomain", "CRMRPC", "CRMMessages", "CRMWire", "CRMTLS",
                 "CRMTestSupport", .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

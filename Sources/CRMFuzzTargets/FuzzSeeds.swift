@@ -1,3 +1,4 @@
+import CRMCommandLine
 import CRMDataset
 import CRMDomain
 import CRMMessages
@@ -27,6 +28,8 @@ extension FuzzTarget {
         case .tlsHandshake:
             // A ClientHello is made by a real client at fuzzing time; here, the record header of one and garbage.
             [[254, 0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00], [0, 0x47, 0x45, 0x54, 0x20, 0x2f]]
+        case .orderCSV:
+            FuzzSeeds.orderCSVs()
         }
     }
 }
@@ -104,6 +107,22 @@ enum FuzzSeeds {
             seeds.append([choice] + Array(text.utf8))
         }
         return seeds
+    }
+
+    /// Order files as people write them: every column, quoted cells with commas and line breaks, an order of two
+    /// rows, dotted rupiah, a byte-order mark, and rows with errors.
+    static func orderCSVs() -> [[UInt8]] {
+        let every = (OrderCSV.required + OrderCSV.optional).joined(separator: ",")
+        let files = [
+            "order_number,customer,placed,sku,quantity,unit_price\nSO-1,oms:C-1001,2024-05-01,MUG-01,2,45000\n",
+            every + "\nSO-2,oms:C-1002,2024-01-31,LAMP-2,1,\"1.250.000\",Lampu meja,taobao,https://item.taobao.com/1,"
+                + "15000,5000,1000,\"Rp 1.269.000\",instalment-50,2024-02-20,wa:+62 812 3456 789;email:budi@example.co.id,"
+                + "\"Budi, Santoso\",0812-3456-789,\"Jl. Melati 5\nRT 02\",Menteng,Jakarta Pusat,DKI Jakarta,10310\n"
+                + "SO-2,oms:C-1002,2024-01-31,CUP-9,3,12.500,Cangkir,alibaba-1688,,,,,,,,,,,,,,\n",
+            "\u{FEFF}Order Number,Customer,Placed,SKU,Quantity,Unit-Price\r\nSO-3,phone:0812-1111-2222,2024-02-29,A,1,0\r\n"
+                + "SO-4,,2024-13-01,B,0,-5\r\n,oms:C-9,2024-01-01,C,1,1\r\n",
+        ]
+        return files.map { [0] + Array($0.utf8) }
     }
 
     /// One stored payload of each kind the dataset generator makes (interactions, links, orders, complaints, …).

@@ -20,6 +20,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case configuration
     /// The TLS server handshake (OpenSSL through memory BIOs) fed arbitrary bytes as the client's records.
     case tlsHandshake = "tls-handshake"
+    /// The order CSV of `crm order import`; every order it gives adds up, encodes, and keeps its key.
+    case orderCSV = "order-csv"
 
     /// Runs the target on one input.
     public func run(_ input: UnsafeRawBufferPointer) {
@@ -31,6 +33,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .storedFacts: StoredFactFuzzing.run(input)
         case .configuration: ConfigurationFuzzing.run(input)
         case .tlsHandshake: TLSHandshakeFuzzing.run(input)
+        case .orderCSV: OrderCSVFuzzing.run(input)
         }
     }
 

@@ -264,9 +264,15 @@ func processCPUSeconds(pid: Int32) -> Double? {
 
 /// The resident set size of process `pid` ("self" for this one) in KiB, from /proc/PID/status.
 func residentKiB(pid: String = "self") -> Int? {
+    statusKiB(pid: pid, field: "VmRSS")
+}
+
+/// A size field of /proc/PID/status in KiB: `VmRSS`, `RssAnon` (heap and stacks), `RssFile` (mapped files).
+func statusKiB(pid: String, field: String) -> Int? {
     guard let status = readSmallFile("/proc/\(pid)/status") else { return nil }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        return Int(line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+    let prefix = field + ":"
+    for line in status.split(separator: "\n") where line.hasPrefix(prefix) {
+        return Int(line.dropFirst(prefix.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
     }
     return nil
 }

@@ -461,7 +461,7 @@ struct CLIAgainstServerTests {
         try await withServer { server, cli in
             try await importOrders(server, cli)
             let (process, pipe) = try cli.start(["watch", "complaints", "--category", "broken", "--json"] + server.flags("after-sales"))
-            try await Task.sleep(for: .seconds(2))
+            try await server.waitForWatchers(1)
             _ = try await openComplaint(server, cli, category: "out-of-stock", order: "SO-9002", customer: "oms:C-9002")
             let id = try await openComplaint(server, cli)
             let review = try await cli.run(["complaint", "review", id] + server.flags("after-sales"))
@@ -481,7 +481,7 @@ struct CLIAgainstServerTests {
     @Test func watchInteractionsFollowsOneQueue() async throws {
         try await withServer { server, cli in
             let (process, pipe) = try cli.start(["watch", "interactions", "--queue", "after-sales", "--json"] + server.flags("after-sales"))
-            try await Task.sleep(for: .seconds(2))
+            try await server.waitForWatchers(1)
             let phone = Handle(kind: .whatsapp, value: "+628123456789")
             try await push(server, "w-1", phone, .whatsapp, at: Self.may1, intent: .order, body: "I want 5 more mugs")
             try await push(server, "w-2", phone, .whatsapp, at: Self.may1 + 60_000, intent: .complaint, body: "two mugs arrived broken")
@@ -507,7 +507,7 @@ struct CLIAgainstServerTests {
             let otherID = try #require(try object(otherProfile)["customer_id"] as? String, "\(otherProfile)")
             let token = try await server.customerToken(customerID)
             let (process, pipe) = try cli.start(["watch", "notices", "--json"] + server.flags(token: token))
-            try await Task.sleep(for: .seconds(2))
+            try await server.waitForWatchers(1)
             // Another customer's complaint is decided first: this customer must not hear of it.
             let other = try await openComplaint(server, cli, category: "out-of-stock", order: "SO-9002", customer: "oms:C-9002")
             _ = try await cli.run(["complaint", "reject", other, "--note", "in stock after all"] + server.flags("after-sales"))

@@ -1,3 +1,4 @@
+import CRMCommandLine
 import CRMMessages
 import CRMWire
 import Testing
@@ -37,6 +38,21 @@ import Testing
         #expect(order.deliveryAddress?.city == "Kota Bekasi")
         #expect(order.placedMs == 1_714_496_400_000)
         #expect(result.orders[1].line == 4)
+    }
+
+    /// Each amount fits in 64 bits but their sum does not: the order is refused with its line, never wrapped around
+    /// (the order-csv fuzz target's property; the sum used to trap).
+    @Test func amountsThatAddUpPastTheLargestAreRefusedByLine() throws {
+        let result = try parse("""
+            SO-1,oms:C-1,2024-05-01,MUG-01,Mug,1,9223372036854775807,,,,
+            SO-1,oms:C-1,2024-05-01,MUG-02,Mug,1,1,,,,
+            SO-2,oms:C-2,2024-05-01,MUG-01,Mug,1,9223372036854775807,1,,,
+            SO-3,oms:C-3,2024-05-01,MUG-01,Mug,1,9223372036854775807,,,,
+            """)
+        #expect(result.orders.map(\.order.orderNumber) == ["SO-3"])
+        #expect(result.errors.map(\.line) == [2, 4])
+        #expect(result.errors.allSatisfy { $0.message.contains("add up to more than") })
+        #expect(result.orders[0].order.totals?.totalRupiah == Int64.max)
     }
 
     @Test func badRowsAreReportedByLineAndTheRestKept() throws {

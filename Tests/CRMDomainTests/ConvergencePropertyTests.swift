@@ -8,7 +8,9 @@ import Testing
 //
 // The generator builds a compact recipe of small integers (so a failure prints readably and every fact is made
 // with `try` inside the test); small pools of handles, order numbers, complaint ids and times make links collide,
-// corrections compete, transitions go out of order and precedence ties happen often.
+// corrections compete and transitions go out of order. Besides the mixed recipes, three modes force what mixed ones
+// make rarely: genuine precedence ties (different values for one handle's field at one time from one source), several
+// ids each reused by different facts, and return inspections racing each other and the complaint they belong to.
 
 /// One fact to make: an id number, a time slot, a source, and what it says (indices into the pools below).
 struct FactSpec: Sendable, Hashable, CustomStringConvertible {
@@ -21,6 +23,7 @@ struct FactSpec: Sendable, Hashable, CustomStringConvertible {
         case step(complaint: Int, action: Int, role: Int)
         case rating(handle: Int, stars: Int)
         case notice(number: Int, estimateDays: Int)
+        case inspection(complaint: Int, order: Int, verdict: Int, accepted: Int)
     }
 
     let id: Int
@@ -125,9 +128,31 @@ enum Pools {
         case let .rating(h, s): payload = .rating(try Rating(handle: (h + s) % 3 == 2 ? nil : handle(h), stars: 1 + s % 5, comment: "ok"))
         case let .notice(n, e):
             payload = .delayNoticeSent(DelayNoticeID(orderNumber: try OrderNumber("O\(n)"), estimatedDeliveryAt: base + Int64(e) * Milliseconds.day))
+        case let .inspection(k, o, v, a):
+            payload = .returnInspection(try ReturnInspection(
+                complaintID: ComplaintID("K\(k)"), orderNumber: OrderNumber("O\(o)"),
+                verdict: InspectionVerdict.allCases[v % InspectionVerdict.allCases.count],
+                items: [InspectedItem(sku: "SKU-\(o)", returned: 2, accepted: Int64(a % 3), finding: a % 2 == 0 ? "retak" : "")],
+                localShippingCost: Int64(a) * 5_000, receivedAt: a % 2 == 0 ? nil : base + Int64(a) * Milliseconds.hour,
+                inspectedBy: "gudang", notes: "cek \(a)"))
         }
         return Fact(id: try FactID("f\(spec.id)"), observedAt: at, source: source, payload: payload)
     }
+}
+
+/// What a recipe concentrates on, beyond the mix every mode starts from.
+enum RecipeMode: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// Every kind of fact, at random.
+    case mixed
+    /// Plus groups of field observations of one handle and field at one time from one source, with different values
+    /// and ids: precedence must fall back to the fact id, whatever the order of arrival.
+    case ties
+    /// Plus two to four ids each reused by several different facts (an adapter bug): the same one must win everywhere.
+    case conflicts
+    /// Plus return inspections of the complaints, some at one time, some sharing ids with other facts.
+    case inspections
+
+    var testDescription: String { rawValue }
 }
 
 enum RecipeGen {
@@ -142,17 +167,21 @@ enum RecipeGen {
         case 26..<40: return .field(handle: r(0...h), field: r(0...3), value: r(0...5))
         case 40..<54: return .interaction(handle: r(0...h), channel: r(0...3), intent: r(0...4), outbound: r(0...3) == 0)
         case 54..<62: return .order(number: r(0...2), customer: r(0...h), quantity: r(0...3), price: r(0...4), estimateDays: r(0...90))
-        case 62..<72: return .tracking(number: r(0...2), stage: r(0...6))
-        case 72..<78: return .opened(complaint: r(0...1), customer: r(0...h), order: r(0...2), category: r(0...3))
-        case 78..<92: return .step(complaint: r(0...1), action: r(0...15), role: r(0...9))
-        case 92..<96: return .rating(handle: r(0...h), stars: r(0...4))
+        case 62..<71: return .tracking(number: r(0...2), stage: r(0...6))
+        case 71..<77: return .opened(complaint: r(0...1), customer: r(0...h), order: r(0...2), category: r(0...3))
+        case 77..<90: return .step(complaint: r(0...1), action: r(0...15), role: r(0...9))
+        case 90..<94: return .rating(handle: r(0...h), stars: r(0...4))
+        case 94..<97: return .inspection(complaint: r(0...1), order: r(0...2), verdict: r(0...2), accepted: r(0...5))
         default: return .notice(number: r(0...2), estimateDays: r(0...3))
         }
     }
 
-    static func recipe(maxFacts: Int, orders: Int, scripted: Bool = true, _ rng: inout any SeededRandomNumberGenerator) -> Recipe {
+    static func recipe(
+        maxFacts: Int, orders: Int, scripted: Bool = true, mode: RecipeMode = .mixed, _ rng: inout any SeededRandomNumberGenerator
+    ) -> Recipe {
         let count = int(1...maxFacts, &rng)
         var specs = (0..<count).map { i in FactSpec(id: i, slot: int(0...6, &rng), source: int(0...4, &rng), kind: kind(&rng)) }
+        var nextID = count
         // now and then a complaint that follows the real flow (a legal sequence at increasing times), so the fold
         // applies long histories rather than only refusing random steps
         if scripted && int(0...1, &rng) == 0 {
@@ -160,20 +189,44 @@ enum RecipeGen {
             let script = scripts[int(0...1, &rng)]
             let complaint = int(0...1, &rng)
             let start = int(0...3, &rng)
-            var nextID = count
             specs.append(FactSpec(id: nextID, slot: start, source: 0, kind: .opened(
                 complaint: complaint, customer: int(0...(Pools.handles.count - 1), &rng), order: int(0...2, &rng), category: int(0...2, &rng))))
             for (i, action) in script.prefix(int(1...script.count, &rng)).enumerated() {
                 nextID += 1
                 specs.append(FactSpec(id: nextID, slot: start + 1 + i, source: 0, kind: .step(complaint: complaint, action: action, role: 0)))
             }
+            nextID += 1
+        }
+        switch mode {
+        case .mixed, .conflicts:
+            break
+        case .ties:
+            for _ in 0..<int(1...3, &rng) {
+                let (handle, field, slot, source) = (int(0...(Pools.handles.count - 1), &rng), int(0...3, &rng), int(0...6, &rng), int(0...4, &rng))
+                for value in (0..<Pools.values.count).shuffled(using: &rng).prefix(int(2...4, &rng)) {
+                    specs.append(FactSpec(id: nextID, slot: slot, source: source, kind: .field(handle: handle, field: field, value: value)))
+                    nextID += 1
+                }
+            }
+        case .inspections:
+            for _ in 0..<int(2...6, &rng) {
+                let kind = FactSpec.Kind.inspection(complaint: int(0...1, &rng), order: int(0...2, &rng), verdict: int(0...2, &rng), accepted: int(0...5, &rng))
+                // Half at a time some other inspection may share, half reusing the id of a fact already made.
+                let id = int(0...1, &rng) == 0 ? nextID : specs[int(0...(specs.count - 1), &rng)].id
+                specs.append(FactSpec(id: id, slot: int(0...2, &rng), source: int(0...1, &rng), kind: kind))
+                nextID += 1
+            }
         }
         let n = specs.count
         // exact duplicates: the same fact delivered again
         for _ in 0..<int(0...max(1, n / 2), &rng) { specs.append(specs[int(0...(n - 1), &rng)]) }
-        // now and then an adapter bug: another fact reusing an existing id
-        if int(0...4, &rng) == 0 {
-            specs.append(FactSpec(id: specs[int(0...(n - 1), &rng)].id, slot: int(0...6, &rng), source: int(0...4, &rng), kind: kind(&rng)))
+        // an adapter bug: other facts reusing an existing id (now and then one; in the conflicts mode several ids,
+        // each reused up to three times)
+        let reused = mode == .conflicts ? int(2...4, &rng) : (int(0...4, &rng) == 0 ? 1 : 0)
+        for id in (0..<n).shuffled(using: &rng).prefix(reused).map({ specs[$0].id }) {
+            for _ in 0..<(mode == .conflicts ? int(1...3, &rng) : 1) {
+                specs.append(FactSpec(id: id, slot: int(0...6, &rng), source: int(0...4, &rng), kind: kind(&rng)))
+            }
         }
         let permutations = (0..<orders).map { _ in Array(specs.indices).shuffled(using: &rng) }
         let batches = permutations.map { order in
@@ -189,8 +242,33 @@ enum RecipeGen {
         return Recipe(specs: specs, orders: permutations, batchSizes: batches)
     }
 
-    static let standard = Generator<Recipe, Shrink.None<Recipe>> { rng in recipe(maxFacts: 30, orders: 3, &rng) }
+    static func standard(_ mode: RecipeMode) -> Generator<Recipe, Shrink.None<Recipe>> {
+        Generator { rng in recipe(maxFacts: 30, orders: 3, mode: mode, &rng) }
+    }
+
     static let small = Generator<Recipe, Shrink.None<Recipe>> { rng in recipe(maxFacts: 4, orders: 0, scripted: false, &rng) }
+}
+
+/// What a fact set holds that the convergence property is about, counted the way the rules see it.
+struct RecipeCoverage {
+    /// Pairs of different facts observing different values for one handle's field at one time from one source.
+    var ties = 0
+    /// Ids that more than one different fact uses.
+    var conflictingIDs = 0
+    /// Return inspections among the distinct facts.
+    var inspections = 0
+
+    init(_ facts: [Fact]) {
+        let distinct = Array(Set(facts))
+        var observations: [String: Set<String>] = [:]
+        for fact in distinct {
+            guard case .fieldObservation(let o) = fact.payload else { continue }
+            observations["\(o.handle.canonical)|\(o.field)|\(fact.observedAt)|\(fact.source)", default: []].insert(o.value)
+        }
+        ties = observations.values.reduce(0) { $0 + $1.count * ($1.count - 1) / 2 }
+        conflictingIDs = Dictionary(grouping: distinct, by: \.id).values.filter { $0.count > 1 }.count
+        inspections = distinct.filter { if case .returnInspection = $0.payload { true } else { false } }.count
+    }
 }
 
 /// Every profile, and their concatenated canonical encoding.
@@ -212,9 +290,10 @@ func projectInBatches(_ facts: [Fact], sizes: [Int]) -> ([CustomerProfile], Stri
 
 @Suite("Convergence (property-based)")
 struct ConvergencePropertyTests {
-    @Test("Any order of arrival and any batching of a fact set with duplicates gives the same profiles, byte for byte")
-    func orderAndBatchIndependence() async {
-        await propertyCheck(count: 2_000, input: RecipeGen.standard) { recipe in
+    @Test("Any order of arrival and any batching of a fact set with duplicates gives the same profiles, byte for byte",
+          arguments: RecipeMode.allCases)
+    func orderAndBatchIndependence(mode: RecipeMode) async {
+        await propertyCheck(count: mode == .mixed ? 2_000 : 700, input: RecipeGen.standard(mode)) { recipe in
             let facts = try recipe.specs.map(Pools.make)
             let (expected, expectedBytes) = project(facts)
             for (order, sizes) in zip(recipe.orders, recipe.batchSizes) {
@@ -256,34 +335,48 @@ struct ConvergencePropertyTests {
         }
     }
 
-    @Test("The generator really produces merges, precedence ties, duplicates, id conflicts and applied transitions")
+    @Test("The generator really produces merges, genuine precedence ties, duplicates, id conflicts, inspections and applied transitions")
     func generatorCoverage() throws {
         // A property test is only as good as its inputs; this guards against a generator that drifts into trivia.
-        var rng: any SeededRandomNumberGenerator = Xoshiro(seed: (1, 2, 3, 4))
-        var merged = 0, applied = 0, refused = 0, orders = 0, conflicts = 0, duplicates = 0, ties = 0
-        for _ in 0..<300 {
-            let facts = try RecipeGen.recipe(maxFacts: 30, orders: 0, &rng).specs.map(Pools.make)
-            var projection = ProfileProjection()
-            let summary = projection.ingest(facts)
-            conflicts += summary.conflicts
-            duplicates += summary.duplicates
-            ties += facts.count - Set(facts.map { "\($0.observedAt)/\($0.source)" }).count
-            for profile in projection.profiles() {
-                if profile.handles.count > 1 { merged += 1 }
-                orders += profile.orders.count
-                for c in profile.complaints {
-                    applied += c.history.count
-                    refused += c.ignoredTransitions.count
+        var merged = 0, applied = 0, refused = 0, orders = 0, duplicates = 0
+        var counted: [RecipeMode: RecipeCoverage] = [:]
+        var severalConflicts = 0
+        for mode in RecipeMode.allCases {
+            var rng: any SeededRandomNumberGenerator = Xoshiro(seed: (1, 2, 3, 4))
+            var total = RecipeCoverage([])
+            for _ in 0..<300 {
+                let facts = try RecipeGen.recipe(maxFacts: 30, orders: 0, mode: mode, &rng).specs.map(Pools.make)
+                let coverage = RecipeCoverage(facts)
+                total.ties += coverage.ties
+                total.conflictingIDs += coverage.conflictingIDs
+                total.inspections += coverage.inspections
+                if coverage.conflictingIDs > 1 { severalConflicts += 1 }
+                var projection = ProfileProjection()
+                duplicates += projection.ingest(facts).duplicates
+                for profile in projection.profiles() {
+                    if profile.handles.count > 1 { merged += 1 }
+                    orders += profile.orders.count
+                    for c in profile.complaints {
+                        applied += c.history.count
+                        refused += c.ignoredTransitions.count
+                    }
                 }
             }
+            counted[mode] = total
         }
-        #expect(merged > 300 && applied > 300 && refused > 100 && orders > 100)
-        #expect(conflicts > 20 && duplicates > 500 && ties > 1_000)
+        #expect(merged > 1_000 && applied > 1_000 && refused > 400 && orders > 400 && duplicates > 2_000)
+        // Counted over 300 recipes of each mode: the mixed mode keeps a little of everything, each other mode a lot of its own.
+        let mixed = try #require(counted[.mixed]), ties = try #require(counted[.ties])
+        let conflicts = try #require(counted[.conflicts]), inspections = try #require(counted[.inspections])
+        #expect(mixed.ties > 0 && mixed.conflictingIDs > 20 && mixed.inspections > 100, "\(mixed)")
+        #expect(ties.ties > 600, "\(ties)")
+        #expect(conflicts.conflictingIDs > 600 && severalConflicts > 250, "\(conflicts)")
+        #expect(inspections.inspections > 900, "\(inspections)")
     }
 
     @Test("Exact duplicates are acknowledged and change nothing")
     func duplicatesChangeNothing() async {
-        await propertyCheck(count: 300, input: RecipeGen.standard) { recipe in
+        await propertyCheck(count: 300, input: RecipeGen.standard(.conflicts)) { recipe in
             let facts = try recipe.specs.map(Pools.make)
             var projection = ProfileProjection(facts: facts)
             let before = projection.profiles()

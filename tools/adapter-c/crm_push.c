@@ -1,5 +1,6 @@
 /* crm-push: pushes interactions, one per line of a tab-separated file, to crmd with
- * crm.v1.InteractionService/PushInteractions (client streaming), and prints one result per line.
+ * crm.v1.InteractionService/PushInteractions (client streaming; or PushInteraction, unary, one call
+ * per line with --unary), and prints one result per line.
  * The input format and the output are described in README.md beside this file. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -14,10 +15,11 @@
 #include "interaction_line.h"
 
 #define METHOD "/crm.v1.InteractionService/PushInteractions"
+#define METHOD_UNARY "/crm.v1.InteractionService/PushInteraction"
 
 static const char USAGE[] =
     "usage: crm-push --server HOST:PORT --ca FILE [--cert FILE --key FILE | --token TOKEN]\n"
-    "                [--adapter-id ID] [--batch N] [--timeout SECONDS] [--retries N] [FILE|-]\n"
+    "                [--adapter-id ID] [--batch N | --unary] [--timeout SECONDS] [--retries N] [FILE|-]\n"
     "\n"
     "Pushes the interactions of FILE (standard input when absent or -), one per line, in the\n"
     "tab-separated format: channel, direction, handle, time, intent, body, external id\n"
@@ -30,6 +32,8 @@ static const char USAGE[] =
     "  --token TOKEN       a bearer token from `crmd token create --role adapter` (or $CRM_TOKEN)\n"
     "  --adapter-id ID     the first half of every idempotency key (default: crm-push)\n"
     "  --batch N           interactions per PushInteractions call (default 2000, at most 20000)\n"
+    "  --unary             one PushInteraction call per line instead, as a gateway forwarding\n"
+    "                      messages one at a time does (a rejected line is INVALID_ARGUMENT)\n"
     "  --timeout SECONDS   deadline of each call (default 120)\n"
     "  --retries N         retries of a call that failed with UNAVAILABLE (default 2; safe: the keys\n"
     "                      make a repeated push store nothing twice)\n"
@@ -45,6 +49,7 @@ typedef struct {
     size_t batch;
     int64_t timeout_ms;
     int retries;
+    bool unary;
 } options;
 
 /* One input line waiting for its result. Allocated one by one: `line` points into itself. */
@@ -191,12 +196,52 @@ static bool push_batch(crm_conn *conn, const options *o, entry **batch, size_t n
     return true;
 }
 
+/* One PushInteraction call for the parsed entry `e`. true when the server answered it (accepted,
+ * duplicate, or rejected with INVALID_ARGUMENT; the result printed); false with *status otherwise. */
+static bool push_one(crm_conn *conn, const options *o, entry *e, tally *t, crm_status *status) {
+    crm_call_options call = { .method = METHOD_UNARY, .authority = o->authority, .bearer_token = o->token,
+                              .timeout_ms = o->timeout_ms, .idempotent = true };
+    if (!crm_call_start(conn, &call, status)) return false;
+    Crm__V1__PushInteractionRequest request = CRM__V1__PUSH_INTERACTION_REQUEST__INIT;
+    request.interaction = &e->line.interaction;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (!crm_call_send(conn, &request.base, status) || !crm_call_finish(conn, &bytes, &len, status)) {
+        free(bytes);
+        if (status->code != CRM_INVALID_ARGUMENT) return false;
+        printf("%ld\tREJECTED\t%s\n", e->number, status->message);
+        t->rejected++;
+        note_bad(t, e->number);
+        return true;
+    }
+    Crm__V1__PushInteractionResponse *response = crm__v1__push_interaction_response__unpack(NULL, len, bytes);
+    free(bytes);
+    if (!response) {
+        status->code = CRM_INTERNAL;
+        snprintf(status->message, sizeof status->message, "the response does not decode as crm.v1.PushInteractionResponse");
+        return false;
+    }
+    if (response->outcome == CRM__V1__ITEM_OUTCOME__ITEM_OUTCOME_ACCEPTED ||
+        response->outcome == CRM__V1__ITEM_OUTCOME__ITEM_OUTCOME_DUPLICATE) {
+        bool accepted = response->outcome == CRM__V1__ITEM_OUTCOME__ITEM_OUTCOME_ACCEPTED;
+        printf("%ld\t%s\t%s\t%s\n", e->number, accepted ? "ACCEPTED" : "DUPLICATE", response->interaction_id, response->customer_id);
+        if (accepted) t->accepted++; else t->duplicate++;
+    } else {
+        printf("%ld\tREJECTED\tthe server answered outcome %d without a status\n", e->number, (int)response->outcome);
+        t->rejected++;
+        note_bad(t, e->number);
+    }
+    crm__v1__push_interaction_response__free_unpacked(response, NULL);
+    return true;
+}
+
 static void sleep_ms(long ms) {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
 }
 
-/* Pushes a batch, reconnecting and retrying after UNAVAILABLE, and prints its lines. */
+/* Pushes a batch (with --unary, one parsed line), reconnecting and retrying after UNAVAILABLE, and
+ * prints its lines. */
 static void flush_batch(crm_conn **conn, const options *o, entry **batch, size_t n, tally *t) {
     size_t parsed = 0;
     for (size_t i = 0; i < n; i++) parsed += batch[i]->parsed;
@@ -215,7 +260,8 @@ static void flush_batch(crm_conn **conn, const options *o, entry **batch, size_t
             crm_conn_close(*conn);
             *conn = crm_conn_open(&o->endpoint, &status);
         }
-        if (*conn && push_batch(*conn, o, batch, n, t, &status)) return;
+        bool answered = *conn && (o->unary ? push_one(*conn, o, batch[0], t, &status) : push_batch(*conn, o, batch, n, t, &status));
+        if (answered) return;
         if (status.code != CRM_UNAVAILABLE || attempt >= o->retries) break;
         fprintf(stderr, "crm-push: %s: %s; retrying in %ld ms\n", crm_status_name(status.code), status.message, backoff);
         sleep_ms(backoff);
@@ -248,6 +294,7 @@ int main(int argc, char **argv) {
                      strcmp(a, "--key") == 0 || strcmp(a, "--token") == 0 || strcmp(a, "--adapter-id") == 0 ||
                      strcmp(a, "--batch") == 0 || strcmp(a, "--timeout") == 0 || strcmp(a, "--retries") == 0;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { fputs(USAGE, stdout); return 0; }
+        if (strcmp(a, "--unary") == 0) { o.unary = true; continue; }
         if (takes && !v) return usage_error("%s needs a value", a);
         if (strcmp(a, "--server") == 0) server = v;
         else if (strcmp(a, "--ca") == 0) o.endpoint.ca_file = v;
@@ -277,6 +324,7 @@ int main(int argc, char **argv) {
     if (!o.endpoint.cert_file && !o.token)
         return usage_error("%s", "give --token TOKEN or --cert FILE --key FILE");
     if (!*o.adapter_id) return usage_error("%s", "--adapter-id may not be empty");
+    if (o.unary) o.batch = 1; /* every line is its own call */
     const char *files[] = { o.endpoint.ca_file, o.endpoint.cert_file, o.endpoint.key_file };
     for (size_t i = 0; i < 3; i++) {
         FILE *f = files[i] ? fopen(files[i], "r") : NULL;
@@ -309,7 +357,7 @@ int main(int argc, char **argv) {
         t.total++;
         batch[n++] = e;
         parsed += e->parsed;
-        if (parsed == o.batch || n == o.batch * 2) {
+        if (parsed == o.batch || n == o.batch * 2 || o.unary) {
             flush_batch(&conn, &o, batch, n, &t);
             fflush(stdout);
             free_batch(batch, n);

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMClient
+import CRMCommandLine
 import CRMMessages
 import CRMWire
 import Foundation

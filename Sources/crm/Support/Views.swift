@@ -1,3 +1,4 @@
+import CRMCommandLine
 import CRMMessages
 import CRMWire
 

@@ -22,6 +22,18 @@ enum RealCRMServer {
         var customerToken: @Sendable (_ customerID: String) async throws -> String
         /// Stops the server and removes its data.
         var stop: @Sendable () async -> Void
+        /// The watch streams subscribed to the server's events now.
+        var watchers: @Sendable () async -> Int
+
+        /// Waits until `count` watch streams are subscribed: a watch started as a child process is listening from
+        /// then on. The limit (counted in checks, not on the clock) only guards against a hang.
+        func waitForWatchers(_ count: Int) async throws {
+            for _ in 0..<24_000 {
+                if await watchers() >= count { return }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            throw LaunchError(description: "no \(count) watch streams subscribed after 24,000 checks; \(await watchers()) are")
+        }
 
         func flags(_ role: String) -> [String] {
             ["--server", address, "--ca", caFile, "--token", tokens[role] ?? ""]
@@ -46,8 +58,9 @@ enum RealCRMServer {
             host: "127.0.0.1", port: 0, dataDirectory: directory, certificateFile: certificates.serverCertificate,
             privateKeyFile: certificates.serverKey, clientCAFile: certificates.caFile, metricsPort: nil, logLevel: "error",
             shutdownGracePeriod: .seconds(1))
+        let events = EventHub()
         let app = CRMServerApp(configuration: configuration) { store in
-            ServerComponents(services: CRMServices(store: store, events: EventHub(), now: unixMillisecondsNow).all)
+            ServerComponents(services: CRMServices(store: store, events: events, now: unixMillisecondsNow).all)
         }
         try await app.start()
         guard let port = app.port, let store = app.store else {
@@ -74,7 +87,8 @@ enum RealCRMServer {
             stop: {
                 await app.shutdown(gracePeriod: .seconds(1))
                 try? FileManager.default.removeItem(atPath: directory)
-            })
+            },
+            watchers: { await events.subscriberCount })
     }
 
     struct LaunchError: Error, CustomStringConvertible {

@@ -17,6 +17,9 @@ enum Echo {
     /// Answers the requests joined with commas.
     static let collect = WireMethod<HealthCheckRequest, HealthCheckRequest>(
         service: name, method: "Collect", kind: .clientStreaming)
+    /// Reads none of its requests and waits until cancelled: what it is sent fills its window.
+    static let ignore = WireMethod<HealthCheckRequest, HealthCheckRequest>(
+        service: name, method: "Ignore", kind: .clientStreaming)
     /// Echoes each request as it arrives.
     static let chat = WireMethod<HealthCheckRequest, HealthCheckRequest>(
         service: name, method: "Chat", kind: .bidirectionalStreaming)
@@ -165,6 +168,15 @@ struct EchoService: RPCService {
             }
             guard bytes <= 1 << 20 else { return HealthCheckRequest(service: "\(all.count) requests, \(bytes) bytes") }
             return HealthCheckRequest(service: all.joined(separator: ","))
+        }
+        router.registerClientStreaming(Echo.ignore) { _, _ in
+            probe.update { $0.started += 1 }
+            do {
+                while true { try await Task.sleep(for: .seconds(60)) }
+            } catch {
+                probe.update { $0.cancelled += 1 }
+                throw error
+            }
         }
         router.register(Echo.onLoop, runsOnEventLoop: true) { _, _ in
             HealthCheckRequest(service: MultiThreadedEventLoopGroup.currentEventLoop == nil ? "pool" : "loop")

@@ -13,45 +13,45 @@ import SwiftCSV
 /// instalment-50), `estimated_delivery` (YYYY-MM-DD), `contacts` (more handles, `;`-separated),
 /// `recipient`, `phone`, `address`, `area`, `city`, `province`, `postal_code`.
 /// Header names are case-insensitive; spaces and dashes count as underscores.
-enum OrderCSV {
-    static let required = ["order_number", "customer", "placed", "sku", "quantity", "unit_price"]
-    static let optional = [
+package enum OrderCSV {
+    package static let required = ["order_number", "customer", "placed", "sku", "quantity", "unit_price"]
+    package static let optional = [
         "item_name", "supplier", "supplier_url", "shipping", "service_fee", "discount", "paid", "payment_plan",
         "estimated_delivery", "contacts", "recipient", "phone", "address", "area", "city", "province", "postal_code",
     ]
 
     /// A row the file could not be read into an order line, by its line in the file.
-    struct RowError: Error, Equatable, Encodable {
-        var line: Int
-        var orderNumber: String
-        var message: String
+    package struct RowError: Error, Equatable, Encodable {
+        package var line: Int
+        package var orderNumber: String
+        package var message: String
     }
 
     /// One order assembled from its rows.
-    struct ParsedOrder {
+    package struct ParsedOrder {
         /// The order's number among the orders of the file (1-based), sent as `row_number`.
-        var rowNumber: UInt64
+        package var rowNumber: UInt64
         /// The line in the file of its first row.
-        var line: Int
+        package var line: Int
         /// Every line of the file its rows are on.
-        var lines: [Int]
-        var order: Order
-        var key: IdempotencyKey
+        package var lines: [Int]
+        package var order: Order
+        package var key: IdempotencyKey
     }
 
-    struct Result {
-        var orders: [ParsedOrder]
-        var errors: [RowError]
+    package struct Result {
+        package var orders: [ParsedOrder]
+        package var errors: [RowError]
         /// Data rows read (blank lines aside).
-        var rowCount: Int
+        package var rowCount: Int
     }
 
     /// The file's problem that stops the whole import (no header, a required column missing).
-    struct FileError: Error, CustomStringConvertible {
-        var description: String
+    package struct FileError: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    static func normalise(_ header: String) -> String {
+    package static func normalise(_ header: String) -> String {
         header.trimmingCharacters(in: .whitespaces).lowercased()
             .replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_")
             .replacingOccurrences(of: "\u{FEFF}", with: "")
@@ -60,7 +60,7 @@ enum OrderCSV {
     /// Reads `text`: every order whose rows are all valid, and an error per bad row (with its
     /// line number) for the rest. `adapterID` and the row content make each order's idempotency
     /// key, so importing the same file twice stores nothing new.
-    static func parse(_ text: String, adapterID: String, nowMs: Int64) throws -> Result {
+    package static func parse(_ text: String, adapterID: String, nowMs: Int64) throws -> Result {
         let csv: CSV<Enumerated>
         do {
             csv = try CSV<Enumerated>(string: text, delimiter: .comma, loadColumns: false)
@@ -130,7 +130,12 @@ enum OrderCSV {
                 }
                 continue
             }
-            finishTotals(&order, nowMs: nowMs)
+            do {
+                try finishTotals(&order, nowMs: nowMs)
+            } catch let error as CellError {
+                errors.append(RowError(line: group.rows[0].line, orderNumber: group.number, message: error.message))
+                continue
+            }
             let key = IdempotencyKey(adapterID: adapterID, externalID: "\(group.number)#\(fingerprint(group.rows.map(\.cells)))")
             orders.append(ParsedOrder(rowNumber: UInt64(orders.count + 1), line: group.rows[0].line,
                 lines: group.rows.map(\.line), order: order, key: key))
@@ -140,7 +145,7 @@ enum OrderCSV {
     }
 
     private struct CellError: Error {
-        var message: String
+        package var message: String
     }
 
     private static func readOrderColumns(into order: inout Order, cell: (String) -> String) throws {
@@ -210,11 +215,24 @@ enum OrderCSV {
         return item
     }
 
-    private static func finishTotals(_ order: inout Order, nowMs: Int64) {
+    private static func finishTotals(_ order: inout Order, nowMs: Int64) throws {
         var totals = order.totals ?? OrderTotals()
-        totals.itemsSubtotalRupiah = order.items.reduce(0) { $0 + $1.lineTotalRupiah }
-        totals.totalRupiah = totals.itemsSubtotalRupiah + totals.shippingRupiah + totals.serviceFeeRupiah - totals.discountRupiah
-        totals.outstandingRupiah = totals.totalRupiah - totals.paidRupiah
+        // Every amount is at least 0 and fits in 64 bits, but a sum need not: such an order is refused, not wrapped.
+        let tooLarge = CellError(message: "the order's amounts add up to more than Rp 9,223,372,036,854,775,807; check the prices and quantities")
+        var subtotal: Int64 = 0
+        for item in order.items {
+            let (next, overflow) = subtotal.addingReportingOverflow(item.lineTotalRupiah)
+            guard !overflow else { throw tooLarge }
+            subtotal = next
+        }
+        let (withShipping, overShipping) = subtotal.addingReportingOverflow(totals.shippingRupiah)
+        let (withFee, overFee) = withShipping.addingReportingOverflow(totals.serviceFeeRupiah)
+        let total = withFee - totals.discountRupiah
+        let (outstanding, overOutstanding) = total.subtractingReportingOverflow(totals.paidRupiah)
+        guard !overShipping, !overFee, !overOutstanding else { throw tooLarge }
+        totals.itemsSubtotalRupiah = subtotal
+        totals.totalRupiah = total
+        totals.outstandingRupiah = outstanding
         order.totals = totals
         if order.paymentPlan == nil { order.paymentPlan = PaymentPlan(kind: .fullPayment) }
         // A re-import of changed rows is a newer revision: it must win over the earlier one.
@@ -251,7 +269,7 @@ enum OrderCSV {
     }
 
     /// FNV-1a over the rows' cells: the same rows give the same key.
-    static func fingerprint(_ rows: [[String]]) -> String {
+    package static func fingerprint(_ rows: [[String]]) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for row in rows {
             for cell in row {
@@ -270,5 +288,5 @@ enum OrderCSV {
 }
 
 extension Array where Element == String {
-    subscript(safeIndex i: Int) -> String { i < count ? self[i] : "" }
+    package subscript(safeIndex i: Int) -> String { i < count ? self[i] : "" }
 }

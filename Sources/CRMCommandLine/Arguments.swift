@@ -18,8 +18,8 @@ import Foundation
 /// | `oms`, `order-system` | `oms:C-10023` | customer id in the order system |
 /// | `webchat` | `webchat:v-8812` | web-chat visitor id |
 /// | `id` | `id:cus_4f2a…` | the CRM's customer id |
-enum HandleSyntax {
-    static let kinds: [(names: [String], kind: HandleKind)] = [
+package enum HandleSyntax {
+    package static let kinds: [(names: [String], kind: HandleKind)] = [
         (["phone", "tel"], .phone),
         (["email", "mail"], .email),
         (["whatsapp", "wa"], .whatsapp),
@@ -30,17 +30,17 @@ enum HandleSyntax {
         (["webchat", "web-chat"], .webChatVisitor),
     ]
 
-    static let help = "kind:value, e.g. phone:0812-3456-789, email:a@b.c, instagram:@name, wa:+62812…, oms:C-1001, or id:CUSTOMER_ID"
+    package static let help = "kind:value, e.g. phone:0812-3456-789, email:a@b.c, instagram:@name, wa:+62812…, oms:C-1001, or id:CUSTOMER_ID"
 
-    static let kindList = (kinds.map { $0.names[0] } + ["id"]).joined(separator: ", ")
+    package static let kindList = (kinds.map { $0.names[0] } + ["id"]).joined(separator: ", ")
 
     /// The error for text that is not `kind:value`, saying what to type instead.
-    static func error(_ text: String, _ why: String) -> ValidationError {
+    package static func error(_ text: String, _ why: String) -> ValidationError {
         ValidationError("'\(text)' \(why); write a customer as kind:value, e.g. phone:0812-3456-789, email:a@b.c, instagram:@name or id:CUSTOMER_ID (kinds: \(kindList))")
     }
 
     /// Parses `kind:value` into a handle.
-    static func handle(_ text: String) throws -> Handle {
+    package static func handle(_ text: String) throws -> Handle {
         guard case .handle(let handle)? = try selector(text).target else {
             throw ValidationError("'\(text)' is a customer id, but a handle is needed here; write kind:value with one of \(kinds.map { $0.names[0] }.joined(separator: ", "))")
         }
@@ -48,7 +48,7 @@ enum HandleSyntax {
     }
 
     /// Parses `kind:value` (or `id:CUSTOMER_ID`) into a customer selector.
-    static func selector(_ text: String) throws -> CustomerSelector {
+    package static func selector(_ text: String) throws -> CustomerSelector {
         guard let colon = text.firstIndex(of: ":") else { throw error(text, "has no kind") }
         let kindName = text[..<colon].lowercased().trimmingCharacters(in: .whitespaces)
         let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
@@ -61,24 +61,24 @@ enum HandleSyntax {
     }
 
     /// A handle written back as `kind:value`.
-    static func format(_ handle: Handle) -> String {
+    package static func format(_ handle: Handle) -> String {
         let name = kinds.first(where: { $0.kind == handle.kind })?.names[0] ?? enumLabel(handle.kind)
         return "\(name):\(handle.value)"
     }
 }
 
 /// A customer argument (`kind:value`), checked while parsing.
-struct CustomerArgument: ExpressibleByArgument {
-    var selector: CustomerSelector
-    var text: String
+package struct CustomerArgument: ExpressibleByArgument {
+    package var selector: CustomerSelector
+    package var text: String
 
-    init?(argument: String) {
+    package init?(argument: String) {
         guard let selector = try? HandleSyntax.selector(argument) else { return nil }
         self.selector = selector
         text = argument
     }
 
-    static func parse(_ text: String) throws -> CustomerArgument {
+    package static func parse(_ text: String) throws -> CustomerArgument {
         let selector = try HandleSyntax.selector(text)
         return CustomerArgument(selector: selector, text: text)
     }
@@ -92,7 +92,7 @@ struct CustomerArgument: ExpressibleByArgument {
 // MARK: Enums
 
 /// The command-line word for an enum value: `CHANNEL_INSTAGRAM_DM` → `instagram-dm`.
-func enumLabel<E: WireEnum>(_ value: E) -> String {
+package func enumLabel<E: WireEnum>(_ value: E) -> String {
     if E(protoName: value.protoName) == nil { return String(value.rawValue) }
     let typeName = E.protoName.split(separator: ".").last.map(String.init) ?? ""
     let prefix = upperSnake(typeName) + "_"
@@ -102,7 +102,7 @@ func enumLabel<E: WireEnum>(_ value: E) -> String {
 }
 
 /// `ComplaintState` → `COMPLAINT_STATE`.
-func upperSnake(_ camel: String) -> String {
+package func upperSnake(_ camel: String) -> String {
     var out = ""
     var wasUpper = true
     for ch in camel {
@@ -115,40 +115,40 @@ func upperSnake(_ camel: String) -> String {
 }
 
 /// A generated enum taken as an option value by its command-line word (`out-of-stock`).
-struct EnumArgument<E: WireEnum>: ExpressibleByArgument, CustomStringConvertible {
-    var value: E
+package struct EnumArgument<E: WireEnum>: ExpressibleByArgument, CustomStringConvertible {
+    package var value: E
 
-    init(_ value: E) { self.value = value }
+    package init(_ value: E) { self.value = value }
 
-    init?(argument: String) {
+    package init?(argument: String) {
         let word = argument.lowercased().replacingOccurrences(of: "_", with: "-")
         guard let value = Self.choices.first(where: { enumLabel($0) == word }) else { return nil }
         self.value = value
     }
 
     /// Every value but the zero (unspecified) one.
-    static var choices: [E] { E.allCases.filter { $0.rawValue != 0 } }
+    package static var choices: [E] { E.allCases.filter { $0.rawValue != 0 } }
 
-    static var allValueStrings: [String] { choices.map(enumLabel) }
+    package static var allValueStrings: [String] { choices.map(enumLabel) }
 
-    var description: String { enumLabel(value) }
-    var defaultValueDescription: String { enumLabel(value) }
+    package var description: String { enumLabel(value) }
+    package var defaultValueDescription: String { enumLabel(value) }
 }
 
 // MARK: Dates and money
 
 /// Dates on the command line are days in the business time zone (Asia/Jakarta, UTC+07:00).
-enum BusinessTime {
-    static let zone = TimeZone(secondsFromGMT: 7 * 3600)!
+package enum BusinessTime {
+    package static let zone = TimeZone(secondsFromGMT: 7 * 3600)!
 
-    static var calendar: Calendar {
+    package static var calendar: Calendar {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
         return calendar
     }
 
     /// Midnight starting `YYYY-MM-DD` in Jakarta, in Unix milliseconds.
-    static func startOfDay(_ text: String) throws -> Int64 {
+    package static func startOfDay(_ text: String) throws -> Int64 {
         let parts = text.split(separator: "-")
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
             let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
@@ -161,7 +161,7 @@ enum BusinessTime {
     }
 
     /// `YYYY-MM-DD` (midnight) or `YYYY-MM-DDTHH:MM` / `YYYY-MM-DD HH:MM` in Jakarta, in Unix milliseconds.
-    static func moment(_ text: String) throws -> Int64 {
+    package static func moment(_ text: String) throws -> Int64 {
         let separator = text.firstIndex(where: { $0 == "T" || $0 == " " })
         guard let separator else { return try startOfDay(text) }
         let day = try startOfDay(String(text[..<separator]))
@@ -175,22 +175,22 @@ enum BusinessTime {
     }
 
     /// Midnight ending `YYYY-MM-DD` (the next day's start), in Unix milliseconds.
-    static func endOfDay(_ text: String) throws -> Int64 {
+    package static func endOfDay(_ text: String) throws -> Int64 {
         try startOfDay(text) + 86_400_000
     }
 
     /// `2024-05-01 14:03` in Jakarta time.
-    static func minute(_ ms: Int64) -> String {
+    package static func minute(_ ms: Int64) -> String {
         format(ms, "yyyy-MM-dd HH:mm")
     }
 
     /// `2024-05-01` in Jakarta time.
-    static func day(_ ms: Int64) -> String {
+    package static func day(_ ms: Int64) -> String {
         format(ms, "yyyy-MM-dd")
     }
 
     /// RFC 3339 with the Jakarta offset, for JSON: `2024-05-01T14:03:00+07:00`.
-    static func rfc3339(_ ms: Int64) -> String {
+    package static func rfc3339(_ ms: Int64) -> String {
         format(ms, "yyyy-MM-dd'T'HH:mm:ssxxxxx")
     }
 
@@ -204,7 +204,7 @@ enum BusinessTime {
 }
 
 /// A time range from `--from` and `--to` days (both inclusive), or nil when neither is given.
-func timeRange(from: String?, to: String?) throws -> TimeRange? {
+package func timeRange(from: String?, to: String?) throws -> TimeRange? {
     guard from != nil || to != nil else { return nil }
     let start = try from.map(BusinessTime.startOfDay) ?? 0
     let end = try to.map(BusinessTime.endOfDay) ?? Int64(Date().timeIntervalSince1970 * 1000) + 1
@@ -213,7 +213,7 @@ func timeRange(from: String?, to: String?) throws -> TimeRange? {
 }
 
 /// Rupiah written as `45000`, `45.000`, `45,000` or `Rp 45.000` (whole rupiah).
-func parseRupiah(_ text: String, field: String) throws -> Int64 {
+package func parseRupiah(_ text: String, field: String) throws -> Int64 {
     var digits = text.trimmingCharacters(in: .whitespaces)
     if digits.lowercased().hasPrefix("rp") { digits = String(digits.dropFirst(2)).trimmingCharacters(in: .whitespaces) }
     let negative = digits.hasPrefix("-")
@@ -226,7 +226,7 @@ func parseRupiah(_ text: String, field: String) throws -> Int64 {
 }
 
 /// Rupiah for people: `Rp 1.250.000`.
-func formatRupiah(_ amount: Int64) -> String {
+package func formatRupiah(_ amount: Int64) -> String {
     let digits = String(amount.magnitude)
     var out = ""
     for (i, ch) in digits.enumerated() {
@@ -237,12 +237,12 @@ func formatRupiah(_ amount: Int64) -> String {
 }
 
 /// A percentage in hundredths (`9523`) for people: `95.23%`.
-func formatPercent(_ x100: UInt32) -> String {
+package func formatPercent(_ x100: UInt32) -> String {
     "\(x100 / 100).\(String(format: "%02d", x100 % 100))%"
 }
 
 /// A duration in milliseconds for people: `3d 4h`, `5h 12m`, `40m`.
-func formatDuration(_ ms: Int64) -> String {
+package func formatDuration(_ ms: Int64) -> String {
     let minutes = ms / 60_000
     if minutes < 60 { return "\(minutes)m" }
     let hours = minutes / 60
@@ -253,7 +253,7 @@ func formatDuration(_ ms: Int64) -> String {
 // MARK: Complaint items
 
 /// An affected item as `SKU:ORDERED:RECEIVED:BROKEN:PAID[:CORRECT]` (prices in rupiah).
-func parseAffectedItem(_ text: String) throws -> AffectedItem {
+package func parseAffectedItem(_ text: String) throws -> AffectedItem {
     let form = "write an item as SKU:ORDERED:RECEIVED:BROKEN:PAID_UNIT_PRICE[:CORRECT_UNIT_PRICE], e.g. --item MUG-01:10:7:2:45000"
     let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
     guard parts.count == 5 || parts.count == 6, !parts[0].isEmpty else {
@@ -277,6 +277,6 @@ func parseAffectedItem(_ text: String) throws -> AffectedItem {
 }
 
 /// A new idempotency key for a fact made from the command line, unless `given`.
-func commandKey(_ given: String?) -> IdempotencyKey {
+package func commandKey(_ given: String?) -> IdempotencyKey {
     IdempotencyKey(adapterID: "crm-cli", externalID: given ?? UUID().uuidString.lowercased())
 }
