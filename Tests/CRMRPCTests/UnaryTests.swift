@@ -143,6 +143,7 @@ struct UnaryTests {
                     "/test.Echo/Collect CALL_KIND_CLIENT_STREAMING",
                     "/test.Echo/CollectOnLoop CALL_KIND_CLIENT_STREAMING",
                     "/test.Echo/Expand CALL_KIND_SERVER_STREAMING",
+                    "/test.Echo/Ignore CALL_KIND_CLIENT_STREAMING",
                     "/test.Echo/OnLoop CALL_KIND_UNARY",
                     "/test.Echo/Unary CALL_KIND_UNARY",
                 ])

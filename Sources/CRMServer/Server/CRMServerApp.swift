@@ -152,6 +152,7 @@ public final class CRMServerApp: Sendable {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await sweeper.run() }
                     group.addTask { await Self.sampleGauges(server: server, store: store) }
+                    group.addTask { await FreedMemory.releasePeriodically() }
                 }
                 logger.debug("background tasks stopped")
             }
