@@ -53,6 +53,7 @@ struct Serve: AsyncParsableCommand {
         flags[.metricsPort] = metricsPort
         flags[.logLevel] = logLevel
         let (configuration, configFile) = try data.resolve(extra: flags)
+        FreedMemory.limitArenas()
 
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
         LoggingSystem.bootstrap { label in

@@ -2,13 +2,14 @@
 import Glibc
 #endif
 
-/// Gives back to the kernel, at intervals, the memory glibc's allocator keeps after it is freed.
+/// Keeps what glibc's allocator holds after frees from piling up in crmd.
 ///
-/// Under steady mixed load crmd's live heap stays flat (about 12 MiB in use through a soak), but glibc keeps freed
-/// blocks in its per-thread arenas, fragmented, and the resident size crept up by a few MiB a minute (the soak in
-/// docs/RELIABILITY.md measured both). `malloc_trim(0)` releases the whole free pages of every arena; it runs on a
-/// background task, once per interval, so no call waits for it.
-enum FreedMemory {
+/// Under steady mixed load crmd's live heap grows slowly (12.4 to 14.3 MB in use over nine minutes of the soak in
+/// docs/RELIABILITY.md), but glibc kept freed blocks in up to 16 arenas (8 per core), fragmented, and the resident
+/// heap grew twice as fast as what was in use (18 to 36 MiB in the same span). crmd therefore caps the arenas at two
+/// (``limitArenas(to:)``, unless the operator set `MALLOC_ARENA_MAX`) and trims them every 30 s
+/// (``releasePeriodically(every:)``, on a background task, so no call waits for it).
+package enum FreedMemory {
     /// Trims the allocator every `interval` until the task is cancelled. Does nothing where the C library has no
     /// `malloc_trim` (it is glibc's).
     static func releasePeriodically(every interval: Duration = .seconds(30)) async {
@@ -17,6 +18,17 @@ enum FreedMemory {
             do { try await Task.sleep(for: interval) } catch { return }
             _ = trim(0)
         }
+    }
+
+    /// Caps glibc's arenas at `count` for the rest of the process (`mallopt(M_ARENA_MAX, count)`), unless
+    /// `MALLOC_ARENA_MAX` is set in the environment, which glibc reads itself. Call it before the threads start.
+    package static func limitArenas(to count: Int32 = 2) {
+        #if canImport(Glibc)
+        guard getenv("MALLOC_ARENA_MAX") == nil, let symbol = dlsym(nil, "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
+        let arenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
+        _ = mallopt(arenaMax, count)
+        #endif
     }
 
     /// glibc's `malloc_trim`, looked up at run time: `<malloc.h>` is not part of the C library module Swift imports.
