@@ -364,16 +364,25 @@ package final class HandleCache {
     }
 
     private var known: [Key: Handle] = [:]
+    /// The handles of the generation before this one (see ``init(succeeding:)``): a miss here is looked up there
+    /// before normalising, and a hit is carried over.
+    private let older: [Key: Handle]
 
-    package init() {}
+    package init() { older = [:] }
 
-    /// How many handles it holds.
+    /// An empty cache that still finds what `previous` holds (but not what `previous` inherited): a long-lived cache
+    /// starts a new generation when it is full, so the handles in use stay found while the others are dropped, and
+    /// it never holds more than two generations.
+    init(succeeding previous: HandleCache) { older = previous.known }
+
+    /// How many handles it holds in its own generation.
     var count: Int { known.count }
 
     func handle(kind: HandleKind, value: String) throws(HandleError) -> Handle {
         let key = Key(kind: kind, value: value)
         if let handle = known[key] { return handle }
-        let handle = try Handle(kind: kind, raw: value)
+        let handle: Handle
+        if let carried = older[key] { handle = carried } else { handle = try Handle(kind: kind, raw: value) }
         known[key] = handle
         return handle
     }

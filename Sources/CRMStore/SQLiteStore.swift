@@ -533,14 +533,18 @@ struct WriteApplier: Sendable {
     }
 }
 
-/// The writer's ``HandleCache``, kept across writes and emptied when it grows past 200,000 handles. Only the single
-/// writer's dispatch queue touches it (``GroupCommitter`` runs every write there, one at a time).
+/// The writer's ``HandleCache``, kept across writes in generations of at most ``generation`` handles: the customers
+/// being written stay cached, and the cache's memory stays bounded (about 1 MB) however many customers the store
+/// holds. Only the single writer's dispatch queue touches it (``GroupCommitter`` runs every write there, one at a
+/// time).
 final class WriterHandleCache: @unchecked Sendable {
+    /// Handles per generation.
+    static let generation = 4_096
     private var current = HandleCache()
 
     /// The cache for the next write.
     var cache: HandleCache {
-        if current.count > 200_000 { current = HandleCache() }
+        if current.count >= Self.generation { current = HandleCache(succeeding: current) }
         return current
     }
 }

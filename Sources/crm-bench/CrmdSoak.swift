@@ -20,7 +20,7 @@ struct CrmdSoak: AsyncParsableCommand {
             Starts crmd on a new data directory and runs, until the time is up: --connections × --in-flight loops \
             split between unary PushInteraction (an adapter token, keys new to the run, --callers callers in turn, a \
             quarter of the messages information requests) and GetCallerSnapshot of callers already pushed (an agent token); two loops that open WatchInteractions, read what comes \
-            for up to two seconds and cancel; and one loop importing 20 orders per ImportOrders stream. Every \
+            for up to two seconds and cancel; and one loop importing 20 orders a second (each of a caller, with that caller's own order-system account). Every \
             --sample-seconds it prints crmd's VmRSS and its two parts, anonymous memory (heap and stacks) and mapped \
             files (the database, which SQLite reads through a memory map), the store's size on disk, the open \
             descriptors, and the calls and their p99 in the interval. At the end it stops the load, closes the \
@@ -281,11 +281,14 @@ struct CrmdSoak: AsyncParsableCommand {
         return i
     }
 
+    /// Row `row` of import `batch`: an order of the caller the row names, whose order-system account is that
+    /// caller's own (the contact joins the two, as a shop's export does).
     static func orderRow(run: Int64, batch: Int, row: Int, callers: Int) -> ImportOrdersRequest {
+        let buyer = (batch * 20 + row) % callers
         var order = CRMMessages.Order()
         order.orderNumber = "SOAK-\(run)-\(batch)-\(row)"
-        order.customerHandle = CRMMessages.Handle(kind: .orderSystemID, value: "SOAK-\(row % 50)")
-        order.contactHandles = [caller(batch * 20 + row, of: callers)]
+        order.customerHandle = CRMMessages.Handle(kind: .orderSystemID, value: "SOAK-\(buyer)")
+        order.contactHandles = [caller(buyer, of: callers)]
         order.items = [CRMMessages.OrderItem(sku: "SKU-\(row)", name: "Barang \(row)", quantity: 1 + Int64(row % 3), unitPriceRupiah: 45_000)]
         order.placedMs = Int64(Date().timeIntervalSince1970 * 1000) - 86_400_000
         var request = ImportOrdersRequest()

@@ -6,10 +6,14 @@ import Testing
 
 @Suite("Sweeper")
 struct SweeperTests {
-    @Test("the server runs its sweeps periodically while it runs, and stops them at shutdown; a failing run is retried")
+    @Test(
+        "the server runs its sweeps periodically while it runs, and stops them at shutdown; a failing run is retried",
+        .timeLimit(.minutes(3)))
     func sweepsRunWhileServing() async throws {
         let runs = Count()
         let failures = Count()
+        let held = Count()
+        let released = Count()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crm-sweep-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let certificates = try TestCertificates.shared()
@@ -25,20 +29,33 @@ struct SweeperTests {
                         failures.add()
                         throw SweepFailure()
                     },
+                    // A run that lasts until it is cancelled and then takes half a second to wind down (as a sweep
+                    // finishing its batch would): shutdown may only return once it has ended.
+                    SweepTask(name: "hold", interval: .milliseconds(20)) {
+                        held.add()
+                        try? await Task.sleep(for: .seconds(3_600))
+                        await withCheckedContinuation { done in
+                            DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { done.resume() }
+                        }
+                        released.add()
+                    },
                 ])
         }
         try await app.start()
         // A generous wait, not a timing claim: the whole suite shares two cores, and a sweep's task may wait its turn.
         let deadline = ContinuousClock.now + .seconds(120)
-        while (runs.value < 3 || failures.value < 3) && ContinuousClock.now < deadline {
+        while (runs.value < 3 || failures.value < 3 || held.value < 1) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(runs.value >= 3)
         #expect(failures.value >= 3)
+        #expect(held.value == 1)
+        #expect(released.value == 0)
         await app.shutdown(gracePeriod: .seconds(1))
-        let after = runs.value
-        try await Task.sleep(for: .milliseconds(100))
-        #expect(runs.value == after)
+        // Shutdown cancelled the sweeps and waited for them: the run in progress has ended, and no loop is left to
+        // start another (the sweeper's task group is over when shutdown returns).
+        #expect(released.value == 1)
+        #expect(held.value == 1)
     }
 
     struct SweepFailure: Error {}

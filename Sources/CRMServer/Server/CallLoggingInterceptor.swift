@@ -3,7 +3,8 @@ import CRMWire
 import Logging
 
 /// Logs every call's end with swift-log: method, status, duration, client address. Successful
-/// calls at `debug`, refused ones (client errors) at `info`, server faults at `error`.
+/// calls and calls the client cancelled (a watch it closed, a caller that gave up) at `debug`, refused ones
+/// (client errors) at `info`, server faults at `error`.
 public struct CallLoggingInterceptor: RPCInterceptor {
     private let logger: Logger
 
@@ -28,6 +29,8 @@ public struct CallLoggingInterceptor: RPCInterceptor {
             switch code {
             case .internal, .unknown, .dataLoss:
                 logger.error("call failed", metadata: metadata)
+            case .cancelled:
+                logger.debug("call cancelled", metadata: metadata)
             default:
                 logger.info("call refused", metadata: metadata)
             }
