@@ -219,7 +219,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMDomain", "CRMDataset"]),
+        .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMDomain", "CRMDataset", "CRMTestSupport"]),
         // The services end to end: a real server over TLS on loopback with real tokens and SQLite.
         .testTarget(
             name: "CRMServerTests",

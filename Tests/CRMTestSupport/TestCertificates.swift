@@ -52,7 +52,7 @@ public struct TestCertificates: Sendable {
 
     /// Runs an executable and fails with its output if it does not exit with 0.
     public static func runTool(script: String, arguments: [String]) throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: script)
         process.arguments = arguments
         let output = Pipe()

@@ -1,0 +1,4 @@
+import CRMTestSupport
+
+/// Child processes are started with posix_spawn, not Foundation's `Process` (see ``ChildProcess``).
+typealias Process = ChildProcess
