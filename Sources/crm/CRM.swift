@@ -26,7 +26,7 @@ struct CRM: AsyncParsableCommand {
         version: "crm 0.1.0",
         subcommands: [
             Login.self, ConfigCommand.self, ProfileCommand.self, Caller.self, Timeline.self, OrderCommand.self,
-            ComplaintCommand.self, ReturnCommand.self, LoyaltyCommand.self, Rate.self, ReportCommand.self,
+            ComplaintCommand.self, ReturnCommand.self, LoyaltyCommand.self, Rate.self, RatingsCommand.self, ReportCommand.self,
             WatchCommand.self,
         ]
     )

@@ -127,3 +127,36 @@ import Testing
         #expect(throws: (any Error).self) { try parseServer(":7443") }
     }
 }
+
+@Suite struct RelativePeriodTests {
+    /// 2024-03-01 02:00 in Jakarta (a Friday in a leap year): 2024-02-29 19:00 UTC.
+    static let now: Int64 = 1_709_233_200_000
+
+    func days(_ range: TimeRange) -> String { "\(BusinessTime.day(range.fromMs))..\(BusinessTime.day(range.toMs - 1))" }
+
+    @Test(arguments: [
+        (RelativePeriod.today, "2024-03-01..2024-03-01"), (.yesterday, "2024-02-29..2024-02-29"),
+        (.thisWeek, "2024-02-26..2024-03-03"), (.lastWeek, "2024-02-19..2024-02-25"),
+        (.thisMonth, "2024-03-01..2024-03-31"), (.lastMonth, "2024-02-01..2024-02-29"),
+        (.thisYear, "2024-01-01..2024-12-31"), (.lastYear, "2023-01-01..2023-12-31"),
+    ])
+    func periodsAreWholeCalendarPeriodsInJakartaTime(_ period: RelativePeriod, _ expected: String) {
+        let range = period.range(nowMs: Self.now)
+        #expect(days(range) == expected)
+        // Each starts and ends at a Jakarta midnight.
+        #expect((range.fromMs + 7 * 3_600_000) % 86_400_000 == 0 && (range.toMs + 7 * 3_600_000) % 86_400_000 == 0)
+    }
+
+    @Test func aPeriodAndDaysTogetherAreRefused() throws {
+        #expect(throws: (any Error).self) { try reportPeriod(from: "2024-01-01", to: nil, period: .thisMonth, nowMs: Self.now) }
+        #expect(try reportPeriod(from: nil, to: nil, period: nil, nowMs: Self.now) == nil)
+        #expect(try reportPeriod(from: nil, to: nil, period: .lastMonth, nowMs: Self.now).map(days) == "2024-02-01..2024-02-29")
+        #expect(try reportPeriod(from: "2024-01-01", to: "2024-01-31", period: nil).map(days) == "2024-01-01..2024-01-31")
+    }
+
+    @Test func namesAreTheWordsOfTheHelp() {
+        #expect(RelativePeriod(argument: "This-Month") == .thisMonth)
+        #expect(RelativePeriod(argument: "next-month") == nil)
+        #expect(RelativePeriod.allValueStrings.contains("last-year"))
+    }
+}

@@ -9,8 +9,8 @@ import Foundation
 struct OrderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "order",
-        abstract: "Import orders from CSV, show an order, list a customer's orders, add a tracking event.",
-        subcommands: [Import.self, Show.self, List.self, Track.self]
+        abstract: "Import orders from CSV, show an order, list a customer's orders, add a tracking event, price an order's benefits.",
+        subcommands: [Import.self, Show.self, List.self, Track.self, Benefits.self]
     )
 
     struct Import: AsyncParsableCommand {
@@ -321,5 +321,101 @@ final class ProgressBar: @unchecked Sendable {
     func finish() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+extension OrderCommand {
+    struct Benefits: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Which programs apply to an order (stored, or a draft not yet placed), why, and what they save.",
+            discussion: """
+                Give a stored order's number, or describe a draft with --item (and --customer, --city, --instalment).
+                Example: crm order benefits SO-2024-00123
+                Example: crm order benefits --customer phone:0812-3456-789 --item MUG-01:30:45000 --city "Kota Bekasi" --instalment
+                """
+        )
+
+        @Argument(help: ArgumentHelp("A stored order's number.", valueName: "number"))
+        var number: String?
+
+        @Option(help: ArgumentHelp("The draft's customer: \(HandleSyntax.help). Omit for someone not yet known.", valueName: "customer"), transform: CustomerArgument.parse)
+        var customer: CustomerArgument?
+
+        @Option(help: ArgumentHelp("A line of the draft as SKU:QUANTITY:UNIT_PRICE (rupiah); repeat for several.", valueName: "line"))
+        var item: [String] = []
+
+        @Option(help: ArgumentHelp("The draft's delivery city, e.g. \"Kota Bekasi\".", valueName: "city"))
+        var city: String?
+
+        @Flag(help: "The draft would be paid by the 50 % instalment plan.")
+        var instalment = false
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var connection: ConnectionOptions
+
+        func validate() throws { _ = try subject() }
+
+        func subject() throws -> GetOrderBenefitsRequest.Subject {
+            let draftGiven = customer != nil || !item.isEmpty || city != nil || instalment
+            if let number {
+                guard !draftGiven else { throw ValidationError("give a stored order's number or a draft (--item, --customer, --city, --instalment), not both") }
+                return .orderNumber(number)
+            }
+            guard !item.isEmpty else { throw ValidationError("give a stored order's number, or a draft's lines with --item SKU:QUANTITY:UNIT_PRICE") }
+            let lines = try item.map { text -> OrderItem in
+                let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 3, !parts[0].isEmpty, let quantity = Int64(parts[1]), quantity > 0 else {
+                    throw ValidationError("--item '\(text)' is not a line; write SKU:QUANTITY:UNIT_PRICE, e.g. MUG-01:30:45000")
+                }
+                let price = try parseRupiah(parts[2], field: "--item \(parts[0]) unit price")
+                let (total, overflow) = quantity.multipliedReportingOverflow(by: price)
+                guard !overflow else { throw ValidationError("--item '\(text)' comes to more rupiah than can be counted; check the quantity and price") }
+                return OrderItem(sku: parts[0], quantity: quantity, unitPriceRupiah: price, lineTotalRupiah: total)
+            }
+            return .draft(OrderDraft(
+                customer: customer?.selector, items: lines, deliveryAddress: city.map { DeliveryAddress(city: $0) },
+                paymentPlanKind: instalment ? .instalment50 : .fullPayment))
+        }
+
+        func run() async throws {
+            let request = GetOrderBenefitsRequest(subject: try subject())
+            let response = try await connection.withClient { try await $0.loyalty.getOrderBenefits(request) }
+            struct Benefit: Encodable {
+                var kind: String
+                var applies: Bool
+                var reason: String
+                var savingRupiah: Int64
+            }
+            struct Instalment: Encodable {
+                var downPaymentPercent: UInt32
+                var downPaymentRupiah: Int64
+                var balanceRupiah: Int64
+            }
+            struct View: Encodable {
+                var tier: String
+                var benefits: [Benefit]
+                var totalSavingRupiah: Int64
+                var instalmentPlan: Instalment?
+            }
+            let view = View(
+                tier: enumLabel(response.tier),
+                benefits: response.benefits.map { Benefit(kind: enumLabel($0.kind), applies: $0.applies, reason: $0.reason, savingRupiah: $0.savingRupiah) },
+                totalSavingRupiah: response.totalSavingRupiah,
+                instalmentPlan: response.instalmentPlan.map {
+                    Instalment(downPaymentPercent: $0.downPaymentPercent, downPaymentRupiah: $0.downPaymentRupiah, balanceRupiah: $0.balanceRupiah)
+                })
+            try emit(view, json: output.json) { v in
+                var table = Table(["BENEFIT", "APPLIES", "SAVES", "WHY"], rightAligned: [2])
+                for b in v.benefits {
+                    table.add([b.kind, b.applies ? Style.good("yes") : Style.dim("no"), b.savingRupiah == 0 ? "-" : formatRupiah(b.savingRupiah), b.reason])
+                }
+                var out = keyValues([("tier", Style.bold(orDash(v.tier)))]) + "\n\n" + table.render()
+                if let plan = v.instalmentPlan {
+                    out += "\n\n" + "Instalment: \(plan.downPaymentPercent) % down, \(formatRupiah(plan.downPaymentRupiah)) now and "
+                        + "\(formatRupiah(plan.balanceRupiah)) when the goods arrive"
+                }
+                return out + "\n\n" + Style.bold("Total saving: \(formatRupiah(v.totalSavingRupiah))")
+            }
+        }
     }
 }

@@ -9,27 +9,39 @@ import Foundation
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Refunds, ratings, service levels and loyalty tiers.",
-        subcommands: [Refunds.self, Ratings.self, SLA.self, Tiers.self]
+        abstract: "Refunds, complaint volume, service levels, ratings, loyalty tiers, retention and customer value.",
+        subcommands: [Refunds.self, Volume.self, SLA.self, Ratings.self, Tiers.self, Retention.self, Value.self]
     )
 
-    /// `--from` and `--to`, both required.
+    /// The period of a report: `--period` (today, this-month, last-month, …) or `--from`/`--to` days.
     struct Period: ParsableArguments {
+        @Option(help: ArgumentHelp("A period relative to today (Jakarta time; weeks start on Monday), instead of --from/--to.", valueName: "period"))
+        var period: RelativePeriod?
+
         @Option(help: ArgumentHelp("The first day (YYYY-MM-DD).", valueName: "date"))
-        var from: String
+        var from: String?
 
-        @Option(help: ArgumentHelp("The last day, inclusive (YYYY-MM-DD).", valueName: "date"))
-        var to: String
+        @Option(help: ArgumentHelp("The last day, inclusive (YYYY-MM-DD; default today).", valueName: "date"))
+        var to: String?
 
-        func validate() throws { _ = try range() }
+        func validate() throws { _ = try given() }
 
-        func range() throws -> TimeRange { try timeRange(from: from, to: to)! }
+        /// The period named, or nil when none was.
+        func given() throws -> TimeRange? { try reportPeriod(from: from, to: to, period: period) }
+
+        /// The period named; a report that needs one refuses to run without it.
+        func required() throws -> TimeRange {
+            guard let range = try given() else {
+                throw ValidationError("name the period: --period this-month (or today, this-week, last-month, this-year, …), or --from YYYY-MM-DD [--to YYYY-MM-DD]")
+            }
+            return range
+        }
     }
 
     struct Refunds: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Refunds decided, by category and period.",
-            discussion: "Example: crm report refunds --category lost-at-customs --from 2024-01-01 --to 2024-05-31 --by month"
+            discussion: "Example: crm report refunds --category lost-at-customs --from 2024-01-01 --to 2024-05-31 --by month\nExample: crm report refunds --period last-month"
         )
 
         @Option(help: ArgumentHelp("Only this category; repeat for several (default all four).", valueName: "category"))
@@ -43,8 +55,10 @@ struct ReportCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
+        func validate() throws { _ = try period.required() }
+
         func run() async throws {
-            let request = GetRefundRecapRequest(period: try period.range(), categories: category.map(\.value), granularity: by.value)
+            let request = GetRefundRecapRequest(period: try period.required(), categories: category.map(\.value), granularity: by.value)
             let response = try await connection.withClient { try await $0.reports.getRefundRecap(request) }
             struct Row: Encodable {
                 var category: String
@@ -86,14 +100,11 @@ struct ReportCommand: AsyncParsableCommand {
     struct Ratings: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Ratings by star value as a bar chart, with the average.",
-            discussion: "Example: crm report ratings --from 2024-01-01 --to 2024-12-31 --source google-review"
+            discussion: "Without a period: all time.\nExample: crm report ratings --period this-year --source google-review"
         )
 
-        @Option(help: ArgumentHelp("The first day (YYYY-MM-DD; default all time).", valueName: "date"))
-        var from: String?
-
-        @Option(help: ArgumentHelp("The last day, inclusive (YYYY-MM-DD).", valueName: "date"))
-        var to: String?
+        /// Absent: all time.
+        @OptionGroup var period: Period
 
         @Option(help: ArgumentHelp("Only this source; repeat for several.", valueName: "source"))
         var source: [EnumArgument<RatingSource>] = []
@@ -101,10 +112,8 @@ struct ReportCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
-        func validate() throws { _ = try timeRange(from: from, to: to) }
-
         func run() async throws {
-            let request = GetRatingDistributionRequest(period: try timeRange(from: from, to: to), sources: source.map(\.value))
+            let request = GetRatingDistributionRequest(period: try period.given(), sources: source.map(\.value))
             let response = try await connection.withClient { try await $0.reports.getRatingDistribution(request) }
             struct Bucket: Encodable {
                 var stars: UInt32
@@ -127,7 +136,7 @@ struct ReportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "sla",
             abstract: "First-response and resolution compliance by category.",
-            discussion: "Example: crm report sla --from 2024-05-01 --to 2024-05-31"
+            discussion: "Example: crm report sla --from 2024-05-01 --to 2024-05-31\nExample: crm report sla --period this-week"
         )
 
         @OptionGroup var period: Period
@@ -138,8 +147,10 @@ struct ReportCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
+        func validate() throws { _ = try period.required() }
+
         func run() async throws {
-            let request = GetServiceLevelReportRequest(period: try period.range(), categories: category.map(\.value))
+            let request = GetServiceLevelReportRequest(period: try period.required(), categories: category.map(\.value))
             let response = try await connection.withClient { try await $0.reports.getServiceLevelReport(request) }
             struct Row: Encodable {
                 var category: String
@@ -183,19 +194,35 @@ struct ReportCommand: AsyncParsableCommand {
     struct Tiers: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Customers by loyalty tier.",
-            discussion: "Example: crm report tiers --as-of 2024-05-31"
+            discussion: "Example: crm report tiers --as-of 2024-05-31\nExample: crm report tiers --period last-month"
         )
 
         @Option(help: ArgumentHelp("Compute as of the end of this day (YYYY-MM-DD; default now).", valueName: "date"))
         var asOf: String?
 
+        @Option(help: ArgumentHelp("Compute as of the end of this period (today, last-month, …; now for a period not yet over), instead of --as-of.", valueName: "period"))
+        var period: RelativePeriod?
+
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
-        func validate() throws { if let asOf { _ = try BusinessTime.startOfDay(asOf) } }
+        func validate() throws { _ = try asOfMs() }
+
+        /// The moment the tiers are computed at; nil means now.
+        func asOfMs() throws -> Int64? {
+            switch (asOf, period) {
+            case (.some, .some): throw ValidationError("give --as-of or --period, not both")
+            case (let day?, nil): return try BusinessTime.endOfDay(day) - 1
+            case (nil, let period?):
+                let now = BusinessTime.nowMs()
+                let end = period.range(nowMs: now).toMs - 1
+                return end < now ? end : nil
+            case (nil, nil): return nil
+            }
+        }
 
         func run() async throws {
-            let request = GetTierDistributionRequest(asOfMs: try asOf.map { Int64Value(value: try BusinessTime.endOfDay($0) - 1) })
+            let request = GetTierDistributionRequest(asOfMs: try asOfMs().map { Int64Value(value: $0) })
             let response = try await connection.withClient { try await $0.reports.getTierDistribution(request) }
             struct Row: Encodable {
                 var tier: String

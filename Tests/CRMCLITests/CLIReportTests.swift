@@ -1,0 +1,131 @@
+import CRMClient
+import CRMCommandLine
+import CRMMessages
+import CRMWire
+import Foundation
+import Testing
+
+/// Reports, ratings and order benefits through the `crm` binary against a real server.
+extension CLIAgainstServerTests {
+    /// Opens a complaint about SO-9001 and decides a refund of 2 broken mugs (Rp 90.000), at the server's clock.
+    func decideRefund(_ server: RealCRMServer.Running, _ cli: CLIRunner) async throws {
+        let id = try await openComplaint(server, cli)
+        for (verb, extra) in [("review", [String]()), ("decide", ["--resolution", "refund", "--rationale", "photos", "--item", "MUG-01:10:10:2:45000"])] {
+            let result = try await cli.run(["complaint", verb, id] + extra + server.flags("after-sales"))
+            #expect(result.status == 0, "\(verb): \(result)")
+        }
+    }
+
+    @Test func relativePeriodsFindWhatHappenedToday() async throws {
+        try await withServer { server, cli in
+            try await importOrders(server, cli)
+            try await decideRefund(server, cli)
+            let today = try await cli.run(["report", "refunds", "--period", "today", "--json"] + server.flags("supervisor"))
+            #expect(try object(today)["grand_total_rupiah"] as? Int == 90_000, "\(today)")
+            let thisMonth = try await cli.run(["report", "refunds", "--period", "this-month"] + server.flags("supervisor"))
+            #expect(thisMonth.stdout.contains("Total refunds: Rp 90.000"), "\(thisMonth)")
+            let lastYear = try await cli.run(["report", "refunds", "--period", "last-year", "--json"] + server.flags("supervisor"))
+            #expect(try object(lastYear)["grand_total_rupiah"] as? Int == 0, "\(lastYear)")
+            let both = try await cli.run(["report", "refunds", "--period", "today", "--from", "2024-01-01"] + server.flags("supervisor"))
+            #expect(both.status == 2 && both.stderr.contains("--period today names the whole period"), "\(both)")
+            let none = try await cli.run(["report", "sla"] + server.flags("supervisor"))
+            #expect(none.status == 2 && none.stderr.contains("--period this-month"), "\(none)")
+            let tiers = try await cli.run(["report", "tiers", "--period", "last-month", "--json"] + server.flags("supervisor"))
+            #expect(tiers.status == 0, "\(tiers)")
+        }
+    }
+
+    @Test func complaintVolumeAsATableJSONAndAChart() async throws {
+        try await withServer { server, cli in
+            try await importOrders(server, cli)
+            try await decideRefund(server, cli)
+            _ = try await openComplaint(server, cli, category: "lost-at-customs", order: "SO-9002", customer: "oms:C-9002")
+            let json = try await cli.run(["report", "volume", "--period", "this-year", "--by", "month", "--json"] + server.flags("supervisor"))
+            #expect(json.status == 0, "\(json)")
+            let view = try object(json)
+            #expect(view["opened_total"] as? Int == 2, "\(json)")
+            let rows = try #require(view["rows"] as? [[String: Any]], "\(json)")
+            #expect(rows.reduce(0) { $0 + ($1["opened"] as? Int ?? 0) } == 2, "\(json)")
+            let text = try await cli.run(["report", "volume", "--period", "this-year", "--by", "month"] + server.flags("supervisor"))
+            #expect(text.stdout.contains("Opened per bucket") && text.stdout.contains("█"), "\(text)")
+            // This month's bucket holds both: its bar is the longest.
+            let month = String(BusinessTime.day(BusinessTime.nowMs()).prefix(7))
+            #expect(text.stdout.split(separator: "\n").contains { $0.hasPrefix(month) && $0.filter { $0 == "█" }.count == 40 }, "\(text)")
+            let agent = try await cli.run(["report", "volume", "--period", "today"] + server.flags("sales"))
+            #expect(agent.status == 4, "reports are for supervisors: \(agent)")
+        }
+    }
+
+    @Test func retentionAndValueOverImportedOrders() async throws {
+        try await withServer { server, cli in
+            try await importOrders(server, cli)
+            try await name(server, Handle(kind: .orderSystemID, value: "C-9001"), "Budi Santoso")
+            let retention = try await cli.run(["report", "retention", "--from", "2024-04-01", "--to", "2024-05-31", "--json"] + server.flags("supervisor"))
+            let r = try object(retention)
+            #expect(r["buying_customers"] as? Int == 2, "\(retention)")
+            let rows = try #require(r["rows"] as? [[String: Any]], "\(retention)")
+            #expect(rows.map { $0["new_customers"] as? Int } == [0, 2], "April had no buyers, May two new ones: \(retention)")
+            let chart = try await cli.run(["report", "retention", "--from", "2024-04-01", "--to", "2024-05-31"] + server.flags("supervisor"))
+            #expect(chart.stdout.contains("2024-05") && chart.stdout.contains("2 (2 new, 0 returning)"), "\(chart)")
+
+            let value = try await cli.run(["report", "value", "--from", "2024-05-01", "--to", "2024-05-31", "--top", "5", "--json"] + server.flags("supervisor"))
+            let v = try object(value)
+            // Rp 510.000 of goods and Rp 20.000 shipping.
+            let top = try #require((v["rows"] as? [[String: Any]])?.first, "\(value)")
+            #expect(top["display_name"] as? String == "Budi Santoso" && top["order_value_rupiah"] as? Int == 530_000, "\(value)")
+            #expect(v["customers_total"] as? Int == 2, "\(value)")
+            let table = try await cli.run(["report", "value", "--from", "2024-05-01", "--to", "2024-05-31"] + server.flags("supervisor"))
+            #expect(table.stdout.contains("Budi Santoso") && table.stdout.contains("Rp 530.000") && table.stdout.contains("Net value"), "\(table)")
+            let tooMany = try await cli.run(["report", "value", "--period", "today", "--top", "0"] + server.flags("supervisor"))
+            #expect(tooMany.status == 2 && tooMany.stderr.contains("--top must be 1 to 1000"), "\(tooMany)")
+        }
+    }
+
+    @Test func ratingsAreListedNewestFirstAndFiltered() async throws {
+        try await withServer { server, cli in
+            try await importOrders(server, cli)
+            for (stars, comment) in [(5, "fast"), (1, "mug broken"), (4, "fine")] {
+                let rate = try await cli.run(["rate", "oms:C-9001", "--stars", "\(stars)", "--comment", comment, "--order", "SO-9001"] + server.flags("sales"))
+                #expect(rate.status == 0, "\(rate)")
+            }
+            let all = try await cli.run(["ratings", "list", "oms:C-9001", "--json"] + server.flags("sales"))
+            let items = try #require(try object(all)["items"] as? [[String: Any]], "\(all)")
+            #expect(items.compactMap { $0["comment"] as? String } == ["fine", "mug broken", "fast"], "newest first: \(all)")
+            #expect(items.allSatisfy { $0["order_number"] as? String == "SO-9001" }, "\(all)")
+            let low = try await cli.run(["ratings", "list", "--stars", "1", "--stars", "2"] + server.flags("sales"))
+            #expect(low.stdout.contains("mug broken") && !low.stdout.contains("fast") && low.stdout.contains("★☆☆☆☆"), "\(low)")
+            let paged = try await cli.run(["ratings", "list", "--limit", "2"] + server.flags("sales"))
+            #expect(paged.stdout.contains("More: --page-token"), "\(paged)")
+            let bad = try await cli.run(["ratings", "list", "--stars", "6"] + server.flags("sales"))
+            #expect(bad.status == 2 && bad.stderr.contains("give 1 to 5"), "\(bad)")
+        }
+    }
+
+    @Test func orderBenefitsOfAStoredOrderAndOfADraft() async throws {
+        try await withServer { server, cli in
+            try await importOrders(server, cli)
+            let stored = try await cli.run(["order", "benefits", "SO-9001", "--json"] + server.flags("sales"))
+            #expect(stored.status == 0, "\(stored)")
+            let s = try object(stored)
+            #expect(s["tier"] as? String == "silver", "\(stored)")
+            let kinds = (s["benefits"] as? [[String: Any]])?.compactMap { $0["kind"] as? String } ?? []
+            #expect(kinds.contains("free-shipping-jabodetabek"), "\(stored)")
+
+            // Rp 1.350.000 to Bekasi: free shipping applies; the instalment plan splits it in two.
+            let draft = try await cli.run(
+                ["order", "benefits", "--item", "MUG-01:30:45000", "--city", "Kota Bekasi", "--instalment", "--json"] + server.flags("sales"))
+            let d = try object(draft)
+            let free = (d["benefits"] as? [[String: Any]])?.first { $0["kind"] as? String == "free-shipping-jabodetabek" }
+            #expect(free?["applies"] as? Bool == true, "\(draft)")
+            let plan = d["instalment_plan"] as? [String: Any]
+            #expect(plan?["down_payment_percent"] as? Int == 50, "\(draft)")
+            let table = try await cli.run(["order", "benefits", "--item", "MUG-01:30:45000", "--city", "Kota Bekasi"] + server.flags("sales"))
+            #expect(table.stdout.contains("free-shipping-jabodetabek") && table.stdout.contains("Total saving"), "\(table)")
+
+            let both = try await cli.run(["order", "benefits", "SO-9001", "--item", "MUG-01:1:1"] + server.flags("sales"))
+            #expect(both.status == 2 && both.stderr.contains("not both"), "\(both)")
+            let malformed = try await cli.run(["order", "benefits", "--item", "MUG-01:thirty:45000"] + server.flags("sales"))
+            #expect(malformed.status == 2 && malformed.stderr.contains("SKU:QUANTITY:UNIT_PRICE"), "\(malformed)")
+        }
+    }
+}
