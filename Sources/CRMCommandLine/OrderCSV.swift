@@ -62,8 +62,12 @@ package enum OrderCSV {
     /// key, so importing the same file twice stores nothing new.
     package static func parse(_ text: String, adapterID: String, nowMs: Int64) throws -> Result {
         let csv: CSV<Enumerated>
+        // SwiftCSV pads short rows to the longest one; the rows are read as written, so that a row missing columns
+        // can be told from one whose trailing cells are empty.
+        var rows: [[String]] = []
         do {
-            csv = try CSV<Enumerated>(string: text, delimiter: .comma, loadColumns: false)
+            csv = try CSV<Enumerated>(string: text, delimiter: .comma, loadColumns: false, rowLimit: 0)
+            try csv.enumerateAsArray(startAt: 1, rowLimit: nil) { rows.append($0) }
         } catch {
             throw FileError(description: "the file is not valid CSV: \(error)")
         }
@@ -86,7 +90,7 @@ package enum OrderCSV {
         var groupIndex: [String: Int] = [:]
         var line = 2 + newlines(in: csv.header)
         var rowCount = 0
-        for row in csv.rows {
+        for row in rows {
             let rowLine = line
             line += 1 + newlines(in: row)
             if row.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
@@ -113,6 +117,10 @@ package enum OrderCSV {
                 func cell(_ name: String) -> String {
                     guard let i = index[name] else { return "" }
                     return row.cells[safeIndex: i].trimmingCharacters(in: .whitespaces)
+                }
+                if let problem = shapeProblem(cells: row.cells.count, header: header) {
+                    rowErrors.append(RowError(line: row.line, orderNumber: group.number, message: problem))
+                    continue
                 }
                 do {
                     if position == 0 { try readOrderColumns(into: &order, cell: cell) }
@@ -142,6 +150,22 @@ package enum OrderCSV {
         }
         errors.sort { $0.line < $1.line }
         return Result(orders: orders, errors: errors, rowCount: rowCount)
+    }
+
+    /// Why a row of `cells` values does not fit a header of `header` columns, or nil when it does: a row may leave out
+    /// trailing optional columns, but not a required one, and may not have more values than there are columns.
+    static func shapeProblem(cells: Int, header: [String]) -> String? {
+        if cells < header.count {
+            let missing = header[cells...].filter { required.contains($0) }
+            guard !missing.isEmpty else { return nil }
+            return "the row has \(cells) of the header's \(header.count) columns, so \(missing.joined(separator: ", ")) "
+                + "\(missing.count == 1 ? "is" : "are") missing; give every required column a value (check for a lost comma)"
+        }
+        if cells > header.count {
+            return "the row has \(cells) values but the header names \(header.count) columns; "
+                + "put a value that holds a comma in double quotes, e.g. \"Jl. Melati 5, Bekasi\""
+        }
+        return nil
     }
 
     private struct CellError: Error {

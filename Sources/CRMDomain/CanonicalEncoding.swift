@@ -125,7 +125,8 @@ extension Interaction {
 extension Rating {
     var canonicalFields: String {
         ["handle=" + W.optional(handle) { W.quote($0.canonical) }, "stars=\(stars)", "order=" + W.optional(orderNumber) { W.quote($0.rawValue) },
-         "comment=" + W.quote(comment)].joined(separator: " ")
+         "comment=" + W.quote(comment), "source=" + W.optional(source) { $0.rawValue }, "channel=" + W.optional(channel) { $0.rawValue },
+         "complaint=" + W.optional(complaintID) { W.quote($0.rawValue) }].joined(separator: " ")
     }
 }
 
@@ -139,6 +140,11 @@ extension OrderRecord {
                "estimate=" + W.optional(estimatedDeliveryAt) { "\($0)" }, "city=" + W.quote(destinationCity), "shipping=\(shippingFee)",
                "fee=\(serviceFee)", "discount=\(discount)", "paid=\(paid)", "subtotal=\(subtotal)", "total=\(total)")
         w.nested { w in
+            if delivery != DeliveryDetails() {
+                w.line("delivery", "recipient=" + W.quote(delivery.recipient), "phone=" + W.quote(delivery.phone),
+                       "address=" + W.quote(delivery.addressLine), "area=" + W.quote(delivery.area), "province=" + W.quote(delivery.province),
+                       "postal=" + W.quote(delivery.postalCode))
+            }
             for item in items {
                 w.line("item", W.quote(item.sku), W.quote(item.name), "qty=\(item.quantity)", "price=\(item.unitPrice)", "line=\(item.lineTotal)")
             }

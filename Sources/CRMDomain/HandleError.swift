@@ -10,6 +10,9 @@ public enum HandleError: DomainError {
     case phoneMisplacedPlus(input: String)
     /// The number carries a country code other than Indonesia's 62.
     case phoneNotIndonesian(input: String)
+    /// The number starts with neither a country code (`+62`, `62`, `0062`), nor the trunk `0`, nor a mobile's `8`:
+    /// too little of it was written to tell what number it is.
+    case phoneWithoutPrefix(input: String)
     /// The number, after the country code or trunk `0`, does not start with a digit an Indonesian number can start with.
     case phoneInvalidLeadingDigit(input: String, digit: Character)
     /// Too few digits after the country code or trunk `0`.
@@ -34,6 +37,7 @@ public enum HandleError: DomainError {
         case .phoneInvalidCharacter: "handle.phone.invalid_character"
         case .phoneMisplacedPlus: "handle.phone.misplaced_plus"
         case .phoneNotIndonesian: "handle.phone.not_indonesian"
+        case .phoneWithoutPrefix: "handle.phone.without_prefix"
         case .phoneInvalidLeadingDigit: "handle.phone.invalid_leading_digit"
         case .phoneTooShort: "handle.phone.too_short"
         case .phoneTooLong: "handle.phone.too_long"
@@ -58,8 +62,10 @@ public enum HandleError: DomainError {
             return "Phone number \"\(input)\" has a + that is not at the start; \(Self.phoneExample)."
         case let .phoneNotIndonesian(input):
             return "Phone number \"\(input)\" is not Indonesian; only +62 numbers are accepted (\(Self.phoneExample))."
+        case let .phoneWithoutPrefix(input):
+            return "Phone number \"\(input)\" is not a whole Indonesian number: write it with its leading 0 or the country code +62, like 0812-3456-7890 (a mobile), 021-555-0123 (a Jakarta line) or +62 812-3456-7890."
         case let .phoneInvalidLeadingDigit(input, digit):
-            return "Phone number \"\(input)\" cannot start with \(digit) after the country code or trunk 0; Indonesian numbers start with 2–9 (mobiles with 8), so \(Self.phoneExample)."
+            return "Phone number \"\(input)\" goes on with \(digit) after its 0 or +62, where an area code or a mobile prefix belongs, and those start with 2–9 (mobiles with 8); \(Self.phoneExample)."
         case let .phoneTooShort(input, digits, minimum):
             return "Phone number \"\(input)\" has \(digits) digits after +62 or the leading 0; at least \(minimum) are needed (\(Self.phoneExample))."
         case let .phoneTooLong(input, digits, maximum):

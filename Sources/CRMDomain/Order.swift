@@ -26,6 +26,46 @@ public struct OrderItem: Sendable, Hashable {
     }
 }
 
+/// Who receives an order's goods and where, besides the city (``OrderRecord/destinationCity``, which decides the
+/// free-shipping program). Every part is as the order system wrote it, trimmed; the phone, when given, must be an
+/// Indonesian number (the courier calls it), and is kept as written.
+public struct DeliveryDetails: Sendable, Hashable {
+    /// Who receives the goods.
+    public let recipient: String
+    /// The recipient's phone number as written; empty when not given.
+    public let phone: String
+    /// Street, number, building.
+    public let addressLine: String
+    /// District (kecamatan) or area.
+    public let area: String
+    /// Province, e.g. "Jawa Barat".
+    public let province: String
+    /// Postal code.
+    public let postalCode: String
+
+    /// No details: only the city is known.
+    public init() {
+        recipient = ""
+        phone = ""
+        addressLine = ""
+        area = ""
+        province = ""
+        postalCode = ""
+    }
+
+    /// Details as written, refusing a phone number that is not an Indonesian one.
+    public init(recipient: String, phone: String, addressLine: String, area: String, province: String, postalCode: String) throws(HandleError) {
+        let phone = Text.trimmed(phone)
+        if !phone.isEmpty { _ = try PhoneNumber.normalise(phone) }
+        self.recipient = Text.trimmed(recipient)
+        self.phone = phone
+        self.addressLine = Text.trimmed(addressLine)
+        self.area = Text.trimmed(area)
+        self.province = Text.trimmed(province)
+        self.postalCode = Text.trimmed(postalCode)
+    }
+}
+
 /// An order as the order management system describes it.
 ///
 /// Several facts may describe the same order number (the OMS re-sends it after a correction); the profile keeps
@@ -45,6 +85,8 @@ public struct OrderRecord: Sendable, Hashable {
     public let estimatedDeliveryAt: Int64?
     /// The delivery city, as written; decides the free-shipping program.
     public let destinationCity: String
+    /// Who receives the goods and where, besides the city.
+    public let delivery: DeliveryDetails
     /// Local shipping charged, before programs.
     public let shippingFee: Int64
     /// The service fee charged.
@@ -62,7 +104,8 @@ public struct OrderRecord: Sendable, Hashable {
     /// discount or payment, a discount above what is charged, or totals too large to hold.
     public init(
         orderNumber: OrderNumber, customer: Handle, items: [OrderItem], placedAt: Int64, estimatedDeliveryAt: Int64?,
-        destinationCity: String, shippingFee: Int64 = 0, serviceFee: Int64 = 0, discount: Int64 = 0, paid: Int64 = 0
+        destinationCity: String, shippingFee: Int64 = 0, serviceFee: Int64 = 0, discount: Int64 = 0, paid: Int64 = 0,
+        delivery: DeliveryDetails = DeliveryDetails()
     ) throws(OrderError) {
         guard !items.isEmpty else { throw .noItems(orderNumber) }
         var skus: Set<String> = []
@@ -90,6 +133,7 @@ public struct OrderRecord: Sendable, Hashable {
         self.placedAt = placedAt
         self.estimatedDeliveryAt = estimatedDeliveryAt
         self.destinationCity = Text.trimmed(destinationCity)
+        self.delivery = delivery
         self.shippingFee = shippingFee
         self.serviceFee = serviceFee
         self.discount = discount

@@ -55,7 +55,7 @@ public enum PhoneNumber: Sendable {
         } else if digits.hasPrefix("8") {
             national = Substring(digits)
         } else {
-            throw .phoneInvalidLeadingDigit(input: raw, digit: digits.first ?? "?")
+            throw .phoneWithoutPrefix(input: raw)
         }
         // "+62 (0)812…" is a common way to show both forms at once; the 0 is the trunk prefix, not part of the NSN.
         if afterCountryCode && national.hasPrefix("0") { national = national.dropFirst() }

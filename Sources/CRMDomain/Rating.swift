@@ -1,3 +1,15 @@
+/// Where a rating was given.
+public enum RatingSource: String, Sendable, Hashable, CaseIterable {
+    /// A public Google review.
+    case googleReview
+    /// The customer rated in self-service.
+    case selfService
+    /// An agent recorded what the customer said.
+    case agentRecorded
+    /// A survey sent after a contact or a closed complaint.
+    case postContactSurvey
+}
+
 /// A rating of the service: 1 to 5 stars with a comment, by a customer or, for an anonymous public review, by
 /// nobody known (it then counts in rating reports but in no profile).
 public struct Rating: Sendable, Hashable {
@@ -12,14 +24,26 @@ public struct Rating: Sendable, Hashable {
     public let comment: String
     /// The order rated, if any.
     public let orderNumber: OrderNumber?
+    /// Where it was given; `nil` when not stated (and for ratings stored before sources were kept).
+    public let source: RatingSource?
+    /// The channel it came through; `nil` when none.
+    public let channel: Channel?
+    /// The complaint rated, if any.
+    public let complaintID: ComplaintID?
 
     /// Creates a rating, refusing stars outside 1…5.
-    public init(handle: Handle?, stars: Int, comment: String, orderNumber: OrderNumber? = nil) throws(RatingError) {
+    public init(
+        handle: Handle?, stars: Int, comment: String, orderNumber: OrderNumber? = nil, source: RatingSource? = nil,
+        channel: Channel? = nil, complaintID: ComplaintID? = nil
+    ) throws(RatingError) {
         guard Self.validStars.contains(stars) else { throw .starsOutOfRange(stars) }
         self.handle = handle
         self.stars = stars
         self.comment = Text.trimmed(comment)
         self.orderNumber = orderNumber
+        self.source = source
+        self.channel = channel
+        self.complaintID = complaintID
     }
 }
 

@@ -7,16 +7,18 @@ import CRMDomain
 /// own columns. Decoding goes through the domain's public initialisers, so a value read back is validated and
 /// normalised exactly like one received from outside. The encoding is canonical: equal payloads give equal bytes.
 ///
-/// Versions: this build writes version 2 and reads versions 1 and 2. Version 2 is version 1 with fields appended at
+/// Versions: this build writes version 3 and reads versions 1 to 3. Version 2 is version 1 with fields appended at
 /// the end of some kinds (an interaction's body; an order's optional estimate, service fee, discount and paid
 /// amount; a tracking event's location, note and revised estimate; a complaint opening's items; a rating's handle
 /// made optional) and the return-inspection kind; a version-1 fact
-/// reads back with those fields empty (an order's estimate being the one version 1 always held).
+/// reads back with those fields empty (an order's estimate being the one version 1 always held). Version 3 appends
+/// an order's delivery details (recipient, phone, address line, area, province, postal code) and a rating's
+/// source, channel and complaint; a version-2 fact reads back without them.
 package enum FactCodec {
     /// The version this build writes.
-    static let version: UInt8 = 2
+    static let version: UInt8 = 3
     /// The versions this build reads.
-    static let readableVersions: ClosedRange<UInt8> = 1...2
+    static let readableVersions: ClosedRange<UInt8> = 1...3
 
     // MARK: Encoding
 
@@ -74,6 +76,9 @@ package enum FactCodec {
             w.unsigned(UInt64(r.stars))
             w.string(r.comment)
             w.optionalString(r.orderNumber?.rawValue)
+            try optionalCode(r.source, into: &w)
+            try optionalCode(r.channel, into: &w)
+            w.optionalString(r.complaintID?.rawValue)
         case let .delayNoticeSent(id):
             w.string(id.orderNumber.rawValue)
             w.signed(id.estimatedDeliveryAt)
@@ -136,6 +141,22 @@ package enum FactCodec {
         w.signed(o.serviceFee)
         w.signed(o.discount)
         w.signed(o.paid)
+        for part in [o.delivery.recipient, o.delivery.phone, o.delivery.addressLine, o.delivery.area, o.delivery.province, o.delivery.postalCode] {
+            w.string(part)
+        }
+    }
+
+    /// An optional enum as one byte: 0 for none, else its storage code + 1.
+    private static func optionalCode<T: StorageCoded>(_ value: T?, into w: inout ByteWriter) throws(FactEncodingError) {
+        guard let value else { return w.byte(0) }
+        let code = try value.storageCode()
+        guard code < 255 else { throw .uncodedCase("\(T.storageName).\(value)") }
+        w.byte(code + 1)
+    }
+
+    private static func decodeOptionalCode<T: StorageCoded>(_: T.Type, from r: inout ByteReader) throws(FactDecodingError) -> T? {
+        let byte = try r.byte()
+        return byte == 0 ? nil : try T.fromStorage(byte - 1)
     }
 
     private static func encode(_ action: ComplaintAction, into w: inout ByteWriter) throws(FactEncodingError) {
@@ -214,6 +235,7 @@ package enum FactCodec {
 
     private static func decode(_ kind: FactKind, version: UInt8, from r: inout ByteReader, handles: HandleCache) throws -> FactPayload {
         let v2 = version >= 2
+        let v3 = version >= 3
         func decodeHandle(_ r: inout ByteReader) throws -> Handle {
             let kind = try HandleKind.fromStorage(r.byte())
             return try handles.handle(kind: kind, value: r.string())
@@ -257,9 +279,13 @@ package enum FactCodec {
             }
             let hasEstimate = try r.bool()
             if !hasEstimate && estimate != placed { throw FactDecodingError.malformed("an order without an estimate whose estimate slot is not its placement time") }
+            let (fee, discount, paid) = (try r.signed(), try r.signed(), try r.signed())
+            let delivery = try v3
+                ? DeliveryDetails(recipient: r.string(), phone: r.string(), addressLine: r.string(), area: r.string(), province: r.string(), postalCode: r.string())
+                : DeliveryDetails()
             return .order(try OrderRecord(
                 orderNumber: number, customer: customer, items: items, placedAt: placed, estimatedDeliveryAt: hasEstimate ? estimate : nil,
-                destinationCity: city, shippingFee: shipping, serviceFee: r.signed(), discount: r.signed(), paid: r.signed()))
+                destinationCity: city, shippingFee: shipping, serviceFee: fee, discount: discount, paid: paid, delivery: delivery))
         case .tracking:
             let number = try OrderNumber(r.string())
             let stage = try TrackingStage.fromStorage(r.byte())
@@ -294,7 +320,12 @@ package enum FactCodec {
             guard stars <= 5 else { throw FactDecodingError.malformed("a rating of \(stars) stars") }
             let comment = try r.string()
             let order = try r.optionalString().map { raw throws(IdentifierError) in try OrderNumber(raw) }
-            return .rating(try Rating(handle: handle, stars: Int(stars), comment: comment, orderNumber: order))
+            guard v3 else { return .rating(try Rating(handle: handle, stars: Int(stars), comment: comment, orderNumber: order)) }
+            let source = try decodeOptionalCode(RatingSource.self, from: &r)
+            let channel = try decodeOptionalCode(Channel.self, from: &r)
+            let complaint = try r.optionalString().map { raw throws(IdentifierError) in try ComplaintID(raw) }
+            return .rating(try Rating(
+                handle: handle, stars: Int(stars), comment: comment, orderNumber: order, source: source, channel: channel, complaintID: complaint))
         case .returnInspection:
             let id = try ComplaintID(r.string())
             let order = try OrderNumber(r.string())

@@ -44,6 +44,11 @@ extension Channel: StorageCoded {
     static let storageName = "Channel"
 }
 
+extension RatingSource: StorageCoded {
+    static let codes: [RatingSource] = [.googleReview, .selfService, .agentRecorded, .postContactSurvey]
+    static let storageName = "RatingSource"
+}
+
 extension Direction: StorageCoded {
     static let codes: [Direction] = [.inbound, .outbound]
     static let storageName = "Direction"

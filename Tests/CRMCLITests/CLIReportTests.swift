@@ -129,3 +129,54 @@ extension CLIAgainstServerTests {
         }
     }
 }
+
+/// What a rating and an order keep beyond the basics: where a rating was given, and who receives an order where.
+extension CLIAgainstServerTests {
+    @Test func aRatingKeepsItsSourceChannelAndComplaintAndReportsFilterByThem() async throws {
+        try await withServer { server, cli in
+            try await importOrders(server, cli)
+            for (stars, source, channel) in [(5, "google-review", "whatsapp"), (1, "google-review", "email"), (3, "post-contact-survey", "sms")] {
+                let rate = try await cli.run(
+                    ["rate", "oms:C-9001", "--stars", "\(stars)", "--source", source, "--channel", channel, "--complaint", "CMP-1"] + server.flags("sales"))
+                #expect(rate.status == 0, "\(rate)")
+            }
+            let google = try await cli.run(["ratings", "list", "--source", "google-review", "--json"] + server.flags("sales"))
+            let items = try #require(try object(google)["items"] as? [[String: Any]], "\(google)")
+            #expect(items.count == 2 && items.allSatisfy { $0["source"] as? String == "google-review" }, "\(google)")
+            #expect(Set(items.compactMap { $0["channel"] as? String }) == ["whatsapp", "email"], "\(google)")
+            #expect(items.allSatisfy { $0["complaint_id"] as? String == "CMP-1" }, "\(google)")
+            let table = try await cli.run(["ratings", "list", "--source", "post-contact-survey"] + server.flags("sales"))
+            #expect(table.stdout.contains("post-contact-survey") && table.stdout.contains("sms") && !table.stdout.contains("google"), "\(table)")
+
+            let report = try await cli.run(["report", "ratings", "--source", "google-review", "--json"] + server.flags("supervisor"))
+            #expect(report.status == 0, "\(report)")
+            #expect(try object(report)["total"] as? Int == 2, "\(report)")
+            #expect(try object(report)["average_x100"] as? Int == 300, "(5 + 1) / 2: \(report)")
+            let all = try await cli.run(["report", "ratings", "--json"] + server.flags("supervisor"))
+            #expect(try object(all)["total"] as? Int == 3, "\(all)")
+        }
+    }
+
+    @Test func anOrderKeepsItsRecipientPhoneAndAddressAndRefusesABadPhoneByLine() async throws {
+        try await withServer { server, cli in
+            let csv = try cli.file("orders.csv", """
+                order_number,customer,placed,sku,quantity,unit_price,recipient,phone,address,area,city,province,postal_code
+                SO-1,oms:C-1,2024-05-01,MUG-01,10,45000,Budi Santoso,0812-3456-7890,"Jl. Melati 5, RT 2",Bekasi Barat,Kota Bekasi,Jawa Barat,17134
+                SO-2,oms:C-2,2024-05-01,MUG-01,1,45000,Sari,12345,Jl. Mawar 1,,Bogor,,
+
+                """)
+            let result = try await cli.run(["order", "import", csv] + server.flags("adapter"))
+            #expect(result.status != 0, "a rejected row makes the import fail: \(result)")
+            #expect(result.stdout.contains("line 3") || result.stderr.contains("line 3"), "\(result)")
+            #expect((result.stdout + result.stderr).contains("\"12345\" is not a whole Indonesian number"), "\(result)")
+
+            let show = try await cli.run(["order", "show", "SO-1"] + server.flags("sales"))
+            #expect(show.stdout.contains("Budi Santoso, 0812-3456-7890, Jl. Melati 5, RT 2, Bekasi Barat, Kota Bekasi, Jawa Barat 17134"), "\(show)")
+            let json = try await cli.run(["order", "show", "SO-1", "--json"] + server.flags("sales"))
+            let delivery = try #require(try object(json)["delivery"] as? [String: Any], "\(json)")
+            #expect(delivery["recipient"] as? String == "Budi Santoso" && delivery["postal_code"] as? String == "17134", "\(json)")
+            let missing = try await cli.run(["order", "show", "SO-2"] + server.flags("sales"))
+            #expect(missing.status == 3, "the order with the bad phone was not stored: \(missing)")
+        }
+    }
+}

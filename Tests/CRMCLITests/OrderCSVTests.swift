@@ -130,3 +130,33 @@ import Testing
         #expect(a.orders[0].key.externalID.hasPrefix("SO-1#"))
     }
 }
+
+@Suite struct OrderCSVShapeTests {
+    func parse(_ text: String) throws -> OrderCSV.Result { try OrderCSV.parse(text, adapterID: "test", nowMs: 0) }
+
+    @Test func aRowMissingRequiredColumnsNamesThem() throws {
+        let result = try parse("""
+            order_number,customer,placed,sku,quantity,unit_price,city
+            SO-1,oms:C-1,2024-05-01,MUG-01
+            SO-2,oms:C-2,2024-05-01,MUG-01,1,45000
+            SO-3,oms:C-3,2024-05-01,MUG-01,1,45000,Bogor
+            SO-3,oms:C-3,2024-05-01,CUP-01,1
+
+            """)
+        #expect(result.orders.map(\.order.orderNumber) == ["SO-2"], "a row may leave out trailing optional columns")
+        let missing = try #require(result.errors.first { $0.line == 2 })
+        #expect(missing.message.contains("4 of the header's 7 columns, so quantity, unit_price are missing"), "\(missing.message)")
+        #expect(result.errors.contains { $0.line == 5 && $0.message.contains("unit_price is missing") }, "\(result.errors)")
+        #expect(result.errors.contains { $0.line == 4 && $0.message.contains("another row of order SO-3") }, "the order's other rows wait: \(result.errors)")
+    }
+
+    @Test func aRowWithMoreValuesThanColumnsSaysToQuote() throws {
+        let result = try parse("""
+            order_number,customer,placed,sku,quantity,unit_price,city
+            SO-1,oms:C-1,2024-05-01,MUG-01,1,45000,Jl. Melati 5, Bekasi
+
+            """)
+        #expect(result.orders.isEmpty)
+        #expect(result.errors.first?.message.contains("8 values but the header names 7 columns; put a value that holds a comma in double quotes") == true, "\(result.errors)")
+    }
+}

@@ -31,7 +31,7 @@ struct HandleTests {
         ("++62812345678", HandleError.phoneMisplacedPlus(input: "++62812345678")),
         ("+65 9123 4567", HandleError.phoneNotIndonesian(input: "+65 9123 4567")),
         ("0065 9123 4567", HandleError.phoneNotIndonesian(input: "0065 9123 4567")),
-        ("12345678", HandleError.phoneInvalidLeadingDigit(input: "12345678", digit: "1")),
+        ("12345678", HandleError.phoneWithoutPrefix(input: "12345678")),
         ("+62 112 345 678", HandleError.phoneInvalidLeadingDigit(input: "+62 112 345 678", digit: "1")),
         ("0812-345", HandleError.phoneTooShort(input: "0812-345", digits: 6, minimum: 9)),
         ("021-123", HandleError.phoneTooShort(input: "021-123", digits: 5, minimum: 7)),
@@ -138,6 +138,7 @@ struct HandleTests {
         let errors: [HandleError] = [
             .phoneInvalidCharacter(input: "08x", character: "x"), .phoneMisplacedPlus(input: "0+8"),
             .phoneNotIndonesian(input: "+65 1"), .phoneInvalidLeadingDigit(input: "1", digit: "1"),
+            .phoneWithoutPrefix(input: "12345"),
             .phoneTooLong(input: "0812345678901234", digits: 15, maximum: 12),
             .emailInvalid(input: "x", problem: .missingAt), .socialInvalid(kind: .tiktok, input: "a", problem: .tooShort(length: 1, minimum: 2)),
             .orderSystemIDInvalid(input: "C\u{7}", problem: .controlCharacter(7)),

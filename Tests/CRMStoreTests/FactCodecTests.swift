@@ -57,6 +57,15 @@ struct FactCodecTests {
                 complaintID: ComplaintID("K-2"), orderNumber: OrderNumber("ORD-2"), verdict: .partial,
                 items: [InspectedItem(sku: "SKU-1", returned: 2, accepted: 1, finding: "satu tergores"), InspectedItem(sku: "SKU-2", returned: 1, accepted: 0)],
                 localShippingCost: 15_000, receivedAt: nil, inspectedBy: "gudang", notes: ""))),
+            // Fields version 3 added.
+            try fact("o/3", at: jan2024, source: .orderSystem, .order(OrderRecord(
+                orderNumber: OrderNumber("ORD-3"), customer: o, items: [OrderItem(sku: "SKU-1", name: "Tas", quantity: 1, unitPrice: 50_000)],
+                placedAt: jan2024, estimatedDeliveryAt: nil, destinationCity: "Kota Bekasi",
+                delivery: DeliveryDetails(recipient: "Budi", phone: "0812-3456-7890", addressLine: "Jl. Melati 5", area: "Bekasi Barat",
+                    province: "Jawa Barat", postalCode: "17134")))),
+            try fact("r/3", at: jan2024, .rating(Rating(
+                handle: p, stars: 5, comment: "cepat", source: .postContactSurvey, channel: .whatsApp, complaintID: ComplaintID("K-2")))),
+            try fact("r/4", at: jan2024, .rating(Rating(handle: nil, stars: 1, comment: "", source: .googleReview))),
         ]
     }
 
@@ -84,6 +93,36 @@ struct FactCodecTests {
         ("rating", "0109000e2b3632383132333435363738393004066d616e74617000"),
         ("interaction", "01010000000e2b36323831323334353637383930040468616c6f0000"),
     ]
+
+    /// An order and a rating as version 2 of the encoding wrote them (before delivery details and rating sources).
+    static let version2: [(kind: String, hex: String)] = [
+        ("order", "0205054f52442d310505432d3030310105534b552d310354617314a08d0680d08fa5986380e8da9e9f63074a616b61727461b0ea0101000000"),
+        ("rating", "020901000e2b3632383132333435363738393004066d616e74617000"),
+    ]
+
+    @Test("facts written by version 2 of the encoding still decode, without delivery details or rating sources")
+    func decodesVersion2() throws {
+        func decode(_ kind: String) throws -> FactPayload {
+            let hex = try #require(Self.version2.first(where: { $0.kind == kind })?.hex)
+            let bytes = try stride(from: 0, to: hex.count, by: 2).map { i in
+                let start = hex.index(hex.startIndex, offsetBy: i)
+                return try #require(UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16))
+            }
+            #expect(bytes.first == 2, "a version-2 encoding")
+            return try bytes.withUnsafeBytes { try FactCodec.decodePayload($0) }
+        }
+        guard case let .order(o) = try decode("order") else { Issue.record("not an order"); return }
+        #expect(o.orderNumber == (try OrderNumber("ORD-1")) && o.destinationCity == "Jakarta" && o.estimatedDeliveryAt == 1_705_000_000_000)
+        #expect(o.delivery == DeliveryDetails())
+        guard case let .rating(r) = try decode("rating") else { Issue.record("not a rating"); return }
+        #expect(r == (try Rating(handle: try phone("+6281234567890"), stars: 4, comment: "mantap")))
+        #expect(r.source == nil && r.channel == nil && r.complaintID == nil)
+        for (kind, _) in Self.version2 {
+            let bytes = try FactCodec.encode(try decode(kind))
+            #expect(bytes.first == FactCodec.version)
+            #expect(try bytes.withUnsafeBytes { try FactCodec.decodePayload($0) } == (try decode(kind)))
+        }
+    }
 
     @Test("facts written by version 1 of the encoding still decode, with the fields added since empty")
     func decodesVersion1() throws {
@@ -146,7 +185,7 @@ struct FactCodecTests {
         try check(HandleKind.self); try check(FactSource.self); try check(Channel.self); try check(Direction.self)
         try check(InteractionIntent.self); try check(ProfileField.self); try check(TrackingStage.self)
         try check(ComplaintCategory.self); try check(ComplaintState.self); try check(ActorRole.self)
-        try check(QualityOutcome.self); try check(RefundReason.self); try check(InspectionVerdict.self)
+        try check(QualityOutcome.self); try check(RefundReason.self); try check(InspectionVerdict.self); try check(RatingSource.self)
     }
 
     @Test("truncated, padded or unknown bytes are refused with a reason, never a crash")

@@ -96,6 +96,30 @@ extension CRMDomain.Channel: WireFilterable {
 
 }
 
+extension CRMDomain.RatingSource: WireFilterable {
+    /// The domain source of a wire source; unspecified is refused (a request leaves it out by sending nothing).
+    init(wire: CRMMessages.RatingSource, field: String) throws(RequestFieldError) {
+        switch wire {
+        case .googleReview: self = .googleReview
+        case .selfService: self = .selfService
+        case .agentRecorded: self = .agentRecorded
+        case .postContactSurvey: self = .postContactSurvey
+        case .unspecified: throw RequestFieldError(field, "is unspecified; name a source, or leave the list empty for all")
+        case .unrecognized(let n): throw RequestFieldError(field, "is \(n), a rating source this server does not know")
+        }
+    }
+
+    /// The wire form.
+    var wire: CRMMessages.RatingSource {
+        switch self {
+        case .googleReview: .googleReview
+        case .selfService: .selfService
+        case .agentRecorded: .agentRecorded
+        case .postContactSurvey: .postContactSurvey
+        }
+    }
+}
+
 extension CRMDomain.Direction {
     init(wire: CRMMessages.Direction, field: String) throws(RequestFieldError) {
         switch wire {

@@ -21,7 +21,8 @@ extension OrderSubmission {
     /// - `revision_ms` is the fact's time, so the newest revision wins (0 means `placed_ms`).
     /// - `estimated_delivery_ms` is optional: an order without one is never overdue and gets no delay notice until a
     ///   tracking event brings a revised estimate.
-    /// - of the delivery address only the city is kept (it decides free shipping); of the totals the shipping, the
+    /// - the delivery address is kept whole; its phone, when given, must be an Indonesian number (the courier calls
+    ///   it) and is kept as written; the city decides free shipping. Of the totals the shipping, the
     ///   service fee, the discount and the paid amount; the server computes line totals, the subtotal, the total
     ///   (subtotal + shipping + fee − discount) and the outstanding amount (total − paid), and refuses a request whose
     ///   given values differ.
@@ -70,12 +71,25 @@ extension OrderSubmission {
         if case .unrecognized(let n) = wire.paymentPlan?.kind {
             throw RequestFieldError(field + ".payment_plan.kind", "is \(n), a payment plan this server does not know")
         }
+        let address = wire.deliveryAddress ?? DeliveryAddress()
+        for (name, value) in [("recipient_name", address.recipientName), ("phone", address.phone), ("address_line", address.addressLine),
+                              ("area", address.area), ("city", address.city), ("province", address.province), ("postal_code", address.postalCode)] {
+            _ = try Check.bounded(value, field + ".delivery_address." + name, maximum: 500)
+        }
+        let delivery: DeliveryDetails
+        do {
+            delivery = try DeliveryDetails(
+                recipient: address.recipientName, phone: address.phone, addressLine: address.addressLine, area: address.area,
+                province: address.province, postalCode: address.postalCode)
+        } catch {
+            throw RequestFieldError(field + ".delivery_address.phone", error.description)
+        }
         let record: OrderRecord
         do {
             record = try OrderRecord(
                 orderNumber: number, customer: customer, items: items, placedAt: placed, estimatedDeliveryAt: estimate,
-                destinationCity: wire.deliveryAddress?.city ?? "", shippingFee: totals.shippingRupiah, serviceFee: totals.serviceFeeRupiah,
-                discount: totals.discountRupiah, paid: totals.paidRupiah)
+                destinationCity: address.city, shippingFee: totals.shippingRupiah, serviceFee: totals.serviceFeeRupiah,
+                discount: totals.discountRupiah, paid: totals.paidRupiah, delivery: delivery)
         } catch {
             throw RequestFieldError(field, error.description)
         }
@@ -157,9 +171,9 @@ extension CRMMessages.Order {
         totals = OrderTotals(
             itemsSubtotalRupiah: r.subtotal, shippingRupiah: r.shippingFee, serviceFeeRupiah: r.serviceFee, discountRupiah: r.discount,
             totalRupiah: r.total, paidRupiah: r.paid, outstandingRupiah: r.outstanding)
-        var address = DeliveryAddress()
-        address.city = r.destinationCity
-        deliveryAddress = address
+        deliveryAddress = DeliveryAddress(
+            recipientName: r.delivery.recipient, phone: r.delivery.phone, addressLine: r.delivery.addressLine, area: r.delivery.area,
+            city: r.destinationCity, province: r.delivery.province, postalCode: r.delivery.postalCode)
         placedMs = r.placedAt
         estimatedDeliveryMs = view.estimatedDeliveryAt.map { Int64Value(value: $0) }
         status = view.status.orderStatus

@@ -15,23 +15,23 @@ public struct FeedbackServiceProvider: RPCService {
         router.register(CRMMessages.FeedbackService.listRatings, idempotent: true) { request, _ in try await list(request) }
     }
 
-    /// Decisions: the domain files a rating under a customer handle, with stars, comment and order.
+    /// Decisions: the domain files a rating under a customer handle, with stars, comment, order, complaint, source and
+    /// channel.
     /// - a rating without a customer from staff is an anonymous public review: kept with no handle, it counts in the
     ///   rating distribution report but in no profile, and reads back with an empty customer id;
-    /// - `source`, `channel` and `complaint_id` have no place in the domain's rating: they are checked and written to
-    ///   the audit trail, and read back as unspecified.
+    /// - an unspecified source or channel is kept as not stated, and reads back unspecified.
     func submit(_ request: SubmitRatingRequest) async throws -> SubmitRatingResponse {
         let now = env.now()
-        let (key, order, ratedAt) = try validated {
+        let (key, order, complaint, source, channel, ratedAt) = try validated {
             let key = try Check.key(request.key)
             guard (1...5).contains(request.stars) else { throw RequestFieldError("stars", "is \(request.stars); give 1 to 5 stars") }
             _ = try Check.bounded(request.comment, "comment", maximum: 4_000)
-            if case .unrecognized(let n) = request.source { throw RequestFieldError("source", "is \(n), a rating source this server does not know") }
-            if case .unrecognized(let n) = request.channel { throw RequestFieldError("channel", "is \(n), a channel this server does not know") }
+            let source = request.source == .unspecified ? nil : try CRMDomain.RatingSource(wire: request.source, field: "source")
+            let channel = request.channel == .unspecified ? nil : try CRMDomain.Channel(wire: request.channel, field: "channel")
             let order = try request.orderNumber.map { v throws(RequestFieldError) in try Check.orderNumber(v.value, "order_number.value") }
-            if let c = request.complaintID { _ = try Check.complaintID(c.value, "complaint_id.value") }
+            let complaint = try request.complaintID.map { c throws(RequestFieldError) in try Check.complaintID(c.value, "complaint_id.value") }
             let ratedAt = request.ratedMs == 0 ? now : try Check.time(request.ratedMs, "rated_ms")
-            return (key, order, ratedAt)
+            return (key, order, complaint, source, channel, ratedAt)
         }
         // A customer always rates as themselves; staff without a customer record an anonymous public review, which
         // counts in the rating reports but in no profile.
@@ -53,7 +53,9 @@ public struct FeedbackServiceProvider: RPCService {
         }
         let rating: CRMDomain.Rating
         do {
-            rating = try CRMDomain.Rating(handle: handle, stars: Int(request.stars), comment: request.comment, orderNumber: order)
+            rating = try CRMDomain.Rating(
+                handle: handle, stars: Int(request.stars), comment: request.comment, orderNumber: order, source: source, channel: channel,
+                complaintID: complaint)
         } catch {
             throw RPCStatus.invalidArgument("stars", error.description)
         }
@@ -67,16 +69,14 @@ public struct FeedbackServiceProvider: RPCService {
     }
 
     func list(_ request: ListRatingsRequest) async throws -> ListRatingsResponse {
-        let (stars, window, page) = try validated {
+        let (stars, sources, window, page) = try validated {
             var stars: Set<Int>? = nil
             for (i, s) in request.stars.enumerated() {
                 guard (1...5).contains(s) else { throw RequestFieldError("stars[\(i)]", "is \(s); star values are 1 to 5") }
                 stars = (stars ?? []).union([Int(s)])
             }
-            if !request.sources.isEmpty {
-                throw RequestFieldError("sources", "this server does not keep where a rating was given, so it cannot filter by source; leave it empty")
-            }
-            return (stars, try Check.timeRange(request.window, "window"), try Page(request.page))
+            let sources = try CRMDomain.RatingSource.filter(request.sources, field: "sources")
+            return (stars, sources, try Check.timeRange(request.window, "window"), try Page(request.page))
         }
         var customer: CustomerID? = try env.scopedCustomer()
         if request.customer != nil { customer = try await env.resolve(request.customer, field: "customer") }
@@ -89,6 +89,8 @@ public struct FeedbackServiceProvider: RPCService {
         }
         let matching = records.filter { r in
             if let stars, !stars.contains(r.rating.stars) { return false }
+            // A rating whose source was not stated matches no source filter.
+            if let sources, !(r.rating.source.map(sources.contains) ?? false) { return false }
             if let window, !window.contains(r.at) { return false }
             return true
         }.sorted { ($0.at, $1.factID) > ($1.at, $0.factID) }
@@ -114,6 +116,8 @@ extension CRMMessages.Rating {
         self.init(
             ratingID: record.factID.rawValue, key: IdempotencyKey(factID: record.factID), customerID: customerID,
             stars: UInt32(record.rating.stars), comment: record.rating.comment,
-            orderNumber: record.rating.orderNumber.map { StringValue(value: $0.rawValue) }, ratedMs: record.at)
+            source: record.rating.source?.wire ?? .unspecified, channel: record.rating.channel?.wire ?? .unspecified,
+            orderNumber: record.rating.orderNumber.map { StringValue(value: $0.rawValue) },
+            complaintID: record.rating.complaintID.map { StringValue(value: $0.rawValue) }, ratedMs: record.at)
     }
 }

@@ -145,16 +145,16 @@ public struct ReportServiceProvider: RPCService {
         return sorted[min(sorted.count, rank) - 1]
     }
 
-    /// Decision: the domain does not keep where a rating was given, so a `sources` filter is refused.
+    /// Decision: with a `sources` filter, a rating whose source was not stated is left out.
     func ratings(_ request: GetRatingDistributionRequest) async throws -> GetRatingDistributionResponse {
-        let period = try validated {
-            if !request.sources.isEmpty {
-                throw RequestFieldError("sources", "this server does not keep where a rating was given, so it cannot filter by source; leave it empty")
-            }
-            return try Check.timeRange(request.period, "period")
+        let (period, sources) = try validated {
+            (try Check.timeRange(request.period, "period"), try CRMDomain.RatingSource.filter(request.sources, field: "sources"))
         }
         let range = try period ?? CRMDomain.TimeRange(start: .min, end: .max)
-        let report = RatingReport(ratings: try await env.store.reportData(for: range).ratings.map(\.rating))
+        let ratings = try await env.store.reportData(for: range).ratings.map(\.rating).filter { rating in
+            sources.map { sources in rating.source.map(sources.contains) ?? false } ?? true
+        }
+        let report = RatingReport(ratings: ratings)
         var response = GetRatingDistributionResponse(total: UInt64(report.total), averageX100: UInt32(clamping: report.average?.value ?? 0))
         for stars in stride(from: 5, through: 1, by: -1) {
             response.buckets.append(RatingBucket(

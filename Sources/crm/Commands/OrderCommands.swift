@@ -161,7 +161,7 @@ struct OrderCommand: AsyncParsableCommand {
                     ("placed", o.placed.map { BusinessTime.minute($0.ms) } ?? "-"),
                     ("estimated delivery", (o.estimatedDelivery.map { BusinessTime.day($0.ms) } ?? "-") + (o.pastEstimate ? " " + Style.bad("(late)") : "")),
                     ("delivered", o.delivered.map { BusinessTime.minute($0.ms) } ?? "-"),
-                    ("city", o.city.isEmpty ? "-" : o.city),
+                    ("deliver to", o.delivery?.line ?? "-"),
                     ("payment", orDash(o.paymentPlan)),
                     ("total", "\(formatRupiah(o.totalRupiah)) (items \(formatRupiah(o.subtotalRupiah)), shipping \(formatRupiah(o.shippingRupiah)), fee \(formatRupiah(o.serviceFeeRupiah)), discount \(formatRupiah(o.discountRupiah)))"),
                     ("paid", "\(formatRupiah(o.paidRupiah)), outstanding \(formatRupiah(o.outstandingRupiah))"),

@@ -229,7 +229,25 @@ struct OrderView: Encodable {
     var outstandingRupiah: Int64
     var paymentPlan: String
     var city: String
+    var delivery: Delivery?
     var tracking: [Tracking]
+
+    /// Who receives the goods and where.
+    struct Delivery: Encodable {
+        var recipient: String
+        var phone: String
+        var address: String
+        var area: String
+        var city: String
+        var province: String
+        var postalCode: String
+
+        /// One line for people: the parts given, in postal order.
+        var line: String {
+            let place = [address, area, city, [province, postalCode].filter { !$0.isEmpty }.joined(separator: " ")]
+            return ([recipient, phone] + place).filter { !$0.isEmpty }.joined(separator: ", ")
+        }
+    }
 
     init(_ o: Order) {
         orderNumber = o.orderNumber
@@ -254,6 +272,11 @@ struct OrderView: Encodable {
         outstandingRupiah = t.outstandingRupiah
         paymentPlan = enumLabel(o.paymentPlan?.kind ?? .unspecified)
         city = o.deliveryAddress?.city ?? ""
+        delivery = o.deliveryAddress.flatMap { a in
+            a == DeliveryAddress() ? nil : Delivery(
+                recipient: a.recipientName, phone: a.phone, address: a.addressLine, area: a.area, city: a.city, province: a.province,
+                postalCode: a.postalCode)
+        }
         tracking = o.trackingEvents.map {
             Tracking(stage: enumLabel($0.stage), occurred: TimeView($0.occurredMs), location: $0.location, note: $0.note)
         }
