@@ -82,8 +82,8 @@ public struct CallerSnapshot: Sendable, Hashable {
     public let tier: LoyaltyTier
     /// Diamond: announce as VVIP.
     public let isVVIP: Bool
-    /// When they first made contact (the earliest fact about them): tenure counts from here.
-    public let customerSince: Int64
+    /// When their history begins in business time (``CustomerSummary/customerSince``); `nil` when no fact states it.
+    public let customerSince: Int64?
     /// Whole days since ``customerSince``.
     public let tenureDays: Int64
     /// Complaints opened.
@@ -125,8 +125,8 @@ public struct CallerSnapshot: Sendable, Hashable {
         company = summary.company
         self.tier = tier
         isVVIP = tier.isVVIP
-        customerSince = summary.firstSeenAt
-        tenureDays = max(0, Milliseconds.between(summary.firstSeenAt, now)) / Milliseconds.day
+        customerSince = summary.customerSince
+        tenureDays = summary.customerSince.map { max(0, Milliseconds.between($0, now)) / Milliseconds.day } ?? 0
         complaints = CountWindow(allTime: summary.complaints.count, recent: summary.complaints.count(where: { isRecent($0.openedAt) }))
         informationRequests = CountWindow(
             allTime: summary.informationRequestCount, recent: summary.informationRequests(after: recentStart, upTo: now))

@@ -190,6 +190,15 @@ public struct CustomerSummary: Sendable, Hashable {
     /// The customer's complaints, by opening time then id.
     public private(set) var complaints: [ComplaintDigest]
 
+    /// When the customer's history begins in business time: the earliest first contact on any handle, order placed
+    /// or complaint opened; `nil` when the facts state none (a customer known only from a name or a link). Tenure counts
+    /// from here. It never depends on when a fact reached the store: an order placed 300 days ago and imported today
+    /// makes a customer of 300 days, and a link or field observation recorded today moves nothing.
+    public var customerSince: Int64? {
+        let times = handles.compactMap(\.firstInteractionAt) + orders.map(\.placedAt) + complaints.map(\.openedAt)
+        return times.min()
+    }
+
     /// How many information-request times a summary keeps: enough for every real customer's 90-day window, while a
     /// handle that sends requests without end (a bot, a loop in an adapter) cannot make its summary, rewritten at
     /// each of its messages, grow without bound. The newest are kept, so the set kept does not depend on the order

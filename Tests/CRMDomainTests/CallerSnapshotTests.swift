@@ -53,6 +53,31 @@ struct CallerSnapshotTests {
         #expect(s.routing == RoutingDecision(queue: .afterSales, priority: .vvip, reason: "Call about no stated problem, but an open complaint; Diamond (VVIP), no queue."))
     }
 
+    @Test("Tenure counts from the earliest business time the facts state, never from when they were imported")
+    func tenureFromBusinessTime() throws {
+        let buyer = try oms("C-200"), phoneOfBuyer = try phone("0813-1111-2222")
+        // Imported today: an order placed 300 days ago, a link and a name; the customer first wrote 200 days ago.
+        let imported: [Fact] = [
+            try order("o", "ORD-9", customer: buyer, placedAt: now - 300 * day, at: now),
+            try link("l", buyer, phoneOfBuyer, at: now),
+            try observe("n", buyer, .name, "Sari", at: now, source: .bulkImport),
+        ]
+        let first = try message("m", from: phoneOfBuyer, on: .whatsApp, intent: .order, at: now - 200 * day)
+        for facts in [imported + [first], [first] + imported.reversed()] {
+            let s = CallerSnapshot(profile: try #require(ProfileProjection(facts: facts).profile(for: buyer)), now: now, problem: nil)
+            #expect(s.customerSince == now - 300 * day)
+            #expect(s.tenureDays == 300)
+        }
+        // Known only from imported orders: tenure from the first order placed, not 0 days.
+        let ordersOnly = CallerSnapshot(
+            profile: try #require(ProfileProjection(facts: imported).profile(for: buyer)), now: now, problem: nil)
+        #expect(ordersOnly.tenureDays == 300)
+        // Known only from a name: no business time, so no tenure (rather than the moment of the import).
+        let nameOnly = CallerSnapshot(
+            profile: try #require(ProfileProjection(facts: [imported[2]]).profile(for: buyer)), now: now, problem: nil)
+        #expect(nameOnly.customerSince == nil && nameOnly.tenureDays == 0)
+    }
+
     @Test("Recent orders are limited, newest first")
     func recentOrderLimit() throws {
         let s = CallerSnapshot(profile: try profile(), now: now, problem: .orderStatus, recentOrderLimit: 1)

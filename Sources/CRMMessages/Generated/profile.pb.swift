@@ -338,10 +338,11 @@ public struct CustomerProfile: WireMessage {
     /// Diamond customers are the VVIP.
     public var isVvip: Bool = false
 
-    /// Time of the customer's first fact (order or interaction), Unix milliseconds.
+    /// When the customer's history begins in business time: the earliest first contact, order placed or complaint
+    /// opened, Unix milliseconds; never when a fact was imported. 0 when no fact states one.
     public var customerSinceMs: Int64 = 0
 
-    /// Whole days from customer_since_ms to as_of_ms.
+    /// Whole days from customer_since_ms to as_of_ms; 0 when customer_since_ms is 0.
     public var tenureDays: UInt32 = 0
 
     /// Derived counters.
@@ -427,10 +428,11 @@ public struct CallerSnapshot: WireMessage {
     /// Diamond customers are the VVIP.
     public var isVvip: Bool = false
 
-    /// Time of the customer's first fact, Unix milliseconds.
+    /// When the customer's history begins in business time: the earliest first contact, order placed or complaint
+    /// opened, Unix milliseconds; never when a fact was imported. 0 when no fact states one.
     public var customerSinceMs: Int64 = 0
 
-    /// Whole days as a customer.
+    /// Whole days as a customer, from customer_since_ms; 0 when customer_since_ms is 0.
     public var tenureDays: UInt32 = 0
 
     /// Complaint and information-request counts, all time and last 90 days.

@@ -106,7 +106,7 @@ extension CRMMessages.CustomerProfile {
         displayName = summary.name ?? ""
         tier = snapshot.tier.wire
         isVvip = snapshot.isVVIP
-        customerSinceMs = summary.firstSeenAt
+        customerSinceMs = summary.customerSince ?? 0
         tenureDays = UInt32(clamping: snapshot.tenureDays)
         counters = CRMMessages.ProfileCounters(summary: summary, snapshot: snapshot)
         identities = summary.handles.map { activity in
@@ -132,7 +132,7 @@ extension CRMMessages.CallerSnapshot {
         displayName = s.name ?? ""
         tier = s.tier.wire
         isVvip = s.isVVIP
-        customerSinceMs = s.customerSince
+        customerSinceMs = s.customerSince ?? 0
         tenureDays = UInt32(clamping: s.tenureDays)
         counters = CRMMessages.ProfileCounters(summary: summary, snapshot: s)
         let priority = s.routing.priority.wire

@@ -261,11 +261,12 @@ struct  Crm__V1__CustomerProfile
    */
   protobuf_c_boolean is_vvip;
   /*
-   * Time of the customer's first fact (order or interaction), Unix milliseconds.
+   * When the customer's history begins in business time: the earliest first contact, order placed or complaint
+   * opened, Unix milliseconds; never when a fact was imported. 0 when no fact states one.
    */
   int64_t customer_since_ms;
   /*
-   * Whole days from customer_since_ms to as_of_ms.
+   * Whole days from customer_since_ms to as_of_ms; 0 when customer_since_ms is 0.
    */
   uint32_t tenure_days;
   /*
@@ -340,11 +341,12 @@ struct  Crm__V1__CallerSnapshot
    */
   protobuf_c_boolean is_vvip;
   /*
-   * Time of the customer's first fact, Unix milliseconds.
+   * When the customer's history begins in business time: the earliest first contact, order placed or complaint
+   * opened, Unix milliseconds; never when a fact was imported. 0 when no fact states one.
    */
   int64_t customer_since_ms;
   /*
-   * Whole days as a customer.
+   * Whole days as a customer, from customer_since_ms; 0 when customer_since_ms is 0.
    */
   uint32_t tenure_days;
   /*
