@@ -138,6 +138,7 @@ let package = Package(
             name: "crmd",
             dependencies: [
                 "CRMServer",
+                "CRMDataset",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -15,8 +15,10 @@ public struct Seeder: Sendable {
     }
 
     /// Seeds customers `range`; returns how many facts were appended. With `progress`, a line on standard error
-    /// every 200 chunks of the first appender.
-    public func seed(_ store: SQLiteStore, range: Range<Int>, progress: Bool = true) async throws -> Int {
+    /// every 200 chunks of the first appender; `onChunk` hears of each chunk appended, with its number of customers.
+    public func seed(
+        _ store: SQLiteStore, range: Range<Int>, progress: Bool = true, onChunk: (@Sendable (_ customers: Int) -> Void)? = nil
+    ) async throws -> Int {
         let chunks = stride(from: range.lowerBound, to: range.upperBound, by: customersPerAppend).map {
             $0..<min($0 + customersPerAppend, range.upperBound)
         }
@@ -32,6 +34,7 @@ public struct Seeder: Sendable {
                         for index in chunk { batch += generator.customer(index).facts }
                         _ = try await store.append(batch)
                         facts += batch.count
+                        onChunk?(chunk.count)
                         if progress && worker == 0 && (n / workers) % 200 == 0 {
                             let seconds = (clock.now - start).seconds
                             FileHandle.standardError.write(Data("  seeded ~\(chunk.upperBound - range.lowerBound) of \(range.count) customers (\(Int(seconds)) s)\n".utf8))

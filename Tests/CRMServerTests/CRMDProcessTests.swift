@@ -103,6 +103,30 @@ struct CRMDProcessTests {
         #expect(refused.stderr.contains("--team"))
     }
 
+    @Test("seed fills an empty data directory with customers to explore, consistent with their facts, and only once")
+    func seed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let seeded = try await CRMDBinary.run(["seed", "--customers", "40", "--data-dir", directory])
+        #expect(seeded.status == 0, "\(seeded)")
+        #expect(seeded.stdout.contains("seeded 40 customers ("), "\(seeded)")
+        let caller = try #require(seeded.stdout.split(separator: "\n").first { $0.contains("crm caller phone:") }, "\(seeded)")
+        let phone = String(try #require(caller.split(separator: ":").last))
+
+        let store = try SQLiteStore(location: StoreLocation(directory: directory))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let snapshot = try #require(try await store.callerSnapshot(for: try CRMDomain.Handle.phone(phone), now: now, problem: nil), "\(phone)")
+        #expect(snapshot.name != nil && snapshot.tenureDays > 0, "a named customer with a history: \(snapshot)")
+        let thisYear = try CRMDomain.TimeRange(start: now - 365 * 86_400_000, end: now + 1)
+        #expect(try await !store.reportData(for: thisYear).complaints.isEmpty, "history reaches up to now")
+        try await store.close()
+
+        let verified = try await CRMDBinary.run(["verify", "--derived-tables", "--data-dir", directory])
+        #expect(verified.status == 0, "\(verified)")
+        let again = try await CRMDBinary.run(["seed", "--data-dir", directory])
+        #expect(again.status == 1 && again.stderr.contains("holds demo customers already"), "\(again)")
+    }
+
     @Test("verify reports a read model that differs from its facts, exits 1, and repairs it with --repair")
     func verify() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-\(UUID().uuidString)").path
