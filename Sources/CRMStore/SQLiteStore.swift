@@ -15,7 +15,8 @@ public final class SQLiteStore: Store {
     public let path: String
     /// The limits in force.
     public let limits: StoreLimits
-    private let pool: DatabasePool
+    /// The database; internal for the backup (StoreBackup.swift).
+    let pool: DatabasePool
     private let committer: GroupCommitter
     private let readers: CallingThreadReaders
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMServer
+import CRMStore
 import Foundation
 import Logging
 import Metrics
@@ -65,6 +66,11 @@ struct Serve: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "crmd")
 
+        // Held until the process ends: `crmd restore` never replaces the database under a running server.
+        guard let directoryLock = try DataDirectoryLock(configuration.store, exclusive: false) else {
+            throw CommandFailure("\(configuration.store.directory) is being restored (crmd restore holds it); start crmd when the restore has finished")
+        }
+        defer { withExtendedLifetime(directoryLock) {} }
         print(CRMDVersion.text)
         if let configFile { print("config:   \(configFile)") }
         let app = CRMServerApp(configuration: configuration, logger: logger) { store in
