@@ -159,6 +159,7 @@ struct FactBuilder {
         case .tiktok: [.tiktok]
         case .facebook: [.facebookMessenger]
         case .orderSystem: [.webChat, .inPerson, .internalNote]
+        case .webChat: [.webChat]
         }
         return options.randomElement(using: &rng) ?? .whatsApp
     }

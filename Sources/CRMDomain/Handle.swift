@@ -15,6 +15,9 @@ public enum HandleKind: String, Sendable, Hashable, CaseIterable, Comparable {
     case facebook
     /// A customer id from the order management system, exactly as that system writes it (trimmed).
     case orderSystem
+    /// A visitor id from the web-chat widget, exactly as the widget writes it (trimmed): a conversation of its own
+    /// until a handle the visitor states, or an agent, links it to a customer.
+    case webChat
 
     /// Declaration order; it fixes how handles sort, and so the canonical encodings.
     public static func < (lhs: HandleKind, rhs: HandleKind) -> Bool { lhs.rank < rhs.rank }
@@ -27,6 +30,7 @@ public enum HandleKind: String, Sendable, Hashable, CaseIterable, Comparable {
         case .tiktok: 3
         case .facebook: 4
         case .orderSystem: 5
+        case .webChat: 6
         }
     }
 }
@@ -61,7 +65,8 @@ public struct Handle: Sendable, Hashable, Comparable, CustomStringConvertible {
         case .phone: value = try PhoneNumber.normalise(raw)
         case .email: value = try EmailAddress.normalise(raw)
         case .instagram, .tiktok, .facebook: value = try SocialHandle.normalise(raw, kind: kind)
-        case .orderSystem: value = try OrderSystemCustomerID.normalise(raw)
+        case .orderSystem: value = try OpaqueID.normalise(raw, kind: .orderSystem)
+        case .webChat: value = try OpaqueID.normalise(raw, kind: .webChat)
         }
         self.kind = kind
     }
@@ -78,6 +83,8 @@ public struct Handle: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static func facebook(_ raw: String) throws(HandleError) -> Handle { try Handle(kind: .facebook, raw: raw) }
     /// An order-system customer id.
     public static func orderSystem(_ raw: String) throws(HandleError) -> Handle { try Handle(kind: .orderSystem, raw: raw) }
+    /// A web-chat visitor id.
+    public static func webChat(_ raw: String) throws(HandleError) -> Handle { try Handle(kind: .webChat, raw: raw) }
 
     /// `kind:value`, for example `phone:+628123456789`; the stable text form used for storage, ids and ordering.
     public var canonical: String { kind.rawValue + ":" + value }
@@ -102,19 +109,21 @@ public struct Handle: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 }
 
-/// Order-system customer ids are taken as given: the OMS owns their format, so we only trim and sanity-check.
-enum OrderSystemCustomerID {
+/// Order-system customer ids and web-chat visitor ids are taken as given: the system that issues them owns their
+/// format, so we only trim and sanity-check.
+enum OpaqueID {
     static let maximumLength = 64
 
-    static func normalise(_ raw: String) throws(HandleError) -> String {
+    static func normalise(_ raw: String, kind: HandleKind) throws(HandleError) -> String {
+        func invalid(_ problem: OrderSystemIDProblem) -> HandleError {
+            kind == .webChat ? .webChatVisitorInvalid(input: raw, problem: problem) : .orderSystemIDInvalid(input: raw, problem: problem)
+        }
         let trimmed = Text.trimmed(raw)
-        guard !trimmed.isEmpty else { throw .empty(.orderSystem) }
+        guard !trimmed.isEmpty else { throw .empty(kind) }
         if let bad = trimmed.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
-            throw .orderSystemIDInvalid(input: raw, problem: .controlCharacter(bad.value))
+            throw invalid(.controlCharacter(bad.value))
         }
-        guard trimmed.count <= maximumLength else {
-            throw .orderSystemIDInvalid(input: raw, problem: .tooLong(length: trimmed.count, maximum: maximumLength))
-        }
+        guard trimmed.count <= maximumLength else { throw invalid(.tooLong(length: trimmed.count, maximum: maximumLength)) }
         return trimmed
     }
 }

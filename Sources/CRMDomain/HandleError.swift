@@ -25,6 +25,8 @@ public enum HandleError: DomainError {
     case socialInvalid(kind: HandleKind, input: String, problem: SocialHandleProblem)
     /// The text is not a usable order-system customer id.
     case orderSystemIDInvalid(input: String, problem: OrderSystemIDProblem)
+    /// The text is not a usable web-chat visitor id.
+    case webChatVisitorInvalid(input: String, problem: OrderSystemIDProblem)
     /// A canonical handle named a kind that does not exist.
     case unknownKind(String)
     /// A canonical handle lacked the `kind:` prefix.
@@ -44,6 +46,7 @@ public enum HandleError: DomainError {
         case .emailInvalid: "handle.email.invalid"
         case let .socialInvalid(kind, _, _): "handle.\(kind.rawValue).invalid"
         case .orderSystemIDInvalid: "handle.orderSystem.invalid"
+        case .webChatVisitorInvalid: "handle.webChat.invalid"
         case .unknownKind: "handle.unknown_kind"
         case .malformedCanonical: "handle.malformed_canonical"
         }
@@ -74,6 +77,8 @@ public enum HandleError: DomainError {
             return "E-mail address \"\(input)\" is not valid: \(problem); write it like nama@perusahaan.co.id."
         case let .socialInvalid(kind, input, problem):
             return "\(kind.rawValue) handle \"\(input)\" is not valid: \(problem); write it like @toko_jaya or toko.jaya."
+        case let .webChatVisitorInvalid(input, problem):
+            return "Web-chat visitor id \"\(input)\" is not valid: \(problem); give the id exactly as the chat widget shows it."
         case let .orderSystemIDInvalid(input, problem):
             return "Order-system customer id \"\(input)\" is not valid: \(problem); give the id exactly as the order system shows it."
         case let .unknownKind(kind):

@@ -36,7 +36,7 @@ public enum Channel: String, Sendable, Hashable, CaseIterable, Comparable {
         case .tiktok: [.tiktok]
         case .facebookMessenger: [.facebook]
         case .email: [.email]
-        case .webChat: [.email, .phone, .orderSystem]
+        case .webChat: [.webChat, .email, .phone, .orderSystem]
         case .letter, .inPerson, .internalNote: nil
         }
     }

@@ -10,7 +10,7 @@ public enum SocialHandle: Sendable {
         case .instagram: 1...30
         case .tiktok: 2...24
         case .facebook: 5...50
-        case .phone, .email, .orderSystem: 1...64
+        case .phone, .email, .orderSystem, .webChat: 1...64
         }
     }
 

@@ -27,7 +27,7 @@ extension StorageCoded {
 }
 
 extension HandleKind: StorageCoded {
-    static let codes: [HandleKind] = [.phone, .email, .instagram, .tiktok, .facebook, .orderSystem]
+    static let codes: [HandleKind] = [.phone, .email, .instagram, .tiktok, .facebook, .orderSystem, .webChat]
     static let storageName = "HandleKind"
 }
 

@@ -426,6 +426,7 @@ enum WireInteraction {
         case .tiktok: .tiktok
         case .facebook: .facebook
         case .orderSystem: .orderSystemID
+        case .webChat: .webChatVisitor
         }
     }
 

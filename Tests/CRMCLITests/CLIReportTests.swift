@@ -180,3 +180,37 @@ extension CLIAgainstServerTests {
         }
     }
 }
+
+/// Web-chat visitors are handles: their own conversation until a stated handle or an agent joins them to a customer.
+extension CLIAgainstServerTests {
+    @Test func aWebChatVisitorIsACustomerUntilAStatedHandleJoinsThemToAnother() async throws {
+        try await withServer { server, cli in
+            let visitor = Handle(kind: .webChatVisitor, value: "v-8812")
+            let budi = Handle(kind: .email, value: "budi@example.com")
+            try await push(server, "mail-1", budi, .email, at: Self.may1, body: "Kapan SO-9001 dikirim?")
+            try await push(server, "chat-1", visitor, .webChat, at: Self.may1 + 60_000, body: "Halo, ada yang bisa bantu?")
+            let alone = try await cli.run(["timeline", "webchat:v-8812", "--json"] + server.flags("sales"))
+            #expect(alone.status == 0, "a visitor's conversation is its own: \(alone)")
+            #expect((try object(alone)["items"] as? [[String: Any]])?.count == 1, "\(alone)")
+
+            // The visitor states the e-mail: the chat joins Budi's timeline, whichever came first.
+            let adapter = try server.client("adapter")
+            var interaction = Interaction()
+            interaction.key = IdempotencyKey(adapterID: "test-adapter", externalID: "chat-2")
+            interaction.channel = .webChat
+            interaction.direction = .inbound
+            interaction.handle = visitor
+            interaction.occurredMs = Self.may1 + 120_000
+            interaction.body = "email saya budi@example.com"
+            interaction.summary = interaction.body
+            interaction.statedHandles = [budi]
+            let response = try await adapter.interactions.pushInteraction(PushInteractionRequest(interaction: interaction))
+            await adapter.close()
+            #expect(response.outcome == .accepted)
+            let joined = try await cli.run(["timeline", "email:budi@example.com", "--json"] + server.flags("sales"))
+            #expect((try object(joined)["items"] as? [[String: Any]])?.count == 3, "\(joined)")
+            let profile = try await cli.run(["profile", "show", "webchat:v-8812"] + server.flags("sales"))
+            #expect(profile.stdout.contains("budi@example.com") && profile.stdout.contains("v-8812"), "\(profile)")
+        }
+    }
+}

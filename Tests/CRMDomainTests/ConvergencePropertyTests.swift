@@ -49,7 +49,7 @@ enum Pools {
     static let handles: [(HandleKind, String)] = [
         (.phone, "0812-1111-1111"), (.phone, "62812 2222 2222"), (.phone, "+62 813 3333 3333"), (.phone, "(021) 5555-6666"),
         (.phone, "0857 7777 7777"), (.email, "budi@tokojaya.id"), (.email, "Sari@Example.co.id"), (.email, "ops@pt-maju.com"),
-        (.instagram, "@TokoJaya"), (.orderSystem, "C-001"), (.orderSystem, "C-002"),
+        (.instagram, "@TokoJaya"), (.orderSystem, "C-001"), (.orderSystem, "C-002"), (.webChat, "v-8812"),
     ]
     static let values = ["Budi", "Sari", "", "PT Jaya", "Bekasi", "Bandung"]
     static let base: Int64 = 1_717_200_000_000
@@ -67,6 +67,7 @@ enum Pools {
         case .tiktok: [.tiktok]
         case .facebook: [.facebookMessenger]
         case .orderSystem: [.webChat, .inPerson, .internalNote]
+        case .webChat: [.webChat]
         }
         return options[i % options.count]
     }

@@ -114,6 +114,19 @@ struct HandleTests {
         #expect(throws: HandleError.orderSystemIDInvalid(input: long, problem: .tooLong(length: 65, maximum: 64))) { try Handle.orderSystem(long) }
     }
 
+    @Test("Web-chat visitor ids are kept as given, only trimmed, and refused with their own kind's message")
+    func webChatVisitors() throws {
+        #expect(try Handle.webChat(" v-8812 ").canonical == "webChat:v-8812")
+        #expect(try Handle(canonical: "webChat:v-8812") == Handle.webChat("v-8812"))
+        #expect(try Handle.webChat("V-1") != Handle.webChat("v-1"))
+        #expect(try Handle.webChat("C-1") != Handle.orderSystem("C-1"))
+        #expect(throws: HandleError.empty(.webChat)) { try Handle.webChat("") }
+        let bad = HandleError.webChatVisitorInvalid(input: "v\u{0}", problem: .controlCharacter(0))
+        #expect(throws: bad) { try Handle.webChat("v\u{0}") }
+        #expect(bad.description.contains("Web-chat visitor id") && bad.code == "handle.webChat.invalid")
+        #expect(Channel.webChat.acceptedHandleKinds?.contains(.webChat) == true)
+    }
+
     @Test("The canonical form round-trips and is refused when malformed")
     func canonicalForm() throws {
         let h = try Handle.phone("0812-3456-7890")
@@ -141,11 +154,11 @@ struct HandleTests {
             .phoneWithoutPrefix(input: "12345"),
             .phoneTooLong(input: "0812345678901234", digits: 15, maximum: 12),
             .emailInvalid(input: "x", problem: .missingAt), .socialInvalid(kind: .tiktok, input: "a", problem: .tooShort(length: 1, minimum: 2)),
-            .orderSystemIDInvalid(input: "C\u{7}", problem: .controlCharacter(7)),
+            .orderSystemIDInvalid(input: "C\u{7}", problem: .controlCharacter(7)), .webChatVisitorInvalid(input: "v\u{7}", problem: .controlCharacter(7)),
         ]
         #expect(Set(errors.map(\.code)).count == errors.count)
         for error in errors { #expect(error.description.contains("\"")) }
-        #expect(HandleError.unknownKind("fax").description == "\"fax\" is not a handle kind; use one of phone, email, instagram, tiktok, facebook, orderSystem.")
+        #expect(HandleError.unknownKind("fax").description == "\"fax\" is not a handle kind; use one of phone, email, instagram, tiktok, facebook, orderSystem, webChat.")
     }
 }
 

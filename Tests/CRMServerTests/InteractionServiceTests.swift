@@ -72,6 +72,7 @@ struct InteractionServiceTests {
                 .invalidArgument, CRMMessages.InteractionService.pushInteraction,
                 PushInteractionRequest(interaction: interaction("m-2", handle: phone("0812"))), as: As.adapter)
             #expect(message.hasPrefix("interaction.handle.value: '0812' is not a valid phone handle"))
+            // A web-chat visitor id is a handle, but not one a WhatsApp message can come from.
             let visitor = try await h.expectFailure(
                 .invalidArgument, CRMMessages.InteractionService.pushInteraction,
                 PushInteractionRequest(interaction: interaction("m-3", handle: CRMMessages.Handle(kind: .webChatVisitor, value: "v-1"))), as: As.adapter)

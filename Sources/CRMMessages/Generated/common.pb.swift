@@ -281,7 +281,8 @@ public enum HandleKind: WireEnum {
     case facebook
     /// Customer id in the order system, kept exactly as given.
     case orderSystemID
-    /// Visitor id from the web-chat widget, kept exactly as given.
+    /// Visitor id from the web-chat widget, kept exactly as given: a conversation of its own until a handle the
+    /// visitor states, or an agent's link, joins it to a customer.
     case webChatVisitor
     /// A value this build does not know; kept so that it survives a round trip.
     case unrecognized(Int32)

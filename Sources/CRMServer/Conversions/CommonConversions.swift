@@ -10,9 +10,9 @@ extension CRMDomain.Handle {
     ///
     /// Decision: the domain has no WhatsApp handle kind: a WhatsApp contact *is* its phone number (see
     /// ``CRMDomain/HandleKind``), so `HANDLE_KIND_WHATSAPP` is normalised as a phone handle and reads back as
-    /// `HANDLE_KIND_PHONE`. `HANDLE_KIND_WEB_CHAT_VISITOR` has no domain kind at all (a widget visitor id names a
-    /// browser, not a person), so it is refused with INVALID_ARGUMENT rather than filed under a wrong kind; a web
-    /// chat is filed under the e-mail, phone or order-system id the visitor gave.
+    /// `HANDLE_KIND_PHONE`. A `HANDLE_KIND_WEB_CHAT_VISITOR` id is a handle of its own (``CRMDomain/HandleKind/webChat``):
+    /// the visitor's conversation stays apart until a handle the visitor states, or an agent's link, joins it to a
+    /// customer.
     init(wire: CRMMessages.Handle?, field: String) throws(RequestFieldError) {
         guard let wire else { throw RequestFieldError(field, "is required: give kind and value") }
         let kind: CRMDomain.HandleKind
@@ -23,12 +23,9 @@ extension CRMDomain.Handle {
         case .tiktok: kind = .tiktok
         case .facebook: kind = .facebook
         case .orderSystemID: kind = .orderSystem
-        case .webChatVisitor:
-            throw RequestFieldError(
-                field + ".kind",
-                "HANDLE_KIND_WEB_CHAT_VISITOR cannot be stored: a widget visitor id does not identify a customer; send the e-mail, phone number or order-system id the visitor gave")
+        case .webChatVisitor: kind = .webChat
         case .unspecified:
-            throw RequestFieldError(field + ".kind", "is required: choose the handle kind (phone, email, whatsapp, instagram, tiktok, facebook, order-system id)")
+            throw RequestFieldError(field + ".kind", "is required: choose the handle kind (phone, email, whatsapp, instagram, tiktok, facebook, order-system id, web-chat visitor)")
         case .unrecognized(let n):
             throw RequestFieldError(field + ".kind", "is \(n), a handle kind this server does not know")
         }
@@ -48,6 +45,7 @@ extension CRMDomain.Handle {
         case .tiktok: .tiktok
         case .facebook: .facebook
         case .orderSystem: .orderSystemID
+        case .webChat: .webChatVisitor
         }
         return CRMMessages.Handle(kind: kind, value: value)
     }

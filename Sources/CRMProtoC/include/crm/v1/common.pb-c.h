@@ -177,7 +177,8 @@ typedef enum _Crm__V1__HandleKind {
    */
   CRM__V1__HANDLE_KIND__HANDLE_KIND_ORDER_SYSTEM_ID = 7,
   /*
-   * Visitor id from the web-chat widget, kept exactly as given.
+   * Visitor id from the web-chat widget, kept exactly as given: a conversation of its own until a handle the
+   * visitor states, or an agent's link, joins it to a customer.
    */
   CRM__V1__HANDLE_KIND__HANDLE_KIND_WEB_CHAT_VISITOR = 8
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__V1__HANDLE_KIND)
