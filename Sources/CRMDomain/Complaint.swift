@@ -160,6 +160,31 @@ public struct Complaint: Sendable, Hashable {
     /// When the state last changed.
     public var lastChangedAt: Int64 { history.last?.at ?? openedAt }
 
+    /// The complaint as it stood just after the step its fact `factID` recorded (just after opening for nil): the
+    /// opening with its steps in force up to that one applied again. Nil when no step in force has that fact.
+    public func asOf(step factID: FactID?) -> Complaint? {
+        var past = Complaint(copyingOpeningOf: self)
+        guard let factID else { return past }
+        for step in history {
+            // Steps in force were valid in this order once, so they are again.
+            try? past.apply(ComplaintTransition(action: step.action, actor: step.actor, at: step.at), factID: step.factID)
+            if step.factID == factID { return past }
+        }
+        return nil
+    }
+
+    /// A complaint with this one's opening and no step.
+    private init(copyingOpeningOf other: Complaint) {
+        id = other.id
+        customer = other.customer
+        orderNumber = other.orderNumber
+        category = other.category
+        summary = other.summary
+        openedBy = other.openedBy
+        items = other.items
+        openedAt = other.openedAt
+    }
+
     /// Whether the case is still open (anything but closed).
     public var isOpen: Bool { state.isOpen }
 

@@ -80,6 +80,16 @@ public enum ComplaintAction: Sendable, Hashable {
     /// Reopen the case; the reason is required.
     case reopen(reason: String)
 
+    /// The text the step carries: the question to the supplier, the reason of a rejection or reopening, or the
+    /// decision's rationale; empty for the others.
+    public var note: String {
+        switch self {
+        case let .askSupplier(note), let .reject(note), let .reopen(note): note
+        case let .decide(decision): decision.note
+        case .startReview, .informCustomer, .close: ""
+        }
+    }
+
     /// The state the action leads to.
     public var target: ComplaintState {
         switch self {

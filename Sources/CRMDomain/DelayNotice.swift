@@ -42,9 +42,20 @@ public struct DelayNotice: Sendable, Hashable {
         guard order.isOverdue(now: now), let estimate = order.estimatedDeliveryAt else { return nil }
         let id = DelayNoticeID(orderNumber: order.orderNumber, estimatedDeliveryAt: estimate)
         let late = Milliseconds.between(estimate, now) / Milliseconds.day
-        let message = "Pesanan \(order.orderNumber.rawValue) terlambat dari estimasi pengiriman (status: \(order.status.indonesianName)). "
+        return DelayNotice(id: id, customer: order.record.customer, status: order.status, daysLate: late, message: message(order: order.orderNumber, status: order.status))
+    }
+
+    /// The notice `id` as it was sent at `sentAt` about `order`: the order's status then (from its tracking events up
+    /// to that moment) and the days late then; what a replay of notices shows.
+    public static func sent(_ id: DelayNoticeID, about order: OrderView, at sentAt: Int64) -> DelayNotice {
+        let status = OrderTracking.status(of: order.tracking.filter { $0.at <= sentAt }.map(\.stage))
+        return DelayNotice(id: id, customer: order.record.customer, status: status, daysLate: Milliseconds.between(id.estimatedDeliveryAt, sentAt) / Milliseconds.day,
+            message: message(order: id.orderNumber, status: status))
+    }
+
+    static func message(order: OrderNumber, status: TrackingStage) -> String {
+        "Pesanan \(order.rawValue) terlambat dari estimasi pengiriman (status: \(status.indonesianName)). "
             + "Mohon maaf atas keterlambatannya; kami akan mengabari Anda begitu barang bergerak."
-        return DelayNotice(id: id, customer: order.record.customer, status: order.status, daysLate: late, message: message)
     }
 
     /// The notices due for `orders` at `now` that are not in `alreadySent`, ascending by id: exactly once per

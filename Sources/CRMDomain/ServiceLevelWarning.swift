@@ -23,6 +23,24 @@ public struct ServiceLevelWarning: Sendable, Hashable {
     /// `sla/<complaint>/<clock>/<due>/near` or `…/past`.
     public var id: String { "sla/\(complaint.rawValue)/\(clock.rawValue)/\(dueAt)/\(breached ? "past" : "near")" }
 
+    init(complaint: ComplaintID, clock: ServiceLevelClock, dueAt: Int64, breached: Bool) {
+        self.complaint = complaint
+        self.clock = clock
+        self.dueAt = dueAt
+        self.breached = breached
+    }
+
+    /// The warning whose ``id`` is `id`, read back (from a record of sent notices); nil when `id` is not one.
+    public init?(id: String) {
+        let parts = id.split(separator: "/", omittingEmptySubsequences: false)
+        // The complaint id is between the prefix and the last three parts.
+        guard parts.count >= 5, parts[0] == "sla", let clock = ServiceLevelClock(rawValue: String(parts[parts.count - 3])),
+            let dueAt = Int64(parts[parts.count - 2]), ["near", "past"].contains(parts[parts.count - 1]),
+            let complaint = try? ComplaintID(parts[1..<(parts.count - 3)].joined(separator: "/"))
+        else { return nil }
+        self.init(complaint: complaint, clock: clock, dueAt: dueAt, breached: parts[parts.count - 1] == "past")
+    }
+
     /// The default share of the target after which a running clock is near its deadline: 80 %.
     public static let defaultNearShare = Ratio(4, of: 5)
 

@@ -137,6 +137,14 @@ enum Migrations {
                 """)
             try ReadModelBackfill(db: db, progress: progress).run()
         }
+        // The watch streams replay from the store: the facts they show by time (interactions, complaint openings and
+        // transitions, delay notices), and sent notices by time.
+        migrator.registerMigration("v5_replay_indexes") { db in
+            try db.execute(sql: """
+                CREATE INDEX facts_watched_by_time ON facts(observed_at) WHERE kind IN (\(ReplayKinds.watchedKindList));
+                CREATE INDEX sent_notices_by_time ON sent_notices(sent_at, notice_id);
+                """)
+        }
         return migrator
     }
 }

@@ -120,6 +120,18 @@ public protocol Store: Sendable {
     func recordNoticeSent(_ noticeID: String, subject: String, at: Int64) async throws -> Bool
     /// Whether the proactive notice `noticeID` was recorded as sent.
     func noticeSent(_ noticeID: String) async throws -> Bool
+    /// Notices recorded as sent at or after `since`, by time then id, after `after` (nil: from the first), at most
+    /// `limit`.
+    func sentNotices(since: Int64, after: SentNotice?, limit: Int) async throws -> [SentNotice]
+
+    // MARK: Replay
+
+    /// The position of the newest fact in arrival order; 0 for an empty store.
+    func lastFactPosition() async throws -> Int64
+    /// Facts of `kinds` whose time is at or after `since`, in arrival order, at positions after `after` (nil: from
+    /// the first such fact) and at most `through`, at most `limit` of them: what the watch streams replay before
+    /// they go live, page by page.
+    func replayFacts(_ kinds: ReplayKinds, since: Int64, after: Int64?, through: Int64, limit: Int) async throws -> [PositionedFact]
 }
 
 extension Store {

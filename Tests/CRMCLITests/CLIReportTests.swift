@@ -214,3 +214,59 @@ extension CLIAgainstServerTests {
         }
     }
 }
+
+/// `crm watch … --since` replays from the store, so a restart loses nothing of the history.
+extension CLIAgainstServerTests {
+    @Test func watchesReplayTheirHistoryFromTheStoreAfterARestart() async throws {
+        let first = try await RealCRMServer.start()
+        let cli = try CLIRunner()
+        var server = first
+        do {
+            try await importOrders(server, cli)
+            try await push(server, "wa-replay", Handle(kind: .phone, value: "0812-3456-789"), .whatsapp, at: Self.may1, body: "Mugnya pecah")
+            try await decideRefund(server, cli)
+            let profile = try await cli.run(["profile", "show", "oms:C-9001", "--json"] + server.flags("sales"))
+            let customerID = try #require(try object(profile)["customer_id"] as? String, "\(profile)")
+
+            server = try await server.restart()
+            let today = BusinessTime.day(BusinessTime.nowMs())
+
+            let (complaints, complaintsPipe) = try cli.start(["watch", "complaints", "--since", today, "--json"] + server.flags("supervisor"))
+            let changes = await readLines(complaintsPipe, count: 3, orStop: complaints)
+            complaints.interrupt()
+            complaints.waitUntilExit()
+            let kinds = changes.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["kind"] as? String }
+            #expect(kinds == ["opened", "transitioned", "transitioned"], "opening, review and decision, from the store: \(changes)")
+            #expect(changes.last?.contains("\"decided\"") == true, "the complaint as it stood after each step: \(changes)")
+
+            let (interactions, interactionsPipe) = try cli.start(["watch", "interactions", "--since", "2024-05-01", "--json"] + server.flags("sales"))
+            let messages = await readLines(interactionsPipe, count: 1, orStop: interactions)
+            interactions.interrupt()
+            interactions.waitUntilExit()
+            #expect(messages.first?.contains("Mugnya pecah") == true, "\(messages)")
+
+            let token = try await server.customerToken(customerID)
+            let (notices, noticesPipe) = try cli.start(["watch", "notices", "--since", today, "--json"] + server.flags(token: token))
+            let sent = await readLines(noticesPipe, count: 1, orStop: notices)
+            notices.interrupt()
+            notices.waitUntilExit()
+            let notice = try #require(sent.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }, "\(sent)")
+            #expect(notice["kind"] as? String == "complaint-updated" && (notice["headline"] as? String)?.contains("decided") == true, "\(sent)")
+
+            // Live after the replay, and nothing replayed twice.
+            let (live, livePipe) = try cli.start(["watch", "complaints", "--since", today, "--json"] + server.flags("supervisor"))
+            try await server.waitForWatchers(1)
+            _ = try await openComplaint(server, cli, category: "lost-at-customs", order: "SO-9002", customer: "oms:C-9002")
+            let all = await readLines(livePipe, count: 4, orStop: live)
+            live.interrupt()
+            live.waitUntilExit()
+            #expect(all.count == 4 && all.last?.contains("lost-at-customs") == true, "three replayed, then the new one: \(all)")
+        } catch {
+            cli.cleanUp()
+            await server.stop()
+            throw error
+        }
+        cli.cleanUp()
+        await server.stop()
+    }
+}

@@ -1474,7 +1474,8 @@ public struct WatchComplaintsRequest: WireMessage {
     /// Only complaints in these states after the change; empty means all.
     public var states: [ComplaintState] = []
 
-    /// Replay changes since this time, Unix milliseconds, before live ones; 0 = live only.
+    /// Replay from the store the openings and transitions made at or after this time, Unix milliseconds, each with
+    /// the complaint as it stood after it, before live ones (quality checks are not replayed); 0 = live only.
     public var sinceMs: Int64 = 0
 
     /// Creates a message with every field at its default.
@@ -1537,7 +1538,8 @@ public struct WatchMyNoticesRequest: WireMessage {
     /// Only these kinds; empty means all.
     public var kinds: [NoticeKind] = []
 
-    /// Replay notices since this time, Unix milliseconds, before live ones; 0 = live only.
+    /// Replay from the store the notices sent at or after this time, Unix milliseconds, before live ones; 0 = live
+    /// only.
     public var sinceMs: Int64 = 0
 
     /// Creates a message with every field at its default.

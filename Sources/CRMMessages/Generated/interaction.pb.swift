@@ -301,7 +301,8 @@ public struct WatchInteractionsRequest: WireMessage {
     /// Only these channels; empty means all.
     public var channels: [Channel] = []
 
-    /// Replay interactions stored since this time, Unix milliseconds, before live ones; 0 = live only.
+    /// Replay from the store the interactions that occurred at or after this time, Unix milliseconds, in the order
+    /// they were stored, with the customer's name and priority now, before live ones; 0 = live only.
     public var sinceMs: Int64 = 0
 
     /// Creates a message with every field at its default.

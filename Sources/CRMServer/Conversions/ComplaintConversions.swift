@@ -143,15 +143,9 @@ extension CRMMessages.Complaint {
         openedMs = c.openedAt
         updatedMs = c.lastChangedAt
         transitions = c.history.map { step in
-            var note = ""
-            switch step.action {
-            case .askSupplier(let n), .reject(let n), .reopen(let n): note = n
-            case .decide(let d): note = d.note
-            default: break
-            }
-            return CRMMessages.ComplaintTransition(
+            CRMMessages.ComplaintTransition(
                 factID: step.factID?.rawValue ?? "", fromState: step.from.wire, toState: step.action.target.wire,
-                actor: step.actor.wire, atMs: step.at, note: showNotes ? note : "")
+                actor: step.actor.wire, atMs: step.at, note: showNotes ? step.action.note : "")
         }
         if let d = c.decision, let at = c.decidedAt {
             let decider = c.history.last(where: { if case .decide = $0.action { true } else { false } })?.actor

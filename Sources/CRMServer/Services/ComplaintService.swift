@@ -542,17 +542,26 @@ public struct ComplaintServiceProvider: RPCService {
     /// Decision: the customer hears of a complaint when it is decided, rejected, reported to them, closed or
     /// reopened (COMPLAINT_UPDATED, audience customer); review steps stay internal.
     func publishNotice(for c: CRMDomain.Complaint, customer: CustomerID?, step: AppliedTransition, now: Int64) async {
-        let target = step.action.target
-        guard [.decided, .rejected, .customerInformed, .closed, .reopened].contains(target), let customer else { return }
-        var notice = ProactiveNotice(
-            noticeID: "notice/complaint-updated/\(c.id)/\(step.factID?.rawValue ?? String(step.at))", kind: .complaintUpdated,
-            audience: .customer, customerID: customer.rawValue, createdMs: now, dueMs: 0,
-            headline: "Complaint \(c.id) is now \(target.wireName.replacingUnderscores)",
-            body: "Your \(c.category.displayName) complaint about order \(c.orderNumber) is now \(target.wireName.replacingUnderscores).")
-        notice.subject = .complaintID(c.id.rawValue)
+        guard let notice = Self.updateNotice(for: c, customer: customer, step: step, at: now) else { return }
         await env.events.publish(.notice(notice), at: now)
     }
 
+    /// The customer's notice of `step` of complaint `c`, sent at `at`; nil for a step the customer does not hear of.
+    static func updateNotice(for c: CRMDomain.Complaint, customer: CustomerID?, step: AppliedTransition, at: Int64) -> ProactiveNotice? {
+        let target = step.action.target
+        guard [.decided, .rejected, .customerInformed, .closed, .reopened].contains(target), let customer else { return nil }
+        var notice = ProactiveNotice(
+            noticeID: "notice/complaint-updated/\(c.id)/\(step.factID?.rawValue ?? String(step.at))", kind: .complaintUpdated,
+            audience: .customer, customerID: customer.rawValue, createdMs: at, dueMs: 0,
+            headline: "Complaint \(c.id) is now \(target.wireName.replacingUnderscores)",
+            body: "Your \(c.category.displayName) complaint about order \(c.orderNumber) is now \(target.wireName.replacingUnderscores).")
+        notice.subject = .complaintID(c.id.rawValue)
+        return notice
+    }
+
+    /// Decision: `since_ms` replays from the store the openings and transitions whose time is at or after it, each
+    /// with the complaint as it stood after that step (and the customer's priority now), in the order they were
+    /// stored; then the stream goes live. Quality checks are not replayed.
     func watchComplaints(_ request: WatchComplaintsRequest, _ writer: ResponseWriter<WatchComplaintsResponse>) async throws {
         let (categories, states, since) = try validated {
             (
@@ -570,11 +579,58 @@ public struct ComplaintServiceProvider: RPCService {
             if let wireStates, !wireStates.contains(summary.state) { return false }
             return true
         }
-        let (replay, live) = await env.events.subscribe(since: since)
-        for case .complaint(let event, let customer) in replay where matches(event, customer) { try await writer.write(event) }
-        for await case .complaint(let event, let customer) in live where matches(event, customer) { try await writer.write(event) }
+        let replay = WatchReplay(store: env.store, events: env.events)
+        try await replay.run(
+            since: since,
+            history: { through, send in
+                try await replay.facts(.complaintSteps, since: since, through: through) { positioned in
+                    guard let (event, customer) = try await replayedChange(positioned.fact), matches(event, customer) else { return }
+                    try await send(Self.changeID(event), .complaint(event, customerID: customer))
+                }
+            },
+            id: { event in
+                guard case .complaint(let e, _) = event else { return nil }
+                return Self.changeID(e)
+            },
+            deliver: { event in
+                if case .complaint(let e, let customer) = event, matches(e, customer) { try await writer.write(e) }
+            })
     }
 
+    /// What identifies a complaint change in a replay and live alike: the step's fact, or the opening.
+    static func changeID(_ event: WatchComplaintsResponse) -> String {
+        let complaint = event.complaint?.complaintID ?? ""
+        switch event.kind {
+        case .opened: return "opened/" + complaint
+        case .transitioned: return "step/" + (event.transition?.factID ?? complaint)
+        default: return "\(event.kind.protoName)/\(complaint)/\(event.changedMs)"
+        }
+    }
+
+    /// A stored opening or transition as its watch event and the customer it belongs to; nil for a transition not in
+    /// force.
+    func replayedChange(_ fact: Fact) async throws -> (WatchComplaintsResponse, String)? {
+        let now = env.now()
+        switch fact.payload {
+        case .complaintOpened(let opening):
+            guard let c = try await env.store.complaint(opening.id)?.asOf(step: nil) else { return nil }
+            let customer = try await env.store.customerID(for: c.customer)?.rawValue ?? ""
+            let summary = CRMMessages.ComplaintSummary(c, customerID: customer, priority: try await priority(of: c.customer, now: now), now: now)
+            return (WatchComplaintsResponse(kind: .opened, complaint: summary, transition: nil, changedMs: fact.observedAt), customer)
+        case .complaintTransition(let step):
+            guard let c = try await env.store.complaint(step.complaintID)?.asOf(step: fact.id), let applied = c.history.last else { return nil }
+            let customer = try await env.store.customerID(for: c.customer)?.rawValue ?? ""
+            let summary = CRMMessages.ComplaintSummary(c, customerID: customer, priority: try await priority(of: c.customer, now: now), now: now)
+            let transition = wireTransition(applied, note: env.principal?.role == .customer ? "" : applied.action.note)
+            return (WatchComplaintsResponse(kind: .transitioned, complaint: summary, transition: transition, changedMs: fact.observedAt), customer)
+        default:
+            return nil
+        }
+    }
+
+    /// Decision: `since_ms` replays from the store the notices sent at or after it — delay notices (from their facts,
+    /// with the order's status when each was sent), the customers' complaint updates (from the transitions) and
+    /// service-level warnings (from the record of sent notices, with the complaint's state now) — then goes live.
     func watchNotices(_ request: WatchMyNoticesRequest, _ writer: ResponseWriter<WatchMyNoticesResponse>) async throws {
         let since = try validated { try Check.time(request.sinceMs, "since_ms") }
         var kinds: Set<NoticeKind>?
@@ -593,9 +649,56 @@ public struct ComplaintServiceProvider: RPCService {
             if let kinds, !kinds.contains(notice.kind) { return false }
             return true
         }
-        let (replay, live) = await env.events.subscribe(since: since)
-        for case .notice(let notice) in replay where matches(notice) { try await writer.write(WatchMyNoticesResponse(notice: notice)) }
-        for await case .notice(let notice) in live where matches(notice) { try await writer.write(WatchMyNoticesResponse(notice: notice)) }
+        let replay = WatchReplay(store: env.store, events: env.events)
+        try await replay.run(
+            since: since,
+            history: { through, send in
+                try await replay.facts([.delayNotices, .complaintSteps], since: since, through: through) { positioned in
+                    guard let notice = try await replayedNotice(positioned.fact), matches(notice) else { return }
+                    try await send(notice.noticeID, .notice(notice))
+                }
+                // Service-level warnings are recorded apart from the facts, by time.
+                var after: SentNotice?
+                while true {
+                    let page = try await env.store.sentNotices(since: since, after: after, limit: WatchReplay.pageSize)
+                    for sent in page {
+                        guard let notice = try await replayedWarning(sent), matches(notice) else { continue }
+                        try await send(notice.noticeID, .notice(notice))
+                    }
+                    guard page.count == WatchReplay.pageSize else { break }
+                    after = page.last
+                }
+            },
+            id: { event in
+                guard case .notice(let notice) = event else { return nil }
+                return notice.noticeID
+            },
+            deliver: { event in
+                if case .notice(let notice) = event, matches(notice) { try await writer.write(WatchMyNoticesResponse(notice: notice)) }
+            })
+    }
+
+    /// The notice a stored fact sent: a delay notice, or a customer's complaint update; nil for any other fact.
+    func replayedNotice(_ fact: Fact) async throws -> ProactiveNotice? {
+        switch fact.payload {
+        case .delayNoticeSent(let id):
+            guard let order = try await env.store.order(id.orderNumber) else { return nil }
+            let notice = DelayNotice.sent(id, about: order, at: fact.observedAt)
+            let customer = try await env.store.customerID(for: notice.customer)?.rawValue ?? ""
+            return ProactiveNotice(delay: notice, customerID: customer, now: fact.observedAt)
+        case .complaintTransition(let step):
+            guard let c = try await env.store.complaint(step.complaintID)?.asOf(step: fact.id), let applied = c.history.last else { return nil }
+            return Self.updateNotice(for: c, customer: try await env.store.customerID(for: c.customer), step: applied, at: fact.observedAt)
+        default:
+            return nil
+        }
+    }
+
+    /// The service-level warning a record of sent notices names, with its complaint as it is now.
+    func replayedWarning(_ sent: SentNotice) async throws -> ProactiveNotice? {
+        guard let warning = ServiceLevelWarning(id: sent.id), let complaint = try await env.store.complaint(warning.complaint) else { return nil }
+        let customer = try await env.store.customerID(for: complaint.customer)?.rawValue ?? ""
+        return ProactiveNotice(warning: warning, complaint: complaint, customerID: customer, now: sent.at)
     }
 }
 

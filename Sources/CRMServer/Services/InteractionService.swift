@@ -155,9 +155,38 @@ public struct InteractionServiceProvider: RPCService {
             if let wireChannels, !wireChannels.contains(interaction.channel) { return false }
             return true
         }
-        let (replay, live) = await env.events.subscribe(since: since)
-        for case .interaction(let event, _) in replay where matches(event) { try await writer.write(event) }
-        for await case .interaction(let event, _) in live where matches(event) { try await writer.write(event) }
+        let replay = WatchReplay(store: env.store, events: env.events)
+        try await replay.run(
+            since: since,
+            history: { through, send in
+                try await replay.facts(.interactions, since: since, through: through) { positioned in
+                    guard case .interaction(let interaction) = positioned.fact.payload else { return }
+                    let event = try await replayedEvent(interaction, fact: positioned.fact)
+                    if matches(event) { try await send(positioned.fact.id.rawValue, .interaction(event, customerID: event.interaction?.customerID ?? "")) }
+                }
+            },
+            id: { event in
+                guard case .interaction(let e, _) = event else { return nil }
+                return e.interaction?.interactionID
+            },
+            deliver: { event in
+                if case .interaction(let e, _) = event, matches(e) { try await writer.write(e) }
+            })
+    }
+
+    /// A stored interaction as its watch event: the customer it belongs to now, with the name and priority they have
+    /// now.
+    func replayedEvent(_ interaction: CRMDomain.Interaction, fact: Fact) async throws -> WatchInteractionsResponse {
+        let customer = try await env.store.customerID(for: interaction.handle)?.rawValue ?? ""
+        var event = WatchInteractionsResponse()
+        event.interaction = CRMMessages.Interaction(
+            record: InteractionRecord(interaction: interaction, at: fact.observedAt, source: fact.source, factID: fact.id), customerID: customer)
+        event.priority = .normal
+        if let snapshot = try await env.store.callerSnapshot(for: interaction.handle, now: env.now(), problem: nil) {
+            event.priority = snapshot.routing.priority.wire
+            event.customerDisplayName = snapshot.name ?? ""
+        }
+        return event
     }
 
     // MARK: Timeline

@@ -22,6 +22,9 @@ enum RealCRMServer {
         var customerToken: @Sendable (_ customerID: String) async throws -> String
         /// Stops the server and removes its data.
         var stop: @Sendable () async -> Void
+        /// Stops the server, keeping its data, and starts a new one on the same data directory (a new port, new
+        /// tokens, nothing kept in memory).
+        var restart: @Sendable () async throws -> Running
         /// The watch streams subscribed to the server's events now.
         var watchers: @Sendable () async -> Int
 
@@ -51,9 +54,9 @@ enum RealCRMServer {
     }
 
     /// Starts the server as `crmd serve` does (CRMServices over one EventHub) and issues one token per caller.
-    static func start() async throws -> Running {
+    static func start(directory existing: String? = nil) async throws -> Running {
         let certificates = try TestCertificates.shared()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-cli-\(UUID().uuidString)").path
+        let directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("crmd-cli-\(UUID().uuidString)").path
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, dataDirectory: directory, certificateFile: certificates.serverCertificate,
             privateKeyFile: certificates.serverKey, clientCAFile: certificates.caFile, metricsPort: nil, logLevel: "error",
@@ -87,6 +90,10 @@ enum RealCRMServer {
             stop: {
                 await app.shutdown(gracePeriod: .seconds(1))
                 try? FileManager.default.removeItem(atPath: directory)
+            },
+            restart: {
+                await app.shutdown(gracePeriod: .seconds(1))
+                return try await start(directory: directory)
             },
             watchers: { await events.subscriberCount })
     }

@@ -1062,7 +1062,8 @@ struct  Crm__V1__WatchComplaintsRequest
   size_t n_states;
   Crm__V1__ComplaintState *states;
   /*
-   * Replay changes since this time, Unix milliseconds, before live ones; 0 = live only.
+   * Replay from the store the openings and transitions made at or after this time, Unix milliseconds, each with
+   * the complaint as it stood after it, before live ones (quality checks are not replayed); 0 = live only.
    */
   int64_t since_ms;
 };
@@ -1115,7 +1116,8 @@ struct  Crm__V1__WatchMyNoticesRequest
   size_t n_kinds;
   Crm__V1__NoticeKind *kinds;
   /*
-   * Replay notices since this time, Unix milliseconds, before live ones; 0 = live only.
+   * Replay from the store the notices sent at or after this time, Unix milliseconds, before live ones; 0 = live
+   * only.
    */
   int64_t since_ms;
 };

@@ -293,7 +293,8 @@ struct  Crm__V1__WatchInteractionsRequest
   size_t n_channels;
   Crm__V1__Channel *channels;
   /*
-   * Replay interactions stored since this time, Unix milliseconds, before live ones; 0 = live only.
+   * Replay from the store the interactions that occurred at or after this time, Unix milliseconds, in the order
+   * they were stored, with the customer's name and priority now, before live ones; 0 = live only.
    */
   int64_t since_ms;
 };
