@@ -1,7 +1,6 @@
 import CRMMessages
 import CRMWire
 import Foundation
-import SwiftCSV
 
 /// The CSV that `crm order import` reads: a header row, then one row per order line. Rows with
 /// the same `order_number` make one order; the order's own columns are read from its first row.
@@ -46,65 +45,31 @@ package enum OrderCSV {
         package var rowCount: Int
     }
 
-    /// The file's problem that stops the whole import (no header, a required column missing).
-    package struct FileError: Error, CustomStringConvertible {
-        package var description: String
-    }
+    /// The file's problem that stops the whole import.
+    package typealias FileError = CSVTable.FileError
 
-    package static func normalise(_ header: String) -> String {
-        header.trimmingCharacters(in: .whitespaces).lowercased()
-            .replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_")
-            .replacingOccurrences(of: "\u{FEFF}", with: "")
-    }
+    package static func normalise(_ header: String) -> String { CSVTable.normalise(header) }
 
     /// Reads `text`: every order whose rows are all valid, and an error per bad row (with its
     /// line number) for the rest. `adapterID` and the row content make each order's idempotency
     /// key, so importing the same file twice stores nothing new.
     package static func parse(_ text: String, adapterID: String, nowMs: Int64) throws -> Result {
-        let csv: CSV<Enumerated>
-        // SwiftCSV pads short rows to the longest one; the rows are read as written, so that a row missing columns
-        // can be told from one whose trailing cells are empty.
-        var rows: [[String]] = []
-        do {
-            csv = try CSV<Enumerated>(string: text, delimiter: .comma, loadColumns: false, rowLimit: 0)
-            try csv.enumerateAsArray(startAt: 1, rowLimit: nil) { rows.append($0) }
-        } catch {
-            throw FileError(description: "the file is not valid CSV: \(error)")
-        }
-        let header = csv.header.map(normalise)
-        guard !header.isEmpty, header != [""] else {
-            throw FileError(description: "the file is empty; its first line must be the header: \(required.joined(separator: ","))")
-        }
-        let missing = required.filter { !header.contains($0) }
-        guard missing.isEmpty else {
-            throw FileError(description: "the header lacks the column\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")); required: \(required.joined(separator: ", "))")
-        }
-        let unknown = header.filter { !$0.isEmpty && !required.contains($0) && !optional.contains($0) }
-        guard unknown.isEmpty else {
-            throw FileError(description: "unknown column\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")); the columns are \((required + optional).joined(separator: ", "))")
-        }
-        let index = Dictionary(header.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
-
+        let table = try CSVTable(text, required: required, optional: optional)
+        let index = table.index
         var errors: [RowError] = []
         var groups: [(number: String, rows: [(line: Int, cells: [String])])] = []
         var groupIndex: [String: Int] = [:]
-        var line = 2 + newlines(in: csv.header)
-        var rowCount = 0
-        for row in rows {
-            let rowLine = line
-            line += 1 + newlines(in: row)
-            if row.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
-            rowCount += 1
-            let number = row[safeIndex: index["order_number"]!].trimmingCharacters(in: .whitespaces)
+        for row in table.rows {
+            let number = row.cells[safeIndex: index["order_number"]!].trimmingCharacters(in: .whitespaces)
             guard !number.isEmpty else {
-                errors.append(RowError(line: rowLine, orderNumber: "", message: "order_number is empty"))
+                errors.append(RowError(line: row.line, orderNumber: "", message: "order_number is empty"))
                 continue
             }
             if let g = groupIndex[number] {
-                groups[g].rows.append((rowLine, row))
+                groups[g].rows.append(row)
             } else {
                 groupIndex[number] = groups.count
-                groups.append((number, [(rowLine, row)]))
+                groups.append((number, [row]))
             }
         }
 
@@ -118,7 +83,7 @@ package enum OrderCSV {
                     guard let i = index[name] else { return "" }
                     return row.cells[safeIndex: i].trimmingCharacters(in: .whitespaces)
                 }
-                if let problem = shapeProblem(cells: row.cells.count, header: header) {
+                if let problem = table.shapeProblem(cells: row.cells.count) {
                     rowErrors.append(RowError(line: row.line, orderNumber: group.number, message: problem))
                     continue
                 }
@@ -149,23 +114,7 @@ package enum OrderCSV {
                 lines: group.rows.map(\.line), order: order, key: key))
         }
         errors.sort { $0.line < $1.line }
-        return Result(orders: orders, errors: errors, rowCount: rowCount)
-    }
-
-    /// Why a row of `cells` values does not fit a header of `header` columns, or nil when it does: a row may leave out
-    /// trailing optional columns, but not a required one, and may not have more values than there are columns.
-    static func shapeProblem(cells: Int, header: [String]) -> String? {
-        if cells < header.count {
-            let missing = header[cells...].filter { required.contains($0) }
-            guard !missing.isEmpty else { return nil }
-            return "the row has \(cells) of the header's \(header.count) columns, so \(missing.joined(separator: ", ")) "
-                + "\(missing.count == 1 ? "is" : "are") missing; give every required column a value (check for a lost comma)"
-        }
-        if cells > header.count {
-            return "the row has \(cells) values but the header names \(header.count) columns; "
-                + "put a value that holds a comma in double quotes, e.g. \"Jl. Melati 5, Bekasi\""
-        }
-        return nil
+        return Result(orders: orders, errors: errors, rowCount: table.rows.count)
     }
 
     private struct CellError: Error {
@@ -286,10 +235,6 @@ package enum OrderCSV {
         } catch {
             throw CellError(message: "\(column) '\(text)' is not an amount; write whole rupiah such as 45000 or 45.000")
         }
-    }
-
-    private static func newlines(in cells: [String]) -> Int {
-        cells.reduce(0) { count, cell in count + cell.reduce(0) { $0 + ($1.isNewline ? 1 : 0) } }
     }
 
     /// FNV-1a over the rows' cells: the same rows give the same key.

@@ -270,3 +270,39 @@ extension CLIAgainstServerTests {
         await server.stop()
     }
 }
+
+/// Past ratings brought in from a file, counted at the time each was given.
+extension CLIAgainstServerTests {
+    @Test func pastRatingsAreImportedWithTheirDatesAndBadRowsReportedByLine() async throws {
+        try await withServer { server, cli in
+            try await importOrders(server, cli)
+            let csv = try cli.file("ratings.csv", """
+                external_id,customer,stars,comment,source,channel,order,rated
+                g-1,,5,"Cepat, rapi",google-review,,,2024-01-15
+                g-2,oms:C-9001,1,Mug pecah,post-contact-survey,whatsapp,SO-9001,2024-05-03T14:30
+                g-3,oms:C-9001,7,,google-review,,,2024-02-01
+                g-1,,4,again,google-review,,,2024-03-01
+                g-4,phone:0899-0000-0000,3,unknown customer,,,,2024-04-01
+                g-5,,4,later,self-service,,,2024-07-01
+
+                """)
+            let first = try await cli.run(["ratings", "import", csv] + server.flags("sales"))
+            #expect(first.status == 5, "rows were rejected: \(first)")
+            let out = first.stdout + first.stderr
+            #expect(out.contains("line 4 (g-3): stars '7' is not 1 to 5"), "\(first)")
+            #expect(out.contains("line 5 (g-1): external_id g-1 is given on line 2 already"), "\(first)")
+            #expect(out.contains("line 6 (g-4)"), "a customer the server does not know: \(first)")
+            #expect(out.contains("3 imported"), "\(first)")
+
+            let again = try await cli.run(["ratings", "import", csv, "--json"] + server.flags("sales"))
+            #expect(try object(again)["duplicate"] as? Int == 3 && object(again)["accepted"] as? Int == 0, "\(again)")
+
+            let report = try await cli.run(["report", "ratings", "--from", "2024-01-01", "--to", "2024-05-31", "--json"] + server.flags("supervisor"))
+            #expect(try object(report)["total"] as? Int == 2, "January and May, not July: \(report)")
+            let listed = try await cli.run(["ratings", "list", "oms:C-9001", "--json"] + server.flags("sales"))
+            let item = try #require((try object(listed)["items"] as? [[String: Any]])?.first, "\(listed)")
+            #expect((item["rated"] as? [String: Any])?["at"] as? String == "2024-05-03T14:30:00+07:00", "\(listed)")
+            #expect(item["source"] as? String == "post-contact-survey" && item["order_number"] as? String == "SO-9001", "\(listed)")
+        }
+    }
+}

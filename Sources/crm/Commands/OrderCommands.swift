@@ -295,12 +295,15 @@ extension OrderCommand {
 final class ProgressBar: @unchecked Sendable {
     private let total: Int
     private let enabled: Bool
+    private let noun: String
     private var done = 0
     private var lastDrawn = -1
 
-    init(total: Int, enabled: Bool) {
+    /// A bar for `total` items called `noun` ("orders").
+    init(total: Int, enabled: Bool, noun: String = "orders") {
         self.total = max(total, 1)
         self.enabled = enabled
+        self.noun = noun
     }
 
     func advance() {
@@ -315,7 +318,7 @@ final class ProgressBar: @unchecked Sendable {
         guard filled != lastDrawn || done == total else { return }
         lastDrawn = filled
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        FileHandle.standardError.write(Data("\r\(bar) \(done)/\(total) orders sent".utf8))
+        FileHandle.standardError.write(Data("\r\(bar) \(done)/\(total) \(noun) sent".utf8))
     }
 
     func finish() {

@@ -9,8 +9,8 @@ import Foundation
 struct RatingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ratings",
-        abstract: "List the ratings customers gave (record one with `crm rate`).",
-        subcommands: [List.self]
+        abstract: "List the ratings customers gave, or import past ones (record one with `crm rate`).",
+        subcommands: [List.self, Import.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -82,6 +82,103 @@ struct RatingsCommand: AsyncParsableCommand {
                 }
                 return table.render() + pageHint(v.nextPageToken)
             }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import past ratings from a CSV file, with the time each was given; bad rows are reported by line, the rest imported.",
+            discussion: """
+                The first line is the header; then one rating per row.
+
+                Required columns:
+                  external_id   the rating's id where it comes from (a review id, a survey answer id)
+                  stars         1 to 5
+                  rated         when it was given: YYYY-MM-DD or YYYY-MM-DDTHH:MM, Jakarta time
+                Optional columns:
+                  customer (kind:value; empty for an anonymous public review), comment,
+                  source (google-review|self-service|agent-recorded|post-contact-survey),
+                  channel (whatsapp, email, …), order, complaint
+                Each rating's idempotency key is --source and its external_id, so importing the file again stores
+                nothing twice. Reports count each rating at the time it was given.
+
+                Exit status 5 when any row was rejected (the others are imported).
+
+                Example: crm ratings import google-reviews-2024.csv
+                """
+        )
+
+        @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"))
+        var file: String
+
+        @Option(help: ArgumentHelp("The importer's id in idempotency keys.", valueName: "id"))
+        var source: String = "crm-cli-ratings-import"
+
+        @Flag(help: "Only check the file; send nothing.")
+        var dryRun = false
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var connection: ConnectionOptions
+
+        struct RowReport: Encodable {
+            var line: Int
+            var externalID: String
+            var reasons: [String]
+        }
+
+        struct View: Encodable {
+            var file: String
+            var rows: Int
+            var accepted: Int
+            var duplicate: Int
+            var rejected: Int
+            var dryRun: Bool
+            var problems: [RowReport]
+        }
+
+        func run() async throws {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CLIFailure(.usage, "cannot read \(file); give the path of a CSV file")
+            }
+            let parsed: RatingCSV.Result
+            do {
+                parsed = try RatingCSV.parse(String(decoding: data, as: UTF8.self), adapterID: source)
+            } catch {
+                throw CLIFailure(.invalid, "\(file): \(error.description)")
+            }
+            var problems = parsed.errors.map { RowReport(line: $0.line, externalID: $0.externalID, reasons: [$0.message]) }
+            var accepted = 0
+            var duplicate = 0
+            if !dryRun && !parsed.ratings.isEmpty {
+                let progress = ProgressBar(total: parsed.ratings.count, enabled: !output.json && Style.isStderrTTY, noun: "ratings")
+                defer { progress.finish() }
+                try await connection.withClient { client in
+                    for rating in parsed.ratings {
+                        do {
+                            let response = try await client.feedback.submitRating(rating.request)
+                            if response.outcome == .duplicate { duplicate += 1 } else { accepted += 1 }
+                        } catch let status as RPCStatus where status.code == .invalidArgument || status.code == .notFound || status.code == .failedPrecondition {
+                            // The row's own problem: reported by line, the others go on.
+                            problems.append(RowReport(line: rating.line, externalID: rating.request.key?.externalID ?? "", reasons: [status.message]))
+                        }
+                        progress.advance()
+                    }
+                }
+            }
+            problems.sort { $0.line < $1.line }
+            let view = View(
+                file: file, rows: parsed.ratings.count + parsed.errors.count, accepted: accepted, duplicate: duplicate, rejected: problems.count,
+                dryRun: dryRun, problems: problems)
+            try emit(view, json: output.json) { v in
+                var lines = v.problems.map { Style.bad("line \($0.line)") + ($0.externalID.isEmpty ? "" : " (\($0.externalID))") + ": " + $0.reasons.joined(separator: "; ") }
+                if v.dryRun {
+                    lines.append("\(v.file): \(v.rows) rows, \(v.rows - v.rejected) ratings ready, \(v.rejected) rows with problems (dry run: nothing sent).")
+                } else {
+                    lines.append("\(v.file): \(v.rows) rows: \(Style.good("\(v.accepted) imported")), \(v.duplicate) already known, \(v.rejected == 0 ? "0 rejected" : Style.bad("\(v.rejected) rejected")).")
+                }
+                return lines.joined(separator: "\n")
+            }
+            if !problems.isEmpty { throw ExitCode(ExitStatus.invalid.rawValue) }
         }
     }
 }
