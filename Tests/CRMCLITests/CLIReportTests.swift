@@ -306,3 +306,64 @@ extension CLIAgainstServerTests {
         }
     }
 }
+
+/// Past complaints brought in with their times, reported like live ones.
+extension CLIAgainstServerTests {
+    @Test func pastComplaintsAreImportedAndTheSeedsLostAtCustomsRecapIsReproduced() async throws {
+        try await withServer { server, cli in
+            try await importOrders(server, cli)
+            let today = BusinessTime.day(BusinessTime.nowMs())
+            let csv = try cli.file("complaints.csv", """
+                external_id,customer,order,category,opened,sku,item_name,ordered,received,broken,unit_price,resolution,settled,rationale,refund,informed,closed,reason
+                LAC-01,oms:C-9001,SO-2401,lost-at-customs,2024-01-10,MUG-01,Mug,10,8,0,45000,refund,2024-01-20,held at customs,90000,2024-01-21,2024-01-25,
+                LAC-02,oms:C-9001,SO-2402,lost-at-customs,2024-03-02,CUP-01,Cup,20,15,0,10000,refund,2024-03-15T10:30,2 boxes missing,,2024-03-16,2024-03-20,
+                LAC-02,oms:C-9001,SO-2402,lost-at-customs,2024-03-02,PLATE-01,Plate,5,5,0,30000,,,,,,,
+                LAC-03,oms:C-9002,SO-2403,lost-at-customs,2024-05-05,BOWL-01,Bowl,4,0,0,25000,refund,2024-05-30,all lost,100000,,,
+                BRK-01,oms:C-9002,SO-2404,broken,2024-02-01,MUG-01,Mug,6,6,2,45000,refund,2024-02-03,,90000,,,
+                LAC-04,oms:C-9002,SO-2405,lost-at-customs,2024-06-02,BOWL-01,Bowl,4,0,0,25000,refund,2024-06-10,,100000,,,
+                REJ-01,oms:C-9001,SO-2408,lost-at-customs,2024-02-10,,,,,,,rejected,2024-02-12,,,2024-02-13,2024-02-14,arrived after all
+                BAD-01,oms:C-9001,SO-2406,lost-at-customs,2024-04-01,MUG-01,Mug,10,8,0,45000,refund,2024-04-10,,50000,,,
+                BAD-02,oms:C-9001,SO-2407,broken,2024-04-01,MUG-01,Mug,10,10,2,45000,,,,,2024-04-02,,
+                NOW-01,oms:C-9001,SO-9001,broken,\(today),MUG-01,Mug,10,10,2,45000,refund,\(today),,90000,,,
+
+                """)
+            let first = try await cli.run(["complaint", "import", csv] + server.flags("supervisor"))
+            #expect(first.status == 5, "two rows were refused: \(first)")
+            let out = first.stdout + first.stderr
+            #expect(out.contains("(BAD-01)") && out.contains("is Rp 50.000 but the items and adjustments give Rp 90.000"), "\(first)")
+            #expect(out.contains("(BAD-02)") && out.contains("informed but no decision or rejection"), "\(first)")
+            #expect(out.contains("7 imported"), "\(first)")
+            let agents = try await cli.run(["complaint", "import", csv] + server.flags("after-sales"))
+            #expect(agents.status == 4, "imports are for supervisors: \(agents)")
+            let again = try await cli.run(["complaint", "import", csv, "--json"] + server.flags("supervisor"))
+            #expect(try object(again)["duplicate"] as? Int == 7 && object(again)["accepted"] as? Int == 0, "\(again)")
+
+            // The seed's recap: Lost at Customs, January to May 2024, by month.
+            let recap = try await cli.run(
+                ["report", "refunds", "--from", "2024-01-01", "--to", "2024-05-31", "--category", "lost-at-customs", "--by", "month", "--json"]
+                    + server.flags("supervisor"))
+            let r = try object(recap)
+            #expect(r["grand_total_rupiah"] as? Int == 90_000 + 50_000 + 100_000, "June's is outside: \(recap)")
+            let rows = (r["rows"] as? [[String: Any]] ?? []).filter { ($0["complaints_decided"] as? Int ?? 0) > 0 }
+            #expect(rows.map { $0["from"] as? String } == ["2024-01-01", "2024-03-01", "2024-05-01"], "\(recap)")
+            #expect(rows.map { $0["refund_rupiah"] as? Int } == [90_000, 50_000, 100_000], "\(recap)")
+
+            // A complaint imported with today's times counts like the same complaint decided live today.
+            try await decideRefund(server, cli)
+            let todays = try await cli.run(["report", "refunds", "--period", "today", "--category", "broken", "--json"] + server.flags("supervisor"))
+            let t = try object(todays)
+            #expect(t["grand_total_rupiah"] as? Int == 2 * 90_000, "\(todays)")
+            let decided = (t["rows"] as? [[String: Any]])?.reduce(0) { $0 + ($1["complaints_decided"] as? Int ?? 0) }
+            #expect(decided == 2, "\(todays)")
+
+            // The imported complaint reads back with its history at the recorded times.
+            let list = try await cli.run(["complaint", "list", "--order", "SO-2402", "--json"] + server.flags("sales"))
+            let id = try #require((try object(list)["items"] as? [[String: Any]])?.first?["complaint_id"] as? String, "\(list)")
+            let show = try await cli.run(["complaint", "show", id, "--json"] + server.flags("sales"))
+            let s = try object(show)
+            #expect(s["state"] as? String == "closed", "\(show)")
+            let steps = (s["transitions"] as? [[String: Any]])?.compactMap { ($0["at"] as? [String: Any])?["at"] as? String }
+            #expect(steps == ["2024-03-15T10:30:00+07:00", "2024-03-15T10:30:00+07:00", "2024-03-16T00:00:00+07:00", "2024-03-20T00:00:00+07:00"], "\(show)")
+        }
+    }
+}

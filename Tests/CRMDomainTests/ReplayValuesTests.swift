@@ -36,3 +36,51 @@ struct ReplayValuesTests {
         #expect(complaint.asOf(step: try FactID("elsewhere")) == nil)
     }
 }
+
+@Suite("Past complaints")
+struct PastComplaintTests {
+    func opening(_ category: ComplaintCategory = .lostAtCustoms) throws -> ComplaintOpening {
+        try ComplaintOpening(
+            id: ComplaintID("K-9"), customer: phone("0812-3456-7890"), orderNumber: OrderNumber("SO-1"), category: category, summary: "",
+            openedBy: actor(.supervisor, "rina"),
+            items: [ClaimLine(sku: "MUG", name: "Mug", orderedQuantity: 10, receivedQuantity: 8, brokenQuantity: 0, paidUnitPrice: 45_000)])
+    }
+
+    @Test("A settled, informed and closed record becomes review, decision, informing and closing at its times")
+    func stepsAtTheirTimes() throws {
+        let refund = try Compensation.compute(claims: try opening().items)
+        let past = try PastComplaint(
+            opening: try opening(), openedAt: jan2024, outcome: (.decided(ComplaintDecision(refund: refund, note: "")), jan2024 + day),
+            informedAt: jan2024 + 2 * day, closedAt: jan2024 + 3 * day, recordedBy: try actor(.supervisor, "rina"))
+        #expect(past.steps.map(\.action.target) == [.inReview, .decided, .customerInformed, .closed])
+        #expect(past.steps.map(\.at) == [jan2024 + day, jan2024 + day, jan2024 + 2 * day, jan2024 + 3 * day])
+        #expect(past.complaint.state == .closed && past.complaint.decidedAt == jan2024 + day && refund.total == 90_000)
+        #expect(past.complaint.decision?.refund.total == 90_000)
+        let open = try PastComplaint(opening: try opening(), openedAt: jan2024, outcome: nil, informedAt: nil, closedAt: nil, recordedBy: try actor(.supervisor, "rina"))
+        #expect(open.steps.isEmpty && open.complaint.state == .opened)
+    }
+
+    @Test("Records that cannot have happened are refused with what to fix")
+    func refusals() throws {
+        let rina = try actor(.supervisor, "rina")
+        let rejected = (PastComplaint.Outcome.rejected(reason: "arrived"), jan2024 + day)
+        #expect(throws: PastComplaintError.informedWithoutOutcome(try ComplaintID("K-9"))) {
+            try PastComplaint(opening: try opening(), openedAt: jan2024, outcome: nil, informedAt: jan2024, closedAt: nil, recordedBy: rina)
+        }
+        #expect(throws: PastComplaintError.closedWithoutInforming(try ComplaintID("K-9"))) {
+            try PastComplaint(opening: try opening(), openedAt: jan2024, outcome: rejected, informedAt: nil, closedAt: jan2024 + 2 * day, recordedBy: rina)
+        }
+        #expect(throws: PastComplaintError.outOfOrder(try ComplaintID("K-9"), earlier: "opened", later: "settled")) {
+            try PastComplaint(opening: try opening(), openedAt: jan2024, outcome: (rejected.0, jan2024 - 1), informedAt: nil, closedAt: nil, recordedBy: rina)
+        }
+        // A decided return needs its quality check, which a record cannot carry.
+        let returned = try opening(.customerReturn)
+        let decision = ComplaintDecision(refund: try Compensation.compute(claims: returned.items), note: "")
+        do {
+            _ = try PastComplaint(opening: returned, openedAt: jan2024, outcome: (.decided(decision), jan2024 + day), informedAt: nil, closedAt: nil, recordedBy: rina)
+            Issue.record("a decided return was accepted")
+        } catch {
+            #expect(error.code.hasPrefix("complaint."), "\(error)")
+        }
+    }
+}

@@ -69,6 +69,16 @@ public struct ComplaintServiceClient: Sendable {
         try await rpc.unary(ComplaintService.recordReturnQualityCheck, request, options: defaultOptions.merging(options, idempotent: false, kind: .unary))
     }
 
+    /// Brings in past complaints with their times (supervisors); idempotent by key; each row accepted or refused alone.
+    ///
+    /// Client streaming: `requests` writes the requests (the stream ends when it returns); returns
+    /// the one response. Never retried. Throws `RPCStatus`, or what `requests` throws.
+    public func importComplaints(
+        options: CallOptions? = nil, requests: (RequestWriter<ImportComplaintsRequest>) async throws -> Void
+    ) async throws -> ImportComplaintsResponse {
+        try await rpc.clientStreaming(ComplaintService.importComplaints, options: defaultOptions.merging(options, idempotent: false, kind: .clientStreaming), requests: requests).message
+    }
+
     /// Streams complaint changes until the caller cancels.
     ///
     /// Server streaming, idempotent: returns once the server answers, with the

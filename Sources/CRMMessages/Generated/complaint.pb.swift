@@ -1463,6 +1463,190 @@ public struct RecordReturnQualityCheckResponse: WireMessage {
     }
 }
 
+/// A complaint handled before this server, as its records keep it, with the times things happened. It becomes the
+/// same opening and steps a live complaint leaves, at those times, all made by the importing supervisor.
+public struct PastComplaint: WireMessage {
+    /// The fully qualified protobuf name of the message.
+    public static let protoName = "crm.v1.PastComplaint"
+
+    /// The customer's handle, e.g. an order-system id; the customer is created when unknown.
+    public var customerHandle: Handle? = nil
+
+    /// The order it is about (it need not be known to this server).
+    public var orderNumber: String = ""
+
+    /// The category.
+    public var category: ComplaintCategory = .unspecified
+
+    /// What the customer reported.
+    public var summary: String = ""
+
+    /// The items as the records keep them: ordered, received, broken and prices; the refund is computed from them.
+    public var items: [AffectedItem] = []
+
+    /// When it was opened, Unix milliseconds; required.
+    public var openedMs: Int64 = 0
+
+    /// REFUND or NO_COMPENSATION for a decided complaint; unspecified for one not settled, or rejected.
+    public var resolution: ResolutionKind = .unspecified
+
+    /// Why it was rejected; non-empty makes it a rejection (leave resolution unspecified).
+    public var rejectionReason: String = ""
+
+    /// When it was decided or rejected, Unix milliseconds; required with a resolution or a rejection.
+    public var settledMs: Int64Value? = nil
+
+    /// Goodwill lines of a refund (kind GOODWILL), each with its explanation.
+    public var adjustments: [CompensationLine] = []
+
+    /// Why it was decided so, in the decider's words.
+    public var rationale: String = ""
+
+    /// The refund the records state, in rupiah: refused when it differs from what the items and adjustments give.
+    /// Absent: not checked.
+    public var statedRefundRupiah: Int64Value? = nil
+
+    /// When the customer was told the outcome, Unix milliseconds.
+    public var informedMs: Int64Value? = nil
+
+    /// When it was closed, Unix milliseconds; requires informed_ms.
+    public var closedMs: Int64Value? = nil
+
+    /// Creates a message with every field at its default.
+    public init() {}
+
+    /// Creates a message from the fields given; the others keep their defaults.
+    public init(
+        customerHandle: Handle? = nil,
+        orderNumber: String = "",
+        category: ComplaintCategory = .unspecified,
+        summary: String = "",
+        items: [AffectedItem] = [],
+        openedMs: Int64 = 0,
+        resolution: ResolutionKind = .unspecified,
+        rejectionReason: String = "",
+        settledMs: Int64Value? = nil,
+        adjustments: [CompensationLine] = [],
+        rationale: String = "",
+        statedRefundRupiah: Int64Value? = nil,
+        informedMs: Int64Value? = nil,
+        closedMs: Int64Value? = nil
+    ) {
+        self.customerHandle = customerHandle
+        self.orderNumber = orderNumber
+        self.category = category
+        self.summary = summary
+        self.items = items
+        self.openedMs = openedMs
+        self.resolution = resolution
+        self.rejectionReason = rejectionReason
+        self.settledMs = settledMs
+        self.adjustments = adjustments
+        self.rationale = rationale
+        self.statedRefundRupiah = statedRefundRupiah
+        self.informedMs = informedMs
+        self.closedMs = closedMs
+    }
+}
+
+/// One row of a complaint import.
+public struct ImportComplaintsRequest: WireMessage {
+    /// The fully qualified protobuf name of the message.
+    public static let protoName = "crm.v1.ImportComplaintsRequest"
+
+    /// The row's number in the source (1-based), echoed in its result.
+    public var rowNumber: UInt64 = 0
+
+    /// The complaint's idempotency key (the importer and the record's external id); required. It also derives the
+    /// complaint's id, so importing the same record again stores nothing.
+    public var key: IdempotencyKey? = nil
+
+    /// The complaint.
+    public var complaint: PastComplaint? = nil
+
+    /// Creates a message with every field at its default.
+    public init() {}
+
+    /// Creates a message from the fields given; the others keep their defaults.
+    public init(
+        rowNumber: UInt64 = 0,
+        key: IdempotencyKey? = nil,
+        complaint: PastComplaint? = nil
+    ) {
+        self.rowNumber = rowNumber
+        self.key = key
+        self.complaint = complaint
+    }
+}
+
+/// What happened to one imported complaint.
+public struct ImportComplaintRowResult: WireMessage {
+    /// The fully qualified protobuf name of the message.
+    public static let protoName = "crm.v1.ImportComplaintRowResult"
+
+    /// The row's number, as sent.
+    public var rowNumber: UInt64 = 0
+
+    /// The complaint's id; empty when the row was refused before one was derived.
+    public var complaintID: String = ""
+
+    /// Accepted, duplicate or rejected.
+    public var outcome: ItemOutcome = .unspecified
+
+    /// Why it was rejected; empty otherwise.
+    public var violations: [FieldViolation] = []
+
+    /// Creates a message with every field at its default.
+    public init() {}
+
+    /// Creates a message from the fields given; the others keep their defaults.
+    public init(
+        rowNumber: UInt64 = 0,
+        complaintID: String = "",
+        outcome: ItemOutcome = .unspecified,
+        violations: [FieldViolation] = []
+    ) {
+        self.rowNumber = rowNumber
+        self.complaintID = complaintID
+        self.outcome = outcome
+        self.violations = violations
+    }
+}
+
+/// The answer to a complaint import, sent after every accepted row is committed.
+public struct ImportComplaintsResponse: WireMessage {
+    /// The fully qualified protobuf name of the message.
+    public static let protoName = "crm.v1.ImportComplaintsResponse"
+
+    /// One result per row, in stream order; they must fit one message (at most 100,000 results).
+    public var results: [ImportComplaintRowResult] = []
+
+    /// Complaints stored.
+    public var acceptedCount: UInt64 = 0
+
+    /// Complaints already known.
+    public var duplicateCount: UInt64 = 0
+
+    /// Rows refused.
+    public var rejectedCount: UInt64 = 0
+
+    /// Creates a message with every field at its default.
+    public init() {}
+
+    /// Creates a message from the fields given; the others keep their defaults.
+    public init(
+        results: [ImportComplaintRowResult] = [],
+        acceptedCount: UInt64 = 0,
+        duplicateCount: UInt64 = 0,
+        rejectedCount: UInt64 = 0
+    ) {
+        self.results = results
+        self.acceptedCount = acceptedCount
+        self.duplicateCount = duplicateCount
+        self.rejectedCount = rejectedCount
+    }
+}
+
 /// Subscribes to complaint changes.
 public struct WatchComplaintsRequest: WireMessage {
     /// The fully qualified protobuf name of the message.
@@ -2249,6 +2433,128 @@ extension RecordReturnQualityCheckResponse {
     }
 }
 
+extension PastComplaint {
+    /// The C struct protoc-c generates for this message.
+    public typealias CMessage = Crm__V1__PastComplaint
+
+    /// The protobuf-c descriptor of the message.
+    public static let wireDescriptor = WireDescriptor(Crm__V1__PastComplaint.self, initializer: crm__v1__past_complaint__init)
+
+    /// Fills the C struct at `c` from this value; memory comes from the encoder's arena.
+    public func encodeC(into c: UnsafeMutablePointer<Crm__V1__PastComplaint>, encoder e: inout WireCEncoder) throws(WireEncodingError) {
+        crm__v1__past_complaint__init(c)
+        if let value = self.customerHandle { c.pointee.customer_handle = try e.message(value, field: "customer_handle") }
+        if !self.orderNumber.isEmpty { c.pointee.order_number = try e.string(self.orderNumber, field: "order_number") }
+        c.pointee.category = .init(rawValue: .init(truncatingIfNeeded: self.category.rawValue))
+        if !self.summary.isEmpty { c.pointee.summary = try e.string(self.summary, field: "summary") }
+        c.pointee.n_items = self.items.count
+        c.pointee.items = try e.messages(self.items, field: "items")
+        c.pointee.opened_ms = self.openedMs
+        c.pointee.resolution = .init(rawValue: .init(truncatingIfNeeded: self.resolution.rawValue))
+        if !self.rejectionReason.isEmpty { c.pointee.rejection_reason = try e.string(self.rejectionReason, field: "rejection_reason") }
+        if let value = self.settledMs { c.pointee.settled_ms = try e.message(value, field: "settled_ms") }
+        c.pointee.n_adjustments = self.adjustments.count
+        c.pointee.adjustments = try e.messages(self.adjustments, field: "adjustments")
+        if !self.rationale.isEmpty { c.pointee.rationale = try e.string(self.rationale, field: "rationale") }
+        if let value = self.statedRefundRupiah { c.pointee.stated_refund_rupiah = try e.message(value, field: "stated_refund_rupiah") }
+        if let value = self.informedMs { c.pointee.informed_ms = try e.message(value, field: "informed_ms") }
+        if let value = self.closedMs { c.pointee.closed_ms = try e.message(value, field: "closed_ms") }
+    }
+
+    /// Reads a value from the C struct protobuf-c unpacked at `c`.
+    public init(decodingC c: UnsafePointer<Crm__V1__PastComplaint>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
+        customerHandle = try d.message(c.pointee.customer_handle, as: Handle.self, field: "customer_handle")
+        orderNumber = try d.string(c.pointee.order_number, field: "order_number")
+        category = ComplaintCategory(rawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
+        summary = try d.string(c.pointee.summary, field: "summary")
+        items = try d.messages(c.pointee.n_items, c.pointee.items, as: AffectedItem.self, field: "items")
+        openedMs = c.pointee.opened_ms
+        resolution = ResolutionKind(rawValue: Int32(truncatingIfNeeded: c.pointee.resolution.rawValue))
+        rejectionReason = try d.string(c.pointee.rejection_reason, field: "rejection_reason")
+        settledMs = try d.message(c.pointee.settled_ms, as: Int64Value.self, field: "settled_ms")
+        adjustments = try d.messages(c.pointee.n_adjustments, c.pointee.adjustments, as: CompensationLine.self, field: "adjustments")
+        rationale = try d.string(c.pointee.rationale, field: "rationale")
+        statedRefundRupiah = try d.message(c.pointee.stated_refund_rupiah, as: Int64Value.self, field: "stated_refund_rupiah")
+        informedMs = try d.message(c.pointee.informed_ms, as: Int64Value.self, field: "informed_ms")
+        closedMs = try d.message(c.pointee.closed_ms, as: Int64Value.self, field: "closed_ms")
+    }
+}
+
+extension ImportComplaintsRequest {
+    /// The C struct protoc-c generates for this message.
+    public typealias CMessage = Crm__V1__ImportComplaintsRequest
+
+    /// The protobuf-c descriptor of the message.
+    public static let wireDescriptor = WireDescriptor(Crm__V1__ImportComplaintsRequest.self, initializer: crm__v1__import_complaints_request__init)
+
+    /// Fills the C struct at `c` from this value; memory comes from the encoder's arena.
+    public func encodeC(into c: UnsafeMutablePointer<Crm__V1__ImportComplaintsRequest>, encoder e: inout WireCEncoder) throws(WireEncodingError) {
+        crm__v1__import_complaints_request__init(c)
+        c.pointee.row_number = self.rowNumber
+        if let value = self.key { c.pointee.key = try e.message(value, field: "key") }
+        if let value = self.complaint { c.pointee.complaint = try e.message(value, field: "complaint") }
+    }
+
+    /// Reads a value from the C struct protobuf-c unpacked at `c`.
+    public init(decodingC c: UnsafePointer<Crm__V1__ImportComplaintsRequest>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
+        rowNumber = c.pointee.row_number
+        key = try d.message(c.pointee.key, as: IdempotencyKey.self, field: "key")
+        complaint = try d.message(c.pointee.complaint, as: PastComplaint.self, field: "complaint")
+    }
+}
+
+extension ImportComplaintRowResult {
+    /// The C struct protoc-c generates for this message.
+    public typealias CMessage = Crm__V1__ImportComplaintRowResult
+
+    /// The protobuf-c descriptor of the message.
+    public static let wireDescriptor = WireDescriptor(Crm__V1__ImportComplaintRowResult.self, initializer: crm__v1__import_complaint_row_result__init)
+
+    /// Fills the C struct at `c` from this value; memory comes from the encoder's arena.
+    public func encodeC(into c: UnsafeMutablePointer<Crm__V1__ImportComplaintRowResult>, encoder e: inout WireCEncoder) throws(WireEncodingError) {
+        crm__v1__import_complaint_row_result__init(c)
+        c.pointee.row_number = self.rowNumber
+        if !self.complaintID.isEmpty { c.pointee.complaint_id = try e.string(self.complaintID, field: "complaint_id") }
+        c.pointee.outcome = .init(rawValue: .init(truncatingIfNeeded: self.outcome.rawValue))
+        c.pointee.n_violations = self.violations.count
+        c.pointee.violations = try e.messages(self.violations, field: "violations")
+    }
+
+    /// Reads a value from the C struct protobuf-c unpacked at `c`.
+    public init(decodingC c: UnsafePointer<Crm__V1__ImportComplaintRowResult>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
+        rowNumber = c.pointee.row_number
+        complaintID = try d.string(c.pointee.complaint_id, field: "complaint_id")
+        outcome = ItemOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
+        violations = try d.messages(c.pointee.n_violations, c.pointee.violations, as: FieldViolation.self, field: "violations")
+    }
+}
+
+extension ImportComplaintsResponse {
+    /// The C struct protoc-c generates for this message.
+    public typealias CMessage = Crm__V1__ImportComplaintsResponse
+
+    /// The protobuf-c descriptor of the message.
+    public static let wireDescriptor = WireDescriptor(Crm__V1__ImportComplaintsResponse.self, initializer: crm__v1__import_complaints_response__init)
+
+    /// Fills the C struct at `c` from this value; memory comes from the encoder's arena.
+    public func encodeC(into c: UnsafeMutablePointer<Crm__V1__ImportComplaintsResponse>, encoder e: inout WireCEncoder) throws(WireEncodingError) {
+        crm__v1__import_complaints_response__init(c)
+        c.pointee.n_results = self.results.count
+        c.pointee.results = try e.messages(self.results, field: "results")
+        c.pointee.accepted_count = self.acceptedCount
+        c.pointee.duplicate_count = self.duplicateCount
+        c.pointee.rejected_count = self.rejectedCount
+    }
+
+    /// Reads a value from the C struct protobuf-c unpacked at `c`.
+    public init(decodingC c: UnsafePointer<Crm__V1__ImportComplaintsResponse>, decoder d: inout WireCDecoder) throws(WireDecodingError) {
+        results = try d.messages(c.pointee.n_results, c.pointee.results, as: ImportComplaintRowResult.self, field: "results")
+        acceptedCount = c.pointee.accepted_count
+        duplicateCount = c.pointee.duplicate_count
+        rejectedCount = c.pointee.rejected_count
+    }
+}
+
 extension WatchComplaintsRequest {
     /// The C struct protoc-c generates for this message.
     public typealias CMessage = Crm__V1__WatchComplaintsRequest
@@ -2371,6 +2677,10 @@ public enum ComplaintService {
     public static let recordReturnQualityCheck = WireMethod<RecordReturnQualityCheckRequest, RecordReturnQualityCheckResponse>(
         service: name, method: "RecordReturnQualityCheck", kind: .unary)
 
+    /// Brings in past complaints with their times (supervisors); idempotent by key; each row accepted or refused alone.
+    public static let importComplaints = WireMethod<ImportComplaintsRequest, ImportComplaintsResponse>(
+        service: name, method: "ImportComplaints", kind: .clientStreaming)
+
     /// Streams complaint changes until the caller cancels.
     public static let watchComplaints = WireMethod<WatchComplaintsRequest, WatchComplaintsResponse>(
         service: name, method: "WatchComplaints", kind: .serverStreaming)
@@ -2380,5 +2690,5 @@ public enum ComplaintService {
         service: name, method: "WatchMyNotices", kind: .serverStreaming)
 
     /// Every method of the service, in declaration order.
-    public static let methods: [WireMethodInfo] = [openComplaint.info, getComplaint.info, listComplaints.info, transitionComplaint.info, quoteCompensation.info, recordReturnQualityCheck.info, watchComplaints.info, watchMyNotices.info]
+    public static let methods: [WireMethodInfo] = [openComplaint.info, getComplaint.info, listComplaints.info, transitionComplaint.info, quoteCompensation.info, recordReturnQualityCheck.info, importComplaints.info, watchComplaints.info, watchMyNotices.info]
 }

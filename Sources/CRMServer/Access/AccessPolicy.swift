@@ -95,6 +95,7 @@ public enum AccessPolicy {
         allow(ComplaintService.transitionComplaint.info, staff)
         allow(ComplaintService.quoteCompensation.info, staff)
         allow(ComplaintService.recordReturnQualityCheck.info, staff)
+        allow(ComplaintService.importComplaints.info, supervisor)
         allow(ComplaintService.watchComplaints.info, staff)
         allow(ComplaintService.watchMyNotices.info, staff.union([.customer]))
 

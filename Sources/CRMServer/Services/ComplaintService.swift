@@ -20,6 +20,7 @@ public struct ComplaintServiceProvider: RPCService {
         router.register(CRMMessages.ComplaintService.transitionComplaint) { request, _ in try await transition(request) }
         router.register(CRMMessages.ComplaintService.quoteCompensation, idempotent: true) { request, _ in try await quote(request) }
         router.register(CRMMessages.ComplaintService.recordReturnQualityCheck) { request, _ in try await recordQualityCheck(request) }
+        router.registerClientStreaming(CRMMessages.ComplaintService.importComplaints) { requests, _ in try await importComplaints(requests) }
         router.registerServerStreaming(CRMMessages.ComplaintService.watchComplaints, idempotent: true) { request, writer, _ in
             try await watchComplaints(request, writer)
         }

@@ -118,6 +118,11 @@ enum Check {
         do { return try ComplaintID(raw) } catch { throw RequestFieldError(field, error.description) }
     }
 
+    /// A fact id.
+    static func factID(_ raw: String, _ field: String) throws(RequestFieldError) -> FactID {
+        do { return try FactID(raw) } catch { throw RequestFieldError(field, error.description) }
+    }
+
     /// A customer id.
     static func customerID(_ raw: String, _ field: String) throws(RequestFieldError) -> CustomerID {
         do { return try CustomerID(raw) } catch { throw RequestFieldError(field, error.description) }

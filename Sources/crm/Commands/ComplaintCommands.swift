@@ -16,7 +16,7 @@ struct ComplaintCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Open.self, Show.self, List.self, Review.self, Escalate.self, Decide.self, Inform.self, Close.self,
-            Reject.self, Reopen.self, Quote.self,
+            Reject.self, Reopen.self, Quote.self, Import.self,
         ]
     )
 

@@ -1087,6 +1087,186 @@ void   crm__v1__record_return_quality_check_response__free_unpacked
   assert(message->base.descriptor == &crm__v1__record_return_quality_check_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__v1__past_complaint__init
+                     (Crm__V1__PastComplaint         *message)
+{
+  static const Crm__V1__PastComplaint init_value = CRM__V1__PAST_COMPLAINT__INIT;
+  *message = init_value;
+}
+size_t crm__v1__past_complaint__get_packed_size
+                     (const Crm__V1__PastComplaint *message)
+{
+  assert(message->base.descriptor == &crm__v1__past_complaint__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__v1__past_complaint__pack
+                     (const Crm__V1__PastComplaint *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__v1__past_complaint__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__v1__past_complaint__pack_to_buffer
+                     (const Crm__V1__PastComplaint *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__v1__past_complaint__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__V1__PastComplaint *
+       crm__v1__past_complaint__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__V1__PastComplaint *)
+     protobuf_c_message_unpack (&crm__v1__past_complaint__descriptor,
+                                allocator, len, data);
+}
+void   crm__v1__past_complaint__free_unpacked
+                     (Crm__V1__PastComplaint *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__v1__past_complaint__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__v1__import_complaints_request__init
+                     (Crm__V1__ImportComplaintsRequest         *message)
+{
+  static const Crm__V1__ImportComplaintsRequest init_value = CRM__V1__IMPORT_COMPLAINTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__v1__import_complaints_request__get_packed_size
+                     (const Crm__V1__ImportComplaintsRequest *message)
+{
+  assert(message->base.descriptor == &crm__v1__import_complaints_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__v1__import_complaints_request__pack
+                     (const Crm__V1__ImportComplaintsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__v1__import_complaints_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__v1__import_complaints_request__pack_to_buffer
+                     (const Crm__V1__ImportComplaintsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__v1__import_complaints_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__V1__ImportComplaintsRequest *
+       crm__v1__import_complaints_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__V1__ImportComplaintsRequest *)
+     protobuf_c_message_unpack (&crm__v1__import_complaints_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__v1__import_complaints_request__free_unpacked
+                     (Crm__V1__ImportComplaintsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__v1__import_complaints_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__v1__import_complaint_row_result__init
+                     (Crm__V1__ImportComplaintRowResult         *message)
+{
+  static const Crm__V1__ImportComplaintRowResult init_value = CRM__V1__IMPORT_COMPLAINT_ROW_RESULT__INIT;
+  *message = init_value;
+}
+size_t crm__v1__import_complaint_row_result__get_packed_size
+                     (const Crm__V1__ImportComplaintRowResult *message)
+{
+  assert(message->base.descriptor == &crm__v1__import_complaint_row_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__v1__import_complaint_row_result__pack
+                     (const Crm__V1__ImportComplaintRowResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__v1__import_complaint_row_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__v1__import_complaint_row_result__pack_to_buffer
+                     (const Crm__V1__ImportComplaintRowResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__v1__import_complaint_row_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__V1__ImportComplaintRowResult *
+       crm__v1__import_complaint_row_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__V1__ImportComplaintRowResult *)
+     protobuf_c_message_unpack (&crm__v1__import_complaint_row_result__descriptor,
+                                allocator, len, data);
+}
+void   crm__v1__import_complaint_row_result__free_unpacked
+                     (Crm__V1__ImportComplaintRowResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__v1__import_complaint_row_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__v1__import_complaints_response__init
+                     (Crm__V1__ImportComplaintsResponse         *message)
+{
+  static const Crm__V1__ImportComplaintsResponse init_value = CRM__V1__IMPORT_COMPLAINTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__v1__import_complaints_response__get_packed_size
+                     (const Crm__V1__ImportComplaintsResponse *message)
+{
+  assert(message->base.descriptor == &crm__v1__import_complaints_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__v1__import_complaints_response__pack
+                     (const Crm__V1__ImportComplaintsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__v1__import_complaints_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__v1__import_complaints_response__pack_to_buffer
+                     (const Crm__V1__ImportComplaintsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__v1__import_complaints_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__V1__ImportComplaintsResponse *
+       crm__v1__import_complaints_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__V1__ImportComplaintsResponse *)
+     protobuf_c_message_unpack (&crm__v1__import_complaints_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__v1__import_complaints_response__free_unpacked
+                     (Crm__V1__ImportComplaintsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__v1__import_complaints_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   crm__v1__watch_complaints_request__init
                      (Crm__V1__WatchComplaintsRequest         *message)
 {
@@ -3440,6 +3620,431 @@ const ProtobufCMessageDescriptor crm__v1__record_return_quality_check_response__
   (ProtobufCMessageInit) crm__v1__record_return_quality_check_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__v1__past_complaint__field_descriptors[14] =
+{
+  {
+    "customer_handle",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, customer_handle),
+    &crm__v1__handle__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_number",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, order_number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "category",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, category),
+    &crm__v1__complaint_category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "summary",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, summary),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "items",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__V1__PastComplaint, n_items),
+    offsetof(Crm__V1__PastComplaint, items),
+    &crm__v1__affected_item__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "opened_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, opened_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resolution",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, resolution),
+    &crm__v1__resolution_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rejection_reason",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, rejection_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "settled_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, settled_ms),
+    &crm__v1__int64_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "adjustments",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__V1__PastComplaint, n_adjustments),
+    offsetof(Crm__V1__PastComplaint, adjustments),
+    &crm__v1__compensation_line__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rationale",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, rationale),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stated_refund_rupiah",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, stated_refund_rupiah),
+    &crm__v1__int64_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "informed_ms",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, informed_ms),
+    &crm__v1__int64_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "closed_ms",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__PastComplaint, closed_ms),
+    &crm__v1__int64_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__v1__past_complaint__field_indices_by_name[] = {
+  9,   /* field[9] = adjustments */
+  2,   /* field[2] = category */
+  13,   /* field[13] = closed_ms */
+  0,   /* field[0] = customer_handle */
+  12,   /* field[12] = informed_ms */
+  4,   /* field[4] = items */
+  5,   /* field[5] = opened_ms */
+  1,   /* field[1] = order_number */
+  10,   /* field[10] = rationale */
+  7,   /* field[7] = rejection_reason */
+  6,   /* field[6] = resolution */
+  8,   /* field[8] = settled_ms */
+  11,   /* field[11] = stated_refund_rupiah */
+  3,   /* field[3] = summary */
+};
+static const ProtobufCIntRange crm__v1__past_complaint__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor crm__v1__past_complaint__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.v1.PastComplaint",
+  "PastComplaint",
+  "Crm__V1__PastComplaint",
+  "crm.v1",
+  sizeof(Crm__V1__PastComplaint),
+  14,
+  crm__v1__past_complaint__field_descriptors,
+  crm__v1__past_complaint__field_indices_by_name,
+  1,  crm__v1__past_complaint__number_ranges,
+  (ProtobufCMessageInit) crm__v1__past_complaint__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__v1__import_complaints_request__field_descriptors[3] =
+{
+  {
+    "row_number",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__ImportComplaintsRequest, row_number),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__ImportComplaintsRequest, key),
+    &crm__v1__idempotency_key__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "complaint",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__ImportComplaintsRequest, complaint),
+    &crm__v1__past_complaint__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__v1__import_complaints_request__field_indices_by_name[] = {
+  2,   /* field[2] = complaint */
+  1,   /* field[1] = key */
+  0,   /* field[0] = row_number */
+};
+static const ProtobufCIntRange crm__v1__import_complaints_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__v1__import_complaints_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.v1.ImportComplaintsRequest",
+  "ImportComplaintsRequest",
+  "Crm__V1__ImportComplaintsRequest",
+  "crm.v1",
+  sizeof(Crm__V1__ImportComplaintsRequest),
+  3,
+  crm__v1__import_complaints_request__field_descriptors,
+  crm__v1__import_complaints_request__field_indices_by_name,
+  1,  crm__v1__import_complaints_request__number_ranges,
+  (ProtobufCMessageInit) crm__v1__import_complaints_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__v1__import_complaint_row_result__field_descriptors[4] =
+{
+  {
+    "row_number",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__ImportComplaintRowResult, row_number),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "complaint_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__ImportComplaintRowResult, complaint_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__ImportComplaintRowResult, outcome),
+    &crm__v1__item_outcome__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "violations",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__V1__ImportComplaintRowResult, n_violations),
+    offsetof(Crm__V1__ImportComplaintRowResult, violations),
+    &crm__v1__field_violation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__v1__import_complaint_row_result__field_indices_by_name[] = {
+  1,   /* field[1] = complaint_id */
+  2,   /* field[2] = outcome */
+  0,   /* field[0] = row_number */
+  3,   /* field[3] = violations */
+};
+static const ProtobufCIntRange crm__v1__import_complaint_row_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__v1__import_complaint_row_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.v1.ImportComplaintRowResult",
+  "ImportComplaintRowResult",
+  "Crm__V1__ImportComplaintRowResult",
+  "crm.v1",
+  sizeof(Crm__V1__ImportComplaintRowResult),
+  4,
+  crm__v1__import_complaint_row_result__field_descriptors,
+  crm__v1__import_complaint_row_result__field_indices_by_name,
+  1,  crm__v1__import_complaint_row_result__number_ranges,
+  (ProtobufCMessageInit) crm__v1__import_complaint_row_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__v1__import_complaints_response__field_descriptors[4] =
+{
+  {
+    "results",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__V1__ImportComplaintsResponse, n_results),
+    offsetof(Crm__V1__ImportComplaintsResponse, results),
+    &crm__v1__import_complaint_row_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "accepted_count",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__ImportComplaintsResponse, accepted_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "duplicate_count",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__ImportComplaintsResponse, duplicate_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rejected_count",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__V1__ImportComplaintsResponse, rejected_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__v1__import_complaints_response__field_indices_by_name[] = {
+  1,   /* field[1] = accepted_count */
+  2,   /* field[2] = duplicate_count */
+  3,   /* field[3] = rejected_count */
+  0,   /* field[0] = results */
+};
+static const ProtobufCIntRange crm__v1__import_complaints_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__v1__import_complaints_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.v1.ImportComplaintsResponse",
+  "ImportComplaintsResponse",
+  "Crm__V1__ImportComplaintsResponse",
+  "crm.v1",
+  sizeof(Crm__V1__ImportComplaintsResponse),
+  4,
+  crm__v1__import_complaints_response__field_descriptors,
+  crm__v1__import_complaints_response__field_indices_by_name,
+  1,  crm__v1__import_complaints_response__number_ranges,
+  (ProtobufCMessageInit) crm__v1__import_complaints_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor crm__v1__watch_complaints_request__field_descriptors[3] =
 {
   {
@@ -3929,7 +4534,7 @@ const ProtobufCEnumDescriptor crm__v1__complaint_change_kind__descriptor =
   crm__v1__complaint_change_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__v1__complaint_service__method_descriptors[8] =
+static const ProtobufCMethodDescriptor crm__v1__complaint_service__method_descriptors[9] =
 {
   { "OpenComplaint", &crm__v1__open_complaint_request__descriptor, &crm__v1__open_complaint_response__descriptor },
   { "GetComplaint", &crm__v1__get_complaint_request__descriptor, &crm__v1__get_complaint_response__descriptor },
@@ -3937,18 +4542,20 @@ static const ProtobufCMethodDescriptor crm__v1__complaint_service__method_descri
   { "TransitionComplaint", &crm__v1__transition_complaint_request__descriptor, &crm__v1__transition_complaint_response__descriptor },
   { "QuoteCompensation", &crm__v1__quote_compensation_request__descriptor, &crm__v1__quote_compensation_response__descriptor },
   { "RecordReturnQualityCheck", &crm__v1__record_return_quality_check_request__descriptor, &crm__v1__record_return_quality_check_response__descriptor },
+  { "ImportComplaints", &crm__v1__import_complaints_request__descriptor, &crm__v1__import_complaints_response__descriptor },
   { "WatchComplaints", &crm__v1__watch_complaints_request__descriptor, &crm__v1__watch_complaints_response__descriptor },
   { "WatchMyNotices", &crm__v1__watch_my_notices_request__descriptor, &crm__v1__watch_my_notices_response__descriptor },
 };
 const unsigned crm__v1__complaint_service__method_indices_by_name[] = {
   1,        /* GetComplaint */
+  6,        /* ImportComplaints */
   2,        /* ListComplaints */
   0,        /* OpenComplaint */
   4,        /* QuoteCompensation */
   5,        /* RecordReturnQualityCheck */
   3,        /* TransitionComplaint */
-  6,        /* WatchComplaints */
-  7         /* WatchMyNotices */
+  7,        /* WatchComplaints */
+  8         /* WatchMyNotices */
 };
 const ProtobufCServiceDescriptor crm__v1__complaint_service__descriptor =
 {
@@ -3957,7 +4564,7 @@ const ProtobufCServiceDescriptor crm__v1__complaint_service__descriptor =
   "ComplaintService",
   "Crm__V1__ComplaintService",
   "crm.v1",
-  8,
+  9,
   crm__v1__complaint_service__method_descriptors,
   crm__v1__complaint_service__method_indices_by_name
 };
@@ -4009,13 +4616,21 @@ void crm__v1__complaint_service__record_return_quality_check(ProtobufCService *s
   assert(service->descriptor == &crm__v1__complaint_service__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void crm__v1__complaint_service__import_complaints(ProtobufCService *service,
+                                                   const Crm__V1__ImportComplaintsRequest *input,
+                                                   Crm__V1__ImportComplaintsResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &crm__v1__complaint_service__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void crm__v1__complaint_service__watch_complaints(ProtobufCService *service,
                                                   const Crm__V1__WatchComplaintsRequest *input,
                                                   Crm__V1__WatchComplaintsResponse_Closure closure,
                                                   void *closure_data)
 {
   assert(service->descriptor == &crm__v1__complaint_service__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__v1__complaint_service__watch_my_notices(ProtobufCService *service,
                                                   const Crm__V1__WatchMyNoticesRequest *input,
@@ -4023,7 +4638,7 @@ void crm__v1__complaint_service__watch_my_notices(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &crm__v1__complaint_service__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__v1__complaint_service__init (Crm__V1__ComplaintService_Service *service,
                                        Crm__V1__ComplaintService_ServiceDestroy destroy)

@@ -41,6 +41,10 @@ typedef struct Crm__V1__QuoteCompensationRequest Crm__V1__QuoteCompensationReque
 typedef struct Crm__V1__QuoteCompensationResponse Crm__V1__QuoteCompensationResponse;
 typedef struct Crm__V1__RecordReturnQualityCheckRequest Crm__V1__RecordReturnQualityCheckRequest;
 typedef struct Crm__V1__RecordReturnQualityCheckResponse Crm__V1__RecordReturnQualityCheckResponse;
+typedef struct Crm__V1__PastComplaint Crm__V1__PastComplaint;
+typedef struct Crm__V1__ImportComplaintsRequest Crm__V1__ImportComplaintsRequest;
+typedef struct Crm__V1__ImportComplaintRowResult Crm__V1__ImportComplaintRowResult;
+typedef struct Crm__V1__ImportComplaintsResponse Crm__V1__ImportComplaintsResponse;
 typedef struct Crm__V1__WatchComplaintsRequest Crm__V1__WatchComplaintsRequest;
 typedef struct Crm__V1__WatchComplaintsResponse Crm__V1__WatchComplaintsResponse;
 typedef struct Crm__V1__WatchMyNoticesRequest Crm__V1__WatchMyNoticesRequest;
@@ -1046,6 +1050,161 @@ struct  Crm__V1__RecordReturnQualityCheckResponse
 
 
 /*
+ * A complaint handled before this server, as its records keep it, with the times things happened. It becomes the
+ * same opening and steps a live complaint leaves, at those times, all made by the importing supervisor.
+ */
+struct  Crm__V1__PastComplaint
+{
+  ProtobufCMessage base;
+  /*
+   * The customer's handle, e.g. an order-system id; the customer is created when unknown.
+   */
+  Crm__V1__Handle *customer_handle;
+  /*
+   * The order it is about (it need not be known to this server).
+   */
+  char *order_number;
+  /*
+   * The category.
+   */
+  Crm__V1__ComplaintCategory category;
+  /*
+   * What the customer reported.
+   */
+  char *summary;
+  /*
+   * The items as the records keep them: ordered, received, broken and prices; the refund is computed from them.
+   */
+  size_t n_items;
+  Crm__V1__AffectedItem **items;
+  /*
+   * When it was opened, Unix milliseconds; required.
+   */
+  int64_t opened_ms;
+  /*
+   * REFUND or NO_COMPENSATION for a decided complaint; unspecified for one not settled, or rejected.
+   */
+  Crm__V1__ResolutionKind resolution;
+  /*
+   * Why it was rejected; non-empty makes it a rejection (leave resolution unspecified).
+   */
+  char *rejection_reason;
+  /*
+   * When it was decided or rejected, Unix milliseconds; required with a resolution or a rejection.
+   */
+  Crm__V1__Int64Value *settled_ms;
+  /*
+   * Goodwill lines of a refund (kind GOODWILL), each with its explanation.
+   */
+  size_t n_adjustments;
+  Crm__V1__CompensationLine **adjustments;
+  /*
+   * Why it was decided so, in the decider's words.
+   */
+  char *rationale;
+  /*
+   * The refund the records state, in rupiah: refused when it differs from what the items and adjustments give.
+   * Absent: not checked.
+   */
+  Crm__V1__Int64Value *stated_refund_rupiah;
+  /*
+   * When the customer was told the outcome, Unix milliseconds.
+   */
+  Crm__V1__Int64Value *informed_ms;
+  /*
+   * When it was closed, Unix milliseconds; requires informed_ms.
+   */
+  Crm__V1__Int64Value *closed_ms;
+};
+#define CRM__V1__PAST_COMPLAINT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__v1__past_complaint__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, CRM__V1__COMPLAINT_CATEGORY__COMPLAINT_CATEGORY_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, 0, CRM__V1__RESOLUTION_KIND__RESOLUTION_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, NULL, NULL }
+
+
+/*
+ * One row of a complaint import.
+ */
+struct  Crm__V1__ImportComplaintsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The row's number in the source (1-based), echoed in its result.
+   */
+  uint64_t row_number;
+  /*
+   * The complaint's idempotency key (the importer and the record's external id); required. It also derives the
+   * complaint's id, so importing the same record again stores nothing.
+   */
+  Crm__V1__IdempotencyKey *key;
+  /*
+   * The complaint.
+   */
+  Crm__V1__PastComplaint *complaint;
+};
+#define CRM__V1__IMPORT_COMPLAINTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__v1__import_complaints_request__descriptor) \
+    , 0, NULL, NULL }
+
+
+/*
+ * What happened to one imported complaint.
+ */
+struct  Crm__V1__ImportComplaintRowResult
+{
+  ProtobufCMessage base;
+  /*
+   * The row's number, as sent.
+   */
+  uint64_t row_number;
+  /*
+   * The complaint's id; empty when the row was refused before one was derived.
+   */
+  char *complaint_id;
+  /*
+   * Accepted, duplicate or rejected.
+   */
+  Crm__V1__ItemOutcome outcome;
+  /*
+   * Why it was rejected; empty otherwise.
+   */
+  size_t n_violations;
+  Crm__V1__FieldViolation **violations;
+};
+#define CRM__V1__IMPORT_COMPLAINT_ROW_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__v1__import_complaint_row_result__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, CRM__V1__ITEM_OUTCOME__ITEM_OUTCOME_UNSPECIFIED, 0,NULL }
+
+
+/*
+ * The answer to a complaint import, sent after every accepted row is committed.
+ */
+struct  Crm__V1__ImportComplaintsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * One result per row, in stream order; they must fit one message (at most 100,000 results).
+   */
+  size_t n_results;
+  Crm__V1__ImportComplaintRowResult **results;
+  /*
+   * Complaints stored.
+   */
+  uint64_t accepted_count;
+  /*
+   * Complaints already known.
+   */
+  uint64_t duplicate_count;
+  /*
+   * Rows refused.
+   */
+  uint64_t rejected_count;
+};
+#define CRM__V1__IMPORT_COMPLAINTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__v1__import_complaints_response__descriptor) \
+    , 0,NULL, 0, 0, 0 }
+
+
+/*
  * Subscribes to complaint changes.
  */
 struct  Crm__V1__WatchComplaintsRequest
@@ -1598,6 +1757,82 @@ Crm__V1__RecordReturnQualityCheckResponse *
 void   crm__v1__record_return_quality_check_response__free_unpacked
                      (Crm__V1__RecordReturnQualityCheckResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__V1__PastComplaint methods */
+void   crm__v1__past_complaint__init
+                     (Crm__V1__PastComplaint         *message);
+size_t crm__v1__past_complaint__get_packed_size
+                     (const Crm__V1__PastComplaint   *message);
+size_t crm__v1__past_complaint__pack
+                     (const Crm__V1__PastComplaint   *message,
+                      uint8_t             *out);
+size_t crm__v1__past_complaint__pack_to_buffer
+                     (const Crm__V1__PastComplaint   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__V1__PastComplaint *
+       crm__v1__past_complaint__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__v1__past_complaint__free_unpacked
+                     (Crm__V1__PastComplaint *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__V1__ImportComplaintsRequest methods */
+void   crm__v1__import_complaints_request__init
+                     (Crm__V1__ImportComplaintsRequest         *message);
+size_t crm__v1__import_complaints_request__get_packed_size
+                     (const Crm__V1__ImportComplaintsRequest   *message);
+size_t crm__v1__import_complaints_request__pack
+                     (const Crm__V1__ImportComplaintsRequest   *message,
+                      uint8_t             *out);
+size_t crm__v1__import_complaints_request__pack_to_buffer
+                     (const Crm__V1__ImportComplaintsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__V1__ImportComplaintsRequest *
+       crm__v1__import_complaints_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__v1__import_complaints_request__free_unpacked
+                     (Crm__V1__ImportComplaintsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__V1__ImportComplaintRowResult methods */
+void   crm__v1__import_complaint_row_result__init
+                     (Crm__V1__ImportComplaintRowResult         *message);
+size_t crm__v1__import_complaint_row_result__get_packed_size
+                     (const Crm__V1__ImportComplaintRowResult   *message);
+size_t crm__v1__import_complaint_row_result__pack
+                     (const Crm__V1__ImportComplaintRowResult   *message,
+                      uint8_t             *out);
+size_t crm__v1__import_complaint_row_result__pack_to_buffer
+                     (const Crm__V1__ImportComplaintRowResult   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__V1__ImportComplaintRowResult *
+       crm__v1__import_complaint_row_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__v1__import_complaint_row_result__free_unpacked
+                     (Crm__V1__ImportComplaintRowResult *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__V1__ImportComplaintsResponse methods */
+void   crm__v1__import_complaints_response__init
+                     (Crm__V1__ImportComplaintsResponse         *message);
+size_t crm__v1__import_complaints_response__get_packed_size
+                     (const Crm__V1__ImportComplaintsResponse   *message);
+size_t crm__v1__import_complaints_response__pack
+                     (const Crm__V1__ImportComplaintsResponse   *message,
+                      uint8_t             *out);
+size_t crm__v1__import_complaints_response__pack_to_buffer
+                     (const Crm__V1__ImportComplaintsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__V1__ImportComplaintsResponse *
+       crm__v1__import_complaints_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__v1__import_complaints_response__free_unpacked
+                     (Crm__V1__ImportComplaintsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Crm__V1__WatchComplaintsRequest methods */
 void   crm__v1__watch_complaints_request__init
                      (Crm__V1__WatchComplaintsRequest         *message);
@@ -1748,6 +1983,18 @@ typedef void (*Crm__V1__RecordReturnQualityCheckRequest_Closure)
 typedef void (*Crm__V1__RecordReturnQualityCheckResponse_Closure)
                  (const Crm__V1__RecordReturnQualityCheckResponse *message,
                   void *closure_data);
+typedef void (*Crm__V1__PastComplaint_Closure)
+                 (const Crm__V1__PastComplaint *message,
+                  void *closure_data);
+typedef void (*Crm__V1__ImportComplaintsRequest_Closure)
+                 (const Crm__V1__ImportComplaintsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__V1__ImportComplaintRowResult_Closure)
+                 (const Crm__V1__ImportComplaintRowResult *message,
+                  void *closure_data);
+typedef void (*Crm__V1__ImportComplaintsResponse_Closure)
+                 (const Crm__V1__ImportComplaintsResponse *message,
+                  void *closure_data);
 typedef void (*Crm__V1__WatchComplaintsRequest_Closure)
                  (const Crm__V1__WatchComplaintsRequest *message,
                   void *closure_data);
@@ -1791,6 +2038,10 @@ struct Crm__V1__ComplaintService_Service
                                       const Crm__V1__RecordReturnQualityCheckRequest *input,
                                       Crm__V1__RecordReturnQualityCheckResponse_Closure closure,
                                       void *closure_data);
+  void (*import_complaints)(Crm__V1__ComplaintService_Service *service,
+                            const Crm__V1__ImportComplaintsRequest *input,
+                            Crm__V1__ImportComplaintsResponse_Closure closure,
+                            void *closure_data);
   void (*watch_complaints)(Crm__V1__ComplaintService_Service *service,
                            const Crm__V1__WatchComplaintsRequest *input,
                            Crm__V1__WatchComplaintsResponse_Closure closure,
@@ -1813,6 +2064,7 @@ void crm__v1__complaint_service__init (Crm__V1__ComplaintService_Service *servic
       function_prefix__ ## transition_complaint,\
       function_prefix__ ## quote_compensation,\
       function_prefix__ ## record_return_quality_check,\
+      function_prefix__ ## import_complaints,\
       function_prefix__ ## watch_complaints,\
       function_prefix__ ## watch_my_notices  }
 void crm__v1__complaint_service__open_complaint(ProtobufCService *service,
@@ -1839,6 +2091,10 @@ void crm__v1__complaint_service__record_return_quality_check(ProtobufCService *s
                                                              const Crm__V1__RecordReturnQualityCheckRequest *input,
                                                              Crm__V1__RecordReturnQualityCheckResponse_Closure closure,
                                                              void *closure_data);
+void crm__v1__complaint_service__import_complaints(ProtobufCService *service,
+                                                   const Crm__V1__ImportComplaintsRequest *input,
+                                                   Crm__V1__ImportComplaintsResponse_Closure closure,
+                                                   void *closure_data);
 void crm__v1__complaint_service__watch_complaints(ProtobufCService *service,
                                                   const Crm__V1__WatchComplaintsRequest *input,
                                                   Crm__V1__WatchComplaintsResponse_Closure closure,
@@ -1881,6 +2137,10 @@ extern const ProtobufCMessageDescriptor crm__v1__quote_compensation_request__des
 extern const ProtobufCMessageDescriptor crm__v1__quote_compensation_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__v1__record_return_quality_check_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__v1__record_return_quality_check_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__v1__past_complaint__descriptor;
+extern const ProtobufCMessageDescriptor crm__v1__import_complaints_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__v1__import_complaint_row_result__descriptor;
+extern const ProtobufCMessageDescriptor crm__v1__import_complaints_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__v1__watch_complaints_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__v1__watch_complaints_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__v1__watch_my_notices_request__descriptor;
