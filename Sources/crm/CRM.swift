@@ -27,7 +27,7 @@ struct CRM: AsyncParsableCommand {
         subcommands: [
             Login.self, ConfigCommand.self, ProfileCommand.self, Caller.self, Timeline.self, OrderCommand.self,
             ComplaintCommand.self, ReturnCommand.self, LoyaltyCommand.self, Rate.self, RatingsCommand.self, ReportCommand.self,
-            WatchCommand.self,
+            WatchCommand.self, Call.self,
         ]
     )
 

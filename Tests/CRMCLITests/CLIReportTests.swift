@@ -367,3 +367,40 @@ extension CLIAgainstServerTests {
         }
     }
 }
+
+/// `crm call`: any method by name with JSON.
+extension CLIAgainstServerTests {
+    @Test func anyMethodCanBeCalledByNameWithJSON() async throws {
+        try await withServer { server, cli in
+            try await importOrders(server, cli)
+            let list = try await cli.run(["call"] + server.flags("sales"))
+            #expect(list.status == 0 && list.stdout.contains("/crm.v1.ProfileService/GetCallerSnapshot") && list.stdout.contains("client-streaming"), "\(list)")
+
+            let snapshot = try await cli.run(
+                ["call", "ProfileService/GetCallerSnapshot", "--data", #"{"customer": {"handle": {"kind": "HANDLE_KIND_PHONE", "value": "0812-3456-789"}}}"#]
+                    + server.flags("sales"))
+            #expect(snapshot.status == 0, "\(snapshot)")
+            let s = try object(snapshot)
+            #expect(s["known"] as? Bool == true, "\(snapshot)")
+            let counters = (s["snapshot"] as? [String: Any])?["counters"] as? [String: Any]
+            #expect(counters?["ordersTotal"] as? Int == 1, "\(snapshot)")
+
+            // A client stream: one request per line on standard input.
+            let lines = (1...3).map { n in
+                #"{"interaction": {"key": {"adapterId": "call-test", "externalId": "m-\#(n)"}, "channel": "CHANNEL_WHATSAPP", "direction": "DIRECTION_INBOUND", "handle": {"kind": "HANDLE_KIND_PHONE", "value": "0812-3456-789"}, "occurredMs": "1714496400000", "summary": "halo \#(n)"}}"#
+            }.joined(separator: "\n")
+            let pushed = try await cli.run(["call", "crm.v1.InteractionService/PushInteractions"] + server.flags("adapter"), stdin: lines)
+            #expect(pushed.status == 0, "\(pushed)")
+            #expect(try object(pushed)["acceptedCount"] as? String == "3", "64-bit counts are strings: \(pushed)")
+
+            let unknownField = try await cli.run(["call", "ProfileService/GetCallerSnapshot", "--data", #"{"handle": {}}"#] + server.flags("sales"))
+            #expect(unknownField.status == 2 && unknownField.stderr.contains(#"has no field "handle"; its fields are customer, channel, statedIntent"#), "\(unknownField)")
+            let notJSON = try await cli.run(["call", "ProfileService/GetCallerSnapshot", "--data", "{customer"] + server.flags("sales"))
+            #expect(notJSON.status == 2 && notJSON.stderr.contains("is not JSON"), "\(notJSON)")
+            let unknownMethod = try await cli.run(["call", "ProfileService/GetProfil"] + server.flags("sales"))
+            #expect(unknownMethod.status == 2 && unknownMethod.stderr.contains("serves no method"), "\(unknownMethod)")
+            let denied = try await cli.run(["call", "ReportService/GetTierDistribution"] + server.flags("sales"))
+            #expect(denied.status == 4, "the server's access rules hold for calls by name: \(denied)")
+        }
+    }
+}

@@ -1182,3 +1182,289 @@ extension FieldViolation {
         reason = try d.string(c.pointee.reason, field: "reason")
     }
 }
+
+extension Int64Value: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "value":
+                self.value = try WireJSON.int64(jsonValue, path + ".value")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["value"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.value != 0 { fields["value"] = WireJSON.value(self.value) }
+        return .object(fields)
+    }
+}
+
+extension StringValue: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "value":
+                self.value = try WireJSON.string(jsonValue, path + ".value")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["value"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.value.isEmpty { fields["value"] = WireJSON.value(self.value) }
+        return .object(fields)
+    }
+}
+
+extension BoolValue: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "value":
+                self.value = try WireJSON.bool(jsonValue, path + ".value")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["value"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.value != false { fields["value"] = WireJSON.value(self.value) }
+        return .object(fields)
+    }
+}
+
+extension TimeRange: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "fromMs", "from_ms":
+                self.fromMs = try WireJSON.int64(jsonValue, path + ".fromMs")
+            case "toMs", "to_ms":
+                self.toMs = try WireJSON.int64(jsonValue, path + ".toMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["fromMs", "toMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.fromMs != 0 { fields["fromMs"] = WireJSON.value(self.fromMs) }
+        if self.toMs != 0 { fields["toMs"] = WireJSON.value(self.toMs) }
+        return .object(fields)
+    }
+}
+
+extension PageRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "pageSize", "page_size":
+                self.pageSize = try WireJSON.uint32(jsonValue, path + ".pageSize")
+            case "pageToken", "page_token":
+                self.pageToken = try WireJSON.string(jsonValue, path + ".pageToken")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["pageSize", "pageToken"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.pageSize != 0 { fields["pageSize"] = WireJSON.value(self.pageSize) }
+        if !self.pageToken.isEmpty { fields["pageToken"] = WireJSON.value(self.pageToken) }
+        return .object(fields)
+    }
+}
+
+extension PageInfo: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "nextPageToken", "next_page_token":
+                self.nextPageToken = try WireJSON.string(jsonValue, path + ".nextPageToken")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["nextPageToken"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.nextPageToken.isEmpty { fields["nextPageToken"] = WireJSON.value(self.nextPageToken) }
+        return .object(fields)
+    }
+}
+
+extension ActorRef: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "role":
+                self.role = try WireJSON.enumeration(jsonValue, path + ".role") as Role
+            case "name":
+                self.name = try WireJSON.string(jsonValue, path + ".name")
+            case "team":
+                self.team = try WireJSON.enumeration(jsonValue, path + ".team") as AgentTeam
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["role", "name", "team"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.role.rawValue != 0 { fields["role"] = WireJSON.value(self.role) }
+        if !self.name.isEmpty { fields["name"] = WireJSON.value(self.name) }
+        if self.team.rawValue != 0 { fields["team"] = WireJSON.value(self.team) }
+        return .object(fields)
+    }
+}
+
+extension Handle: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "kind":
+                self.kind = try WireJSON.enumeration(jsonValue, path + ".kind") as HandleKind
+            case "value":
+                self.value = try WireJSON.string(jsonValue, path + ".value")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["kind", "value"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.kind.rawValue != 0 { fields["kind"] = WireJSON.value(self.kind) }
+        if !self.value.isEmpty { fields["value"] = WireJSON.value(self.value) }
+        return .object(fields)
+    }
+}
+
+extension IdempotencyKey: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "adapterId", "adapter_id":
+                self.adapterID = try WireJSON.string(jsonValue, path + ".adapterId")
+            case "externalId", "external_id":
+                self.externalID = try WireJSON.string(jsonValue, path + ".externalId")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["adapterId", "externalId"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.adapterID.isEmpty { fields["adapterId"] = WireJSON.value(self.adapterID) }
+        if !self.externalID.isEmpty { fields["externalId"] = WireJSON.value(self.externalID) }
+        return .object(fields)
+    }
+}
+
+extension CustomerSelector: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customerId", "customer_id":
+                guard self.target == nil else {
+                    throw WireJSON.secondOneofMember("customerId", path, oneof: "target", members: ["customerId", "handle"])
+                }
+                self.target = .customerID(try WireJSON.string(jsonValue, path + ".customerId"))
+            case "handle":
+                guard self.target == nil else {
+                    throw WireJSON.secondOneofMember("handle", path, oneof: "target", members: ["customerId", "handle"])
+                }
+                self.target = .handle(try Handle(json: jsonValue, path: path + ".handle"))
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerId", "handle"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        switch self.target {
+        case .customerID(let v)?: fields["customerId"] = WireJSON.value(v)
+        case .handle(let v)?: fields["handle"] = WireJSON.value(v)
+        case nil: break
+        }
+        return .object(fields)
+    }
+}
+
+extension FieldViolation: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "field":
+                self.field = try WireJSON.string(jsonValue, path + ".field")
+            case "reason":
+                self.reason = try WireJSON.string(jsonValue, path + ".reason")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["field", "reason"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.field.isEmpty { fields["field"] = WireJSON.value(self.field) }
+        if !self.reason.isEmpty { fields["reason"] = WireJSON.value(self.reason) }
+        return .object(fields)
+    }
+}

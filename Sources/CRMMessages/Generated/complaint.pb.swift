@@ -2648,6 +2648,1126 @@ extension WatchMyNoticesResponse {
     }
 }
 
+extension AffectedItem: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "sku":
+                self.sku = try WireJSON.string(jsonValue, path + ".sku")
+            case "name":
+                self.name = try WireJSON.string(jsonValue, path + ".name")
+            case "quantityOrdered", "quantity_ordered":
+                self.quantityOrdered = try WireJSON.int64(jsonValue, path + ".quantityOrdered")
+            case "quantityReceived", "quantity_received":
+                self.quantityReceived = try WireJSON.int64(jsonValue, path + ".quantityReceived")
+            case "quantityBroken", "quantity_broken":
+                self.quantityBroken = try WireJSON.int64(jsonValue, path + ".quantityBroken")
+            case "paidUnitPriceRupiah", "paid_unit_price_rupiah":
+                self.paidUnitPriceRupiah = try WireJSON.int64(jsonValue, path + ".paidUnitPriceRupiah")
+            case "correctUnitPriceRupiah", "correct_unit_price_rupiah":
+                self.correctUnitPriceRupiah = try WireJSON.int64(jsonValue, path + ".correctUnitPriceRupiah")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["sku", "name", "quantityOrdered", "quantityReceived", "quantityBroken", "paidUnitPriceRupiah", "correctUnitPriceRupiah"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.sku.isEmpty { fields["sku"] = WireJSON.value(self.sku) }
+        if !self.name.isEmpty { fields["name"] = WireJSON.value(self.name) }
+        if self.quantityOrdered != 0 { fields["quantityOrdered"] = WireJSON.value(self.quantityOrdered) }
+        if self.quantityReceived != 0 { fields["quantityReceived"] = WireJSON.value(self.quantityReceived) }
+        if self.quantityBroken != 0 { fields["quantityBroken"] = WireJSON.value(self.quantityBroken) }
+        if self.paidUnitPriceRupiah != 0 { fields["paidUnitPriceRupiah"] = WireJSON.value(self.paidUnitPriceRupiah) }
+        if self.correctUnitPriceRupiah != 0 { fields["correctUnitPriceRupiah"] = WireJSON.value(self.correctUnitPriceRupiah) }
+        return .object(fields)
+    }
+}
+
+extension CompensationLine: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "kind":
+                self.kind = try WireJSON.enumeration(jsonValue, path + ".kind") as CompensationKind
+            case "sku":
+                self.sku = try WireJSON.string(jsonValue, path + ".sku")
+            case "quantity":
+                self.quantity = try WireJSON.int64(jsonValue, path + ".quantity")
+            case "unitAmountRupiah", "unit_amount_rupiah":
+                self.unitAmountRupiah = try WireJSON.int64(jsonValue, path + ".unitAmountRupiah")
+            case "amountRupiah", "amount_rupiah":
+                self.amountRupiah = try WireJSON.int64(jsonValue, path + ".amountRupiah")
+            case "explanation":
+                self.explanation = try WireJSON.string(jsonValue, path + ".explanation")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["kind", "sku", "quantity", "unitAmountRupiah", "amountRupiah", "explanation"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.kind.rawValue != 0 { fields["kind"] = WireJSON.value(self.kind) }
+        if !self.sku.isEmpty { fields["sku"] = WireJSON.value(self.sku) }
+        if self.quantity != 0 { fields["quantity"] = WireJSON.value(self.quantity) }
+        if self.unitAmountRupiah != 0 { fields["unitAmountRupiah"] = WireJSON.value(self.unitAmountRupiah) }
+        if self.amountRupiah != 0 { fields["amountRupiah"] = WireJSON.value(self.amountRupiah) }
+        if !self.explanation.isEmpty { fields["explanation"] = WireJSON.value(self.explanation) }
+        return .object(fields)
+    }
+}
+
+extension CompensationQuote: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "lines":
+                self.lines = try WireJSON.repeated(jsonValue, path + ".lines") { v, p throws(WireJSONError) in try CompensationLine(json: v, path: p) }
+            case "totalRupiah", "total_rupiah":
+                self.totalRupiah = try WireJSON.int64(jsonValue, path + ".totalRupiah")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["lines", "totalRupiah"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.lines.isEmpty { fields["lines"] = .array(self.lines.map { WireJSON.value($0) }) }
+        if self.totalRupiah != 0 { fields["totalRupiah"] = WireJSON.value(self.totalRupiah) }
+        return .object(fields)
+    }
+}
+
+extension ComplaintDecision: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "resolution":
+                self.resolution = try WireJSON.enumeration(jsonValue, path + ".resolution") as ResolutionKind
+            case "compensation":
+                self.compensation = try CompensationQuote(json: jsonValue, path: path + ".compensation")
+            case "rationale":
+                self.rationale = try WireJSON.string(jsonValue, path + ".rationale")
+            case "decidedBy", "decided_by":
+                self.decidedBy = try ActorRef(json: jsonValue, path: path + ".decidedBy")
+            case "decidedMs", "decided_ms":
+                self.decidedMs = try WireJSON.int64(jsonValue, path + ".decidedMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["resolution", "compensation", "rationale", "decidedBy", "decidedMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.resolution.rawValue != 0 { fields["resolution"] = WireJSON.value(self.resolution) }
+        if let v = self.compensation { fields["compensation"] = v.json }
+        if !self.rationale.isEmpty { fields["rationale"] = WireJSON.value(self.rationale) }
+        if let v = self.decidedBy { fields["decidedBy"] = v.json }
+        if self.decidedMs != 0 { fields["decidedMs"] = WireJSON.value(self.decidedMs) }
+        return .object(fields)
+    }
+}
+
+extension ComplaintDecisionInput: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "resolution":
+                self.resolution = try WireJSON.enumeration(jsonValue, path + ".resolution") as ResolutionKind
+            case "confirmedItems", "confirmed_items":
+                self.confirmedItems = try WireJSON.repeated(jsonValue, path + ".confirmedItems") { v, p throws(WireJSONError) in try AffectedItem(json: v, path: p) }
+            case "returnShippingRupiah", "return_shipping_rupiah":
+                self.returnShippingRupiah = try WireJSON.int64(jsonValue, path + ".returnShippingRupiah")
+            case "adjustments":
+                self.adjustments = try WireJSON.repeated(jsonValue, path + ".adjustments") { v, p throws(WireJSONError) in try CompensationLine(json: v, path: p) }
+            case "rationale":
+                self.rationale = try WireJSON.string(jsonValue, path + ".rationale")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["resolution", "confirmedItems", "returnShippingRupiah", "adjustments", "rationale"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.resolution.rawValue != 0 { fields["resolution"] = WireJSON.value(self.resolution) }
+        if !self.confirmedItems.isEmpty { fields["confirmedItems"] = .array(self.confirmedItems.map { WireJSON.value($0) }) }
+        if self.returnShippingRupiah != 0 { fields["returnShippingRupiah"] = WireJSON.value(self.returnShippingRupiah) }
+        if !self.adjustments.isEmpty { fields["adjustments"] = .array(self.adjustments.map { WireJSON.value($0) }) }
+        if !self.rationale.isEmpty { fields["rationale"] = WireJSON.value(self.rationale) }
+        return .object(fields)
+    }
+}
+
+extension CompensationQuoteInput: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "category":
+                self.category = try WireJSON.enumeration(jsonValue, path + ".category") as ComplaintCategory
+            case "items":
+                self.items = try WireJSON.repeated(jsonValue, path + ".items") { v, p throws(WireJSONError) in try AffectedItem(json: v, path: p) }
+            case "returnShippingRupiah", "return_shipping_rupiah":
+                self.returnShippingRupiah = try WireJSON.int64(jsonValue, path + ".returnShippingRupiah")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["category", "items", "returnShippingRupiah"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.category.rawValue != 0 { fields["category"] = WireJSON.value(self.category) }
+        if !self.items.isEmpty { fields["items"] = .array(self.items.map { WireJSON.value($0) }) }
+        if self.returnShippingRupiah != 0 { fields["returnShippingRupiah"] = WireJSON.value(self.returnShippingRupiah) }
+        return .object(fields)
+    }
+}
+
+extension QualityCheckItem: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "sku":
+                self.sku = try WireJSON.string(jsonValue, path + ".sku")
+            case "quantityReturned", "quantity_returned":
+                self.quantityReturned = try WireJSON.int64(jsonValue, path + ".quantityReturned")
+            case "quantityAccepted", "quantity_accepted":
+                self.quantityAccepted = try WireJSON.int64(jsonValue, path + ".quantityAccepted")
+            case "finding":
+                self.finding = try WireJSON.string(jsonValue, path + ".finding")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["sku", "quantityReturned", "quantityAccepted", "finding"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.sku.isEmpty { fields["sku"] = WireJSON.value(self.sku) }
+        if self.quantityReturned != 0 { fields["quantityReturned"] = WireJSON.value(self.quantityReturned) }
+        if self.quantityAccepted != 0 { fields["quantityAccepted"] = WireJSON.value(self.quantityAccepted) }
+        if !self.finding.isEmpty { fields["finding"] = WireJSON.value(self.finding) }
+        return .object(fields)
+    }
+}
+
+extension ReturnQualityCheck: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "factId", "fact_id":
+                self.factID = try WireJSON.string(jsonValue, path + ".factId")
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "complaintId", "complaint_id":
+                self.complaintID = try WireJSON.string(jsonValue, path + ".complaintId")
+            case "orderNumber", "order_number":
+                self.orderNumber = try WireJSON.string(jsonValue, path + ".orderNumber")
+            case "items":
+                self.items = try WireJSON.repeated(jsonValue, path + ".items") { v, p throws(WireJSONError) in try QualityCheckItem(json: v, path: p) }
+            case "verdict":
+                self.verdict = try WireJSON.enumeration(jsonValue, path + ".verdict") as QualityCheckVerdict
+            case "localShippingRupiah", "local_shipping_rupiah":
+                self.localShippingRupiah = try WireJSON.int64(jsonValue, path + ".localShippingRupiah")
+            case "inspector":
+                self.inspector = try ActorRef(json: jsonValue, path: path + ".inspector")
+            case "receivedMs", "received_ms":
+                self.receivedMs = try WireJSON.int64(jsonValue, path + ".receivedMs")
+            case "checkedMs", "checked_ms":
+                self.checkedMs = try WireJSON.int64(jsonValue, path + ".checkedMs")
+            case "note":
+                self.note = try WireJSON.string(jsonValue, path + ".note")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["factId", "key", "complaintId", "orderNumber", "items", "verdict", "localShippingRupiah", "inspector", "receivedMs", "checkedMs", "note"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.factID.isEmpty { fields["factId"] = WireJSON.value(self.factID) }
+        if let v = self.key { fields["key"] = v.json }
+        if !self.complaintID.isEmpty { fields["complaintId"] = WireJSON.value(self.complaintID) }
+        if !self.orderNumber.isEmpty { fields["orderNumber"] = WireJSON.value(self.orderNumber) }
+        if !self.items.isEmpty { fields["items"] = .array(self.items.map { WireJSON.value($0) }) }
+        if self.verdict.rawValue != 0 { fields["verdict"] = WireJSON.value(self.verdict) }
+        if self.localShippingRupiah != 0 { fields["localShippingRupiah"] = WireJSON.value(self.localShippingRupiah) }
+        if let v = self.inspector { fields["inspector"] = v.json }
+        if self.receivedMs != 0 { fields["receivedMs"] = WireJSON.value(self.receivedMs) }
+        if self.checkedMs != 0 { fields["checkedMs"] = WireJSON.value(self.checkedMs) }
+        if !self.note.isEmpty { fields["note"] = WireJSON.value(self.note) }
+        return .object(fields)
+    }
+}
+
+extension ComplaintTransition: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "factId", "fact_id":
+                self.factID = try WireJSON.string(jsonValue, path + ".factId")
+            case "fromState", "from_state":
+                self.fromState = try WireJSON.enumeration(jsonValue, path + ".fromState") as ComplaintState
+            case "toState", "to_state":
+                self.toState = try WireJSON.enumeration(jsonValue, path + ".toState") as ComplaintState
+            case "actor":
+                self.actor = try ActorRef(json: jsonValue, path: path + ".actor")
+            case "atMs", "at_ms":
+                self.atMs = try WireJSON.int64(jsonValue, path + ".atMs")
+            case "note":
+                self.note = try WireJSON.string(jsonValue, path + ".note")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["factId", "fromState", "toState", "actor", "atMs", "note"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.factID.isEmpty { fields["factId"] = WireJSON.value(self.factID) }
+        if self.fromState.rawValue != 0 { fields["fromState"] = WireJSON.value(self.fromState) }
+        if self.toState.rawValue != 0 { fields["toState"] = WireJSON.value(self.toState) }
+        if let v = self.actor { fields["actor"] = v.json }
+        if self.atMs != 0 { fields["atMs"] = WireJSON.value(self.atMs) }
+        if !self.note.isEmpty { fields["note"] = WireJSON.value(self.note) }
+        return .object(fields)
+    }
+}
+
+extension ServiceLevel: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "firstResponseDueMs", "first_response_due_ms":
+                self.firstResponseDueMs = try WireJSON.int64(jsonValue, path + ".firstResponseDueMs")
+            case "firstResponseAtMs", "first_response_at_ms":
+                self.firstResponseAtMs = try Int64Value(json: jsonValue, path: path + ".firstResponseAtMs")
+            case "firstResponseBreached", "first_response_breached":
+                self.firstResponseBreached = try WireJSON.bool(jsonValue, path + ".firstResponseBreached")
+            case "resolutionDueMs", "resolution_due_ms":
+                self.resolutionDueMs = try WireJSON.int64(jsonValue, path + ".resolutionDueMs")
+            case "resolvedAtMs", "resolved_at_ms":
+                self.resolvedAtMs = try Int64Value(json: jsonValue, path: path + ".resolvedAtMs")
+            case "resolutionBreached", "resolution_breached":
+                self.resolutionBreached = try WireJSON.bool(jsonValue, path + ".resolutionBreached")
+            case "evaluatedAtMs", "evaluated_at_ms":
+                self.evaluatedAtMs = try WireJSON.int64(jsonValue, path + ".evaluatedAtMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["firstResponseDueMs", "firstResponseAtMs", "firstResponseBreached", "resolutionDueMs", "resolvedAtMs", "resolutionBreached", "evaluatedAtMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.firstResponseDueMs != 0 { fields["firstResponseDueMs"] = WireJSON.value(self.firstResponseDueMs) }
+        if let v = self.firstResponseAtMs { fields["firstResponseAtMs"] = v.json }
+        if self.firstResponseBreached != false { fields["firstResponseBreached"] = WireJSON.value(self.firstResponseBreached) }
+        if self.resolutionDueMs != 0 { fields["resolutionDueMs"] = WireJSON.value(self.resolutionDueMs) }
+        if let v = self.resolvedAtMs { fields["resolvedAtMs"] = v.json }
+        if self.resolutionBreached != false { fields["resolutionBreached"] = WireJSON.value(self.resolutionBreached) }
+        if self.evaluatedAtMs != 0 { fields["evaluatedAtMs"] = WireJSON.value(self.evaluatedAtMs) }
+        return .object(fields)
+    }
+}
+
+extension Complaint: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "complaintId", "complaint_id":
+                self.complaintID = try WireJSON.string(jsonValue, path + ".complaintId")
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "orderNumber", "order_number":
+                self.orderNumber = try WireJSON.string(jsonValue, path + ".orderNumber")
+            case "category":
+                self.category = try WireJSON.enumeration(jsonValue, path + ".category") as ComplaintCategory
+            case "returnReason", "return_reason":
+                self.returnReason = try WireJSON.enumeration(jsonValue, path + ".returnReason") as ReturnReason
+            case "state":
+                self.state = try WireJSON.enumeration(jsonValue, path + ".state") as ComplaintState
+            case "summary":
+                self.summary = try WireJSON.string(jsonValue, path + ".summary")
+            case "items":
+                self.items = try WireJSON.repeated(jsonValue, path + ".items") { v, p throws(WireJSONError) in try AffectedItem(json: v, path: p) }
+            case "openedBy", "opened_by":
+                self.openedBy = try ActorRef(json: jsonValue, path: path + ".openedBy")
+            case "openedMs", "opened_ms":
+                self.openedMs = try WireJSON.int64(jsonValue, path + ".openedMs")
+            case "updatedMs", "updated_ms":
+                self.updatedMs = try WireJSON.int64(jsonValue, path + ".updatedMs")
+            case "transitions":
+                self.transitions = try WireJSON.repeated(jsonValue, path + ".transitions") { v, p throws(WireJSONError) in try ComplaintTransition(json: v, path: p) }
+            case "decision":
+                self.decision = try ComplaintDecision(json: jsonValue, path: path + ".decision")
+            case "qualityCheck", "quality_check":
+                self.qualityCheck = try ReturnQualityCheck(json: jsonValue, path: path + ".qualityCheck")
+            case "serviceLevel", "service_level":
+                self.serviceLevel = try ServiceLevel(json: jsonValue, path: path + ".serviceLevel")
+            case "priority":
+                self.priority = try WireJSON.enumeration(jsonValue, path + ".priority") as RoutingPriority
+            case "interactionIds", "interaction_ids":
+                self.interactionIds = try WireJSON.repeated(jsonValue, path + ".interactionIds") { v, p throws(WireJSONError) in try WireJSON.string(v, p) }
+            case "allowedNextStates", "allowed_next_states":
+                self.allowedNextStates = try WireJSON.repeated(jsonValue, path + ".allowedNextStates") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as ComplaintState }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["complaintId", "customerId", "orderNumber", "category", "returnReason", "state", "summary", "items", "openedBy", "openedMs", "updatedMs", "transitions", "decision", "qualityCheck", "serviceLevel", "priority", "interactionIds", "allowedNextStates"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.complaintID.isEmpty { fields["complaintId"] = WireJSON.value(self.complaintID) }
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if !self.orderNumber.isEmpty { fields["orderNumber"] = WireJSON.value(self.orderNumber) }
+        if self.category.rawValue != 0 { fields["category"] = WireJSON.value(self.category) }
+        if self.returnReason.rawValue != 0 { fields["returnReason"] = WireJSON.value(self.returnReason) }
+        if self.state.rawValue != 0 { fields["state"] = WireJSON.value(self.state) }
+        if !self.summary.isEmpty { fields["summary"] = WireJSON.value(self.summary) }
+        if !self.items.isEmpty { fields["items"] = .array(self.items.map { WireJSON.value($0) }) }
+        if let v = self.openedBy { fields["openedBy"] = v.json }
+        if self.openedMs != 0 { fields["openedMs"] = WireJSON.value(self.openedMs) }
+        if self.updatedMs != 0 { fields["updatedMs"] = WireJSON.value(self.updatedMs) }
+        if !self.transitions.isEmpty { fields["transitions"] = .array(self.transitions.map { WireJSON.value($0) }) }
+        if let v = self.decision { fields["decision"] = v.json }
+        if let v = self.qualityCheck { fields["qualityCheck"] = v.json }
+        if let v = self.serviceLevel { fields["serviceLevel"] = v.json }
+        if self.priority.rawValue != 0 { fields["priority"] = WireJSON.value(self.priority) }
+        if !self.interactionIds.isEmpty { fields["interactionIds"] = .array(self.interactionIds.map { WireJSON.value($0) }) }
+        if !self.allowedNextStates.isEmpty { fields["allowedNextStates"] = .array(self.allowedNextStates.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension ComplaintSummary: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "complaintId", "complaint_id":
+                self.complaintID = try WireJSON.string(jsonValue, path + ".complaintId")
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "orderNumber", "order_number":
+                self.orderNumber = try WireJSON.string(jsonValue, path + ".orderNumber")
+            case "category":
+                self.category = try WireJSON.enumeration(jsonValue, path + ".category") as ComplaintCategory
+            case "state":
+                self.state = try WireJSON.enumeration(jsonValue, path + ".state") as ComplaintState
+            case "openedMs", "opened_ms":
+                self.openedMs = try WireJSON.int64(jsonValue, path + ".openedMs")
+            case "updatedMs", "updated_ms":
+                self.updatedMs = try WireJSON.int64(jsonValue, path + ".updatedMs")
+            case "slaBreached", "sla_breached":
+                self.slaBreached = try WireJSON.bool(jsonValue, path + ".slaBreached")
+            case "compensationTotalRupiah", "compensation_total_rupiah":
+                self.compensationTotalRupiah = try WireJSON.int64(jsonValue, path + ".compensationTotalRupiah")
+            case "priority":
+                self.priority = try WireJSON.enumeration(jsonValue, path + ".priority") as RoutingPriority
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["complaintId", "customerId", "orderNumber", "category", "state", "openedMs", "updatedMs", "slaBreached", "compensationTotalRupiah", "priority"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.complaintID.isEmpty { fields["complaintId"] = WireJSON.value(self.complaintID) }
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if !self.orderNumber.isEmpty { fields["orderNumber"] = WireJSON.value(self.orderNumber) }
+        if self.category.rawValue != 0 { fields["category"] = WireJSON.value(self.category) }
+        if self.state.rawValue != 0 { fields["state"] = WireJSON.value(self.state) }
+        if self.openedMs != 0 { fields["openedMs"] = WireJSON.value(self.openedMs) }
+        if self.updatedMs != 0 { fields["updatedMs"] = WireJSON.value(self.updatedMs) }
+        if self.slaBreached != false { fields["slaBreached"] = WireJSON.value(self.slaBreached) }
+        if self.compensationTotalRupiah != 0 { fields["compensationTotalRupiah"] = WireJSON.value(self.compensationTotalRupiah) }
+        if self.priority.rawValue != 0 { fields["priority"] = WireJSON.value(self.priority) }
+        return .object(fields)
+    }
+}
+
+extension OpenComplaintRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "orderNumber", "order_number":
+                self.orderNumber = try WireJSON.string(jsonValue, path + ".orderNumber")
+            case "category":
+                self.category = try WireJSON.enumeration(jsonValue, path + ".category") as ComplaintCategory
+            case "returnReason", "return_reason":
+                self.returnReason = try WireJSON.enumeration(jsonValue, path + ".returnReason") as ReturnReason
+            case "summary":
+                self.summary = try WireJSON.string(jsonValue, path + ".summary")
+            case "items":
+                self.items = try WireJSON.repeated(jsonValue, path + ".items") { v, p throws(WireJSONError) in try AffectedItem(json: v, path: p) }
+            case "interactionId", "interaction_id":
+                self.interactionID = try StringValue(json: jsonValue, path: path + ".interactionId")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["key", "customer", "orderNumber", "category", "returnReason", "summary", "items", "interactionId"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.key { fields["key"] = v.json }
+        if let v = self.customer { fields["customer"] = v.json }
+        if !self.orderNumber.isEmpty { fields["orderNumber"] = WireJSON.value(self.orderNumber) }
+        if self.category.rawValue != 0 { fields["category"] = WireJSON.value(self.category) }
+        if self.returnReason.rawValue != 0 { fields["returnReason"] = WireJSON.value(self.returnReason) }
+        if !self.summary.isEmpty { fields["summary"] = WireJSON.value(self.summary) }
+        if !self.items.isEmpty { fields["items"] = .array(self.items.map { WireJSON.value($0) }) }
+        if let v = self.interactionID { fields["interactionId"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension OpenComplaintResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "complaint":
+                self.complaint = try Complaint(json: jsonValue, path: path + ".complaint")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["outcome", "complaint"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if let v = self.complaint { fields["complaint"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension GetComplaintRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "complaintId", "complaint_id":
+                self.complaintID = try WireJSON.string(jsonValue, path + ".complaintId")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["complaintId"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.complaintID.isEmpty { fields["complaintId"] = WireJSON.value(self.complaintID) }
+        return .object(fields)
+    }
+}
+
+extension GetComplaintResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "complaint":
+                self.complaint = try Complaint(json: jsonValue, path: path + ".complaint")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["complaint"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.complaint { fields["complaint"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ListComplaintsRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "orderNumber", "order_number":
+                self.orderNumber = try StringValue(json: jsonValue, path: path + ".orderNumber")
+            case "categories":
+                self.categories = try WireJSON.repeated(jsonValue, path + ".categories") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as ComplaintCategory }
+            case "states":
+                self.states = try WireJSON.repeated(jsonValue, path + ".states") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as ComplaintState }
+            case "opened":
+                self.opened = try TimeRange(json: jsonValue, path: path + ".opened")
+            case "slaBreached", "sla_breached":
+                self.slaBreached = try BoolValue(json: jsonValue, path: path + ".slaBreached")
+            case "page":
+                self.page = try PageRequest(json: jsonValue, path: path + ".page")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customer", "orderNumber", "categories", "states", "opened", "slaBreached", "page"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.customer { fields["customer"] = v.json }
+        if let v = self.orderNumber { fields["orderNumber"] = v.json }
+        if !self.categories.isEmpty { fields["categories"] = .array(self.categories.map { WireJSON.value($0) }) }
+        if !self.states.isEmpty { fields["states"] = .array(self.states.map { WireJSON.value($0) }) }
+        if let v = self.opened { fields["opened"] = v.json }
+        if let v = self.slaBreached { fields["slaBreached"] = v.json }
+        if let v = self.page { fields["page"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ListComplaintsResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "complaints":
+                self.complaints = try WireJSON.repeated(jsonValue, path + ".complaints") { v, p throws(WireJSONError) in try ComplaintSummary(json: v, path: p) }
+            case "page":
+                self.page = try PageInfo(json: jsonValue, path: path + ".page")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["complaints", "page"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.complaints.isEmpty { fields["complaints"] = .array(self.complaints.map { WireJSON.value($0) }) }
+        if let v = self.page { fields["page"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension TransitionComplaintRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "complaintId", "complaint_id":
+                self.complaintID = try WireJSON.string(jsonValue, path + ".complaintId")
+            case "toState", "to_state":
+                self.toState = try WireJSON.enumeration(jsonValue, path + ".toState") as ComplaintState
+            case "expectedState", "expected_state":
+                self.expectedState = try WireJSON.enumeration(jsonValue, path + ".expectedState") as ComplaintState
+            case "actor":
+                self.actor = try ActorRef(json: jsonValue, path: path + ".actor")
+            case "note":
+                self.note = try WireJSON.string(jsonValue, path + ".note")
+            case "decision":
+                self.decision = try ComplaintDecisionInput(json: jsonValue, path: path + ".decision")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["key", "complaintId", "toState", "expectedState", "actor", "note", "decision"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.key { fields["key"] = v.json }
+        if !self.complaintID.isEmpty { fields["complaintId"] = WireJSON.value(self.complaintID) }
+        if self.toState.rawValue != 0 { fields["toState"] = WireJSON.value(self.toState) }
+        if self.expectedState.rawValue != 0 { fields["expectedState"] = WireJSON.value(self.expectedState) }
+        if let v = self.actor { fields["actor"] = v.json }
+        if !self.note.isEmpty { fields["note"] = WireJSON.value(self.note) }
+        if let v = self.decision { fields["decision"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension TransitionComplaintResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "transition":
+                self.transition = try ComplaintTransition(json: jsonValue, path: path + ".transition")
+            case "complaint":
+                self.complaint = try Complaint(json: jsonValue, path: path + ".complaint")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["outcome", "transition", "complaint"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if let v = self.transition { fields["transition"] = v.json }
+        if let v = self.complaint { fields["complaint"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension QuoteCompensationRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "complaintId", "complaint_id":
+                guard self.subject == nil else {
+                    throw WireJSON.secondOneofMember("complaintId", path, oneof: "subject", members: ["complaintId", "whatIf"])
+                }
+                self.subject = .complaintID(try WireJSON.string(jsonValue, path + ".complaintId"))
+            case "whatIf", "what_if":
+                guard self.subject == nil else {
+                    throw WireJSON.secondOneofMember("whatIf", path, oneof: "subject", members: ["complaintId", "whatIf"])
+                }
+                self.subject = .whatIf(try CompensationQuoteInput(json: jsonValue, path: path + ".whatIf"))
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["complaintId", "whatIf"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        switch self.subject {
+        case .complaintID(let v)?: fields["complaintId"] = WireJSON.value(v)
+        case .whatIf(let v)?: fields["whatIf"] = WireJSON.value(v)
+        case nil: break
+        }
+        return .object(fields)
+    }
+}
+
+extension QuoteCompensationResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "quote":
+                self.quote = try CompensationQuote(json: jsonValue, path: path + ".quote")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["quote"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.quote { fields["quote"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension RecordReturnQualityCheckRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "check":
+                self.check = try ReturnQualityCheck(json: jsonValue, path: path + ".check")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["check"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.check { fields["check"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension RecordReturnQualityCheckResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "complaint":
+                self.complaint = try Complaint(json: jsonValue, path: path + ".complaint")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["outcome", "complaint"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if let v = self.complaint { fields["complaint"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension PastComplaint: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customerHandle", "customer_handle":
+                self.customerHandle = try Handle(json: jsonValue, path: path + ".customerHandle")
+            case "orderNumber", "order_number":
+                self.orderNumber = try WireJSON.string(jsonValue, path + ".orderNumber")
+            case "category":
+                self.category = try WireJSON.enumeration(jsonValue, path + ".category") as ComplaintCategory
+            case "summary":
+                self.summary = try WireJSON.string(jsonValue, path + ".summary")
+            case "items":
+                self.items = try WireJSON.repeated(jsonValue, path + ".items") { v, p throws(WireJSONError) in try AffectedItem(json: v, path: p) }
+            case "openedMs", "opened_ms":
+                self.openedMs = try WireJSON.int64(jsonValue, path + ".openedMs")
+            case "resolution":
+                self.resolution = try WireJSON.enumeration(jsonValue, path + ".resolution") as ResolutionKind
+            case "rejectionReason", "rejection_reason":
+                self.rejectionReason = try WireJSON.string(jsonValue, path + ".rejectionReason")
+            case "settledMs", "settled_ms":
+                self.settledMs = try Int64Value(json: jsonValue, path: path + ".settledMs")
+            case "adjustments":
+                self.adjustments = try WireJSON.repeated(jsonValue, path + ".adjustments") { v, p throws(WireJSONError) in try CompensationLine(json: v, path: p) }
+            case "rationale":
+                self.rationale = try WireJSON.string(jsonValue, path + ".rationale")
+            case "statedRefundRupiah", "stated_refund_rupiah":
+                self.statedRefundRupiah = try Int64Value(json: jsonValue, path: path + ".statedRefundRupiah")
+            case "informedMs", "informed_ms":
+                self.informedMs = try Int64Value(json: jsonValue, path: path + ".informedMs")
+            case "closedMs", "closed_ms":
+                self.closedMs = try Int64Value(json: jsonValue, path: path + ".closedMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerHandle", "orderNumber", "category", "summary", "items", "openedMs", "resolution", "rejectionReason", "settledMs", "adjustments", "rationale", "statedRefundRupiah", "informedMs", "closedMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.customerHandle { fields["customerHandle"] = v.json }
+        if !self.orderNumber.isEmpty { fields["orderNumber"] = WireJSON.value(self.orderNumber) }
+        if self.category.rawValue != 0 { fields["category"] = WireJSON.value(self.category) }
+        if !self.summary.isEmpty { fields["summary"] = WireJSON.value(self.summary) }
+        if !self.items.isEmpty { fields["items"] = .array(self.items.map { WireJSON.value($0) }) }
+        if self.openedMs != 0 { fields["openedMs"] = WireJSON.value(self.openedMs) }
+        if self.resolution.rawValue != 0 { fields["resolution"] = WireJSON.value(self.resolution) }
+        if !self.rejectionReason.isEmpty { fields["rejectionReason"] = WireJSON.value(self.rejectionReason) }
+        if let v = self.settledMs { fields["settledMs"] = v.json }
+        if !self.adjustments.isEmpty { fields["adjustments"] = .array(self.adjustments.map { WireJSON.value($0) }) }
+        if !self.rationale.isEmpty { fields["rationale"] = WireJSON.value(self.rationale) }
+        if let v = self.statedRefundRupiah { fields["statedRefundRupiah"] = v.json }
+        if let v = self.informedMs { fields["informedMs"] = v.json }
+        if let v = self.closedMs { fields["closedMs"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ImportComplaintsRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "rowNumber", "row_number":
+                self.rowNumber = try WireJSON.uint64(jsonValue, path + ".rowNumber")
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "complaint":
+                self.complaint = try PastComplaint(json: jsonValue, path: path + ".complaint")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["rowNumber", "key", "complaint"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.rowNumber != 0 { fields["rowNumber"] = WireJSON.value(self.rowNumber) }
+        if let v = self.key { fields["key"] = v.json }
+        if let v = self.complaint { fields["complaint"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ImportComplaintRowResult: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "rowNumber", "row_number":
+                self.rowNumber = try WireJSON.uint64(jsonValue, path + ".rowNumber")
+            case "complaintId", "complaint_id":
+                self.complaintID = try WireJSON.string(jsonValue, path + ".complaintId")
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "violations":
+                self.violations = try WireJSON.repeated(jsonValue, path + ".violations") { v, p throws(WireJSONError) in try FieldViolation(json: v, path: p) }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["rowNumber", "complaintId", "outcome", "violations"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.rowNumber != 0 { fields["rowNumber"] = WireJSON.value(self.rowNumber) }
+        if !self.complaintID.isEmpty { fields["complaintId"] = WireJSON.value(self.complaintID) }
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if !self.violations.isEmpty { fields["violations"] = .array(self.violations.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension ImportComplaintsResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "results":
+                self.results = try WireJSON.repeated(jsonValue, path + ".results") { v, p throws(WireJSONError) in try ImportComplaintRowResult(json: v, path: p) }
+            case "acceptedCount", "accepted_count":
+                self.acceptedCount = try WireJSON.uint64(jsonValue, path + ".acceptedCount")
+            case "duplicateCount", "duplicate_count":
+                self.duplicateCount = try WireJSON.uint64(jsonValue, path + ".duplicateCount")
+            case "rejectedCount", "rejected_count":
+                self.rejectedCount = try WireJSON.uint64(jsonValue, path + ".rejectedCount")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["results", "acceptedCount", "duplicateCount", "rejectedCount"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.results.isEmpty { fields["results"] = .array(self.results.map { WireJSON.value($0) }) }
+        if self.acceptedCount != 0 { fields["acceptedCount"] = WireJSON.value(self.acceptedCount) }
+        if self.duplicateCount != 0 { fields["duplicateCount"] = WireJSON.value(self.duplicateCount) }
+        if self.rejectedCount != 0 { fields["rejectedCount"] = WireJSON.value(self.rejectedCount) }
+        return .object(fields)
+    }
+}
+
+extension WatchComplaintsRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "categories":
+                self.categories = try WireJSON.repeated(jsonValue, path + ".categories") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as ComplaintCategory }
+            case "states":
+                self.states = try WireJSON.repeated(jsonValue, path + ".states") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as ComplaintState }
+            case "sinceMs", "since_ms":
+                self.sinceMs = try WireJSON.int64(jsonValue, path + ".sinceMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["categories", "states", "sinceMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.categories.isEmpty { fields["categories"] = .array(self.categories.map { WireJSON.value($0) }) }
+        if !self.states.isEmpty { fields["states"] = .array(self.states.map { WireJSON.value($0) }) }
+        if self.sinceMs != 0 { fields["sinceMs"] = WireJSON.value(self.sinceMs) }
+        return .object(fields)
+    }
+}
+
+extension WatchComplaintsResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "kind":
+                self.kind = try WireJSON.enumeration(jsonValue, path + ".kind") as ComplaintChangeKind
+            case "complaint":
+                self.complaint = try ComplaintSummary(json: jsonValue, path: path + ".complaint")
+            case "transition":
+                self.transition = try ComplaintTransition(json: jsonValue, path: path + ".transition")
+            case "changedMs", "changed_ms":
+                self.changedMs = try WireJSON.int64(jsonValue, path + ".changedMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["kind", "complaint", "transition", "changedMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.kind.rawValue != 0 { fields["kind"] = WireJSON.value(self.kind) }
+        if let v = self.complaint { fields["complaint"] = v.json }
+        if let v = self.transition { fields["transition"] = v.json }
+        if self.changedMs != 0 { fields["changedMs"] = WireJSON.value(self.changedMs) }
+        return .object(fields)
+    }
+}
+
+extension WatchMyNoticesRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "kinds":
+                self.kinds = try WireJSON.repeated(jsonValue, path + ".kinds") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as NoticeKind }
+            case "sinceMs", "since_ms":
+                self.sinceMs = try WireJSON.int64(jsonValue, path + ".sinceMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customer", "kinds", "sinceMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.customer { fields["customer"] = v.json }
+        if !self.kinds.isEmpty { fields["kinds"] = .array(self.kinds.map { WireJSON.value($0) }) }
+        if self.sinceMs != 0 { fields["sinceMs"] = WireJSON.value(self.sinceMs) }
+        return .object(fields)
+    }
+}
+
+extension WatchMyNoticesResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "notice":
+                self.notice = try ProactiveNotice(json: jsonValue, path: path + ".notice")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["notice"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.notice { fields["notice"] = v.json }
+        return .object(fields)
+    }
+}
+
 /// After-sales complaints: open, follow, decide, compensate, and watch.
 public enum ComplaintService {
     /// The fully qualified service name.

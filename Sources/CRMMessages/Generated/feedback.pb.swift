@@ -429,6 +429,190 @@ extension ListRatingsResponse {
     }
 }
 
+extension Rating: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "ratingId", "rating_id":
+                self.ratingID = try WireJSON.string(jsonValue, path + ".ratingId")
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "stars":
+                self.stars = try WireJSON.uint32(jsonValue, path + ".stars")
+            case "comment":
+                self.comment = try WireJSON.string(jsonValue, path + ".comment")
+            case "source":
+                self.source = try WireJSON.enumeration(jsonValue, path + ".source") as RatingSource
+            case "channel":
+                self.channel = try WireJSON.enumeration(jsonValue, path + ".channel") as Channel
+            case "orderNumber", "order_number":
+                self.orderNumber = try StringValue(json: jsonValue, path: path + ".orderNumber")
+            case "complaintId", "complaint_id":
+                self.complaintID = try StringValue(json: jsonValue, path: path + ".complaintId")
+            case "ratedMs", "rated_ms":
+                self.ratedMs = try WireJSON.int64(jsonValue, path + ".ratedMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["ratingId", "key", "customerId", "stars", "comment", "source", "channel", "orderNumber", "complaintId", "ratedMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.ratingID.isEmpty { fields["ratingId"] = WireJSON.value(self.ratingID) }
+        if let v = self.key { fields["key"] = v.json }
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if self.stars != 0 { fields["stars"] = WireJSON.value(self.stars) }
+        if !self.comment.isEmpty { fields["comment"] = WireJSON.value(self.comment) }
+        if self.source.rawValue != 0 { fields["source"] = WireJSON.value(self.source) }
+        if self.channel.rawValue != 0 { fields["channel"] = WireJSON.value(self.channel) }
+        if let v = self.orderNumber { fields["orderNumber"] = v.json }
+        if let v = self.complaintID { fields["complaintId"] = v.json }
+        if self.ratedMs != 0 { fields["ratedMs"] = WireJSON.value(self.ratedMs) }
+        return .object(fields)
+    }
+}
+
+extension SubmitRatingRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "stars":
+                self.stars = try WireJSON.uint32(jsonValue, path + ".stars")
+            case "comment":
+                self.comment = try WireJSON.string(jsonValue, path + ".comment")
+            case "source":
+                self.source = try WireJSON.enumeration(jsonValue, path + ".source") as RatingSource
+            case "channel":
+                self.channel = try WireJSON.enumeration(jsonValue, path + ".channel") as Channel
+            case "orderNumber", "order_number":
+                self.orderNumber = try StringValue(json: jsonValue, path: path + ".orderNumber")
+            case "complaintId", "complaint_id":
+                self.complaintID = try StringValue(json: jsonValue, path: path + ".complaintId")
+            case "ratedMs", "rated_ms":
+                self.ratedMs = try WireJSON.int64(jsonValue, path + ".ratedMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["key", "customer", "stars", "comment", "source", "channel", "orderNumber", "complaintId", "ratedMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.key { fields["key"] = v.json }
+        if let v = self.customer { fields["customer"] = v.json }
+        if self.stars != 0 { fields["stars"] = WireJSON.value(self.stars) }
+        if !self.comment.isEmpty { fields["comment"] = WireJSON.value(self.comment) }
+        if self.source.rawValue != 0 { fields["source"] = WireJSON.value(self.source) }
+        if self.channel.rawValue != 0 { fields["channel"] = WireJSON.value(self.channel) }
+        if let v = self.orderNumber { fields["orderNumber"] = v.json }
+        if let v = self.complaintID { fields["complaintId"] = v.json }
+        if self.ratedMs != 0 { fields["ratedMs"] = WireJSON.value(self.ratedMs) }
+        return .object(fields)
+    }
+}
+
+extension SubmitRatingResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "rating":
+                self.rating = try Rating(json: jsonValue, path: path + ".rating")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["outcome", "rating"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if let v = self.rating { fields["rating"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ListRatingsRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "stars":
+                self.stars = try WireJSON.repeated(jsonValue, path + ".stars") { v, p throws(WireJSONError) in try WireJSON.uint32(v, p) }
+            case "sources":
+                self.sources = try WireJSON.repeated(jsonValue, path + ".sources") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as RatingSource }
+            case "window":
+                self.window = try TimeRange(json: jsonValue, path: path + ".window")
+            case "page":
+                self.page = try PageRequest(json: jsonValue, path: path + ".page")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customer", "stars", "sources", "window", "page"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.customer { fields["customer"] = v.json }
+        if !self.stars.isEmpty { fields["stars"] = .array(self.stars.map { WireJSON.value($0) }) }
+        if !self.sources.isEmpty { fields["sources"] = .array(self.sources.map { WireJSON.value($0) }) }
+        if let v = self.window { fields["window"] = v.json }
+        if let v = self.page { fields["page"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ListRatingsResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "ratings":
+                self.ratings = try WireJSON.repeated(jsonValue, path + ".ratings") { v, p throws(WireJSONError) in try Rating(json: v, path: p) }
+            case "page":
+                self.page = try PageInfo(json: jsonValue, path: path + ".page")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["ratings", "page"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.ratings.isEmpty { fields["ratings"] = .array(self.ratings.map { WireJSON.value($0) }) }
+        if let v = self.page { fields["page"] = v.json }
+        return .object(fields)
+    }
+}
+
 /// Ratings and feedback.
 public enum FeedbackService {
     /// The fully qualified service name.

@@ -300,3 +300,88 @@ extension IdentityLinkFact {
         note = try d.string(c.pointee.note, field: "note")
     }
 }
+
+extension Identity: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "handle":
+                self.handle = try Handle(json: jsonValue, path: path + ".handle")
+            case "rawValue", "raw_value":
+                self.rawValue = try WireJSON.string(jsonValue, path + ".rawValue")
+            case "firstSeenMs", "first_seen_ms":
+                self.firstSeenMs = try WireJSON.int64(jsonValue, path + ".firstSeenMs")
+            case "lastSeenMs", "last_seen_ms":
+                self.lastSeenMs = try WireJSON.int64(jsonValue, path + ".lastSeenMs")
+            case "channels":
+                self.channels = try WireJSON.repeated(jsonValue, path + ".channels") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as Channel }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["handle", "rawValue", "firstSeenMs", "lastSeenMs", "channels"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.handle { fields["handle"] = v.json }
+        if !self.rawValue.isEmpty { fields["rawValue"] = WireJSON.value(self.rawValue) }
+        if self.firstSeenMs != 0 { fields["firstSeenMs"] = WireJSON.value(self.firstSeenMs) }
+        if self.lastSeenMs != 0 { fields["lastSeenMs"] = WireJSON.value(self.lastSeenMs) }
+        if !self.channels.isEmpty { fields["channels"] = .array(self.channels.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension IdentityLinkFact: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "factId", "fact_id":
+                self.factID = try WireJSON.string(jsonValue, path + ".factId")
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "action":
+                self.action = try WireJSON.enumeration(jsonValue, path + ".action") as LinkAction
+            case "firstHandle", "first_handle":
+                self.firstHandle = try Handle(json: jsonValue, path: path + ".firstHandle")
+            case "secondHandle", "second_handle":
+                self.secondHandle = try Handle(json: jsonValue, path: path + ".secondHandle")
+            case "evidence":
+                self.evidence = try WireJSON.enumeration(jsonValue, path + ".evidence") as LinkEvidence
+            case "actor":
+                self.actor = try ActorRef(json: jsonValue, path: path + ".actor")
+            case "observedMs", "observed_ms":
+                self.observedMs = try WireJSON.int64(jsonValue, path + ".observedMs")
+            case "interactionId", "interaction_id":
+                self.interactionID = try StringValue(json: jsonValue, path: path + ".interactionId")
+            case "note":
+                self.note = try WireJSON.string(jsonValue, path + ".note")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["factId", "key", "action", "firstHandle", "secondHandle", "evidence", "actor", "observedMs", "interactionId", "note"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.factID.isEmpty { fields["factId"] = WireJSON.value(self.factID) }
+        if let v = self.key { fields["key"] = v.json }
+        if self.action.rawValue != 0 { fields["action"] = WireJSON.value(self.action) }
+        if let v = self.firstHandle { fields["firstHandle"] = v.json }
+        if let v = self.secondHandle { fields["secondHandle"] = v.json }
+        if self.evidence.rawValue != 0 { fields["evidence"] = WireJSON.value(self.evidence) }
+        if let v = self.actor { fields["actor"] = v.json }
+        if self.observedMs != 0 { fields["observedMs"] = WireJSON.value(self.observedMs) }
+        if let v = self.interactionID { fields["interactionId"] = v.json }
+        if !self.note.isEmpty { fields["note"] = WireJSON.value(self.note) }
+        return .object(fields)
+    }
+}

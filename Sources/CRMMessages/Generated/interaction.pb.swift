@@ -994,6 +994,542 @@ extension ConverseResponse {
     }
 }
 
+extension AttachmentRef: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "fileName", "file_name":
+                self.fileName = try WireJSON.string(jsonValue, path + ".fileName")
+            case "mediaType", "media_type":
+                self.mediaType = try WireJSON.string(jsonValue, path + ".mediaType")
+            case "sizeBytes", "size_bytes":
+                self.sizeBytes = try WireJSON.uint64(jsonValue, path + ".sizeBytes")
+            case "uri":
+                self.uri = try WireJSON.string(jsonValue, path + ".uri")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["fileName", "mediaType", "sizeBytes", "uri"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.fileName.isEmpty { fields["fileName"] = WireJSON.value(self.fileName) }
+        if !self.mediaType.isEmpty { fields["mediaType"] = WireJSON.value(self.mediaType) }
+        if self.sizeBytes != 0 { fields["sizeBytes"] = WireJSON.value(self.sizeBytes) }
+        if !self.uri.isEmpty { fields["uri"] = WireJSON.value(self.uri) }
+        return .object(fields)
+    }
+}
+
+extension Interaction: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "interactionId", "interaction_id":
+                self.interactionID = try WireJSON.string(jsonValue, path + ".interactionId")
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "channel":
+                self.channel = try WireJSON.enumeration(jsonValue, path + ".channel") as Channel
+            case "direction":
+                self.direction = try WireJSON.enumeration(jsonValue, path + ".direction") as Direction
+            case "handle":
+                self.handle = try Handle(json: jsonValue, path: path + ".handle")
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "occurredMs", "occurred_ms":
+                self.occurredMs = try WireJSON.int64(jsonValue, path + ".occurredMs")
+            case "subject":
+                self.subject = try WireJSON.string(jsonValue, path + ".subject")
+            case "body":
+                self.body = try WireJSON.string(jsonValue, path + ".body")
+            case "summary":
+                self.summary = try WireJSON.string(jsonValue, path + ".summary")
+            case "intent":
+                self.intent = try WireJSON.enumeration(jsonValue, path + ".intent") as Intent
+            case "orderNumber", "order_number":
+                self.orderNumber = try StringValue(json: jsonValue, path: path + ".orderNumber")
+            case "complaintId", "complaint_id":
+                self.complaintID = try StringValue(json: jsonValue, path: path + ".complaintId")
+            case "author":
+                self.author = try ActorRef(json: jsonValue, path: path + ".author")
+            case "statedHandles", "stated_handles":
+                self.statedHandles = try WireJSON.repeated(jsonValue, path + ".statedHandles") { v, p throws(WireJSONError) in try Handle(json: v, path: p) }
+            case "attachments":
+                self.attachments = try WireJSON.repeated(jsonValue, path + ".attachments") { v, p throws(WireJSONError) in try AttachmentRef(json: v, path: p) }
+            case "callDurationMs", "call_duration_ms":
+                self.callDurationMs = try Int64Value(json: jsonValue, path: path + ".callDurationMs")
+            case "queue":
+                self.queue = try WireJSON.enumeration(jsonValue, path + ".queue") as RoutingQueue
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["interactionId", "key", "channel", "direction", "handle", "customerId", "occurredMs", "subject", "body", "summary", "intent", "orderNumber", "complaintId", "author", "statedHandles", "attachments", "callDurationMs", "queue"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.interactionID.isEmpty { fields["interactionId"] = WireJSON.value(self.interactionID) }
+        if let v = self.key { fields["key"] = v.json }
+        if self.channel.rawValue != 0 { fields["channel"] = WireJSON.value(self.channel) }
+        if self.direction.rawValue != 0 { fields["direction"] = WireJSON.value(self.direction) }
+        if let v = self.handle { fields["handle"] = v.json }
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if self.occurredMs != 0 { fields["occurredMs"] = WireJSON.value(self.occurredMs) }
+        if !self.subject.isEmpty { fields["subject"] = WireJSON.value(self.subject) }
+        if !self.body.isEmpty { fields["body"] = WireJSON.value(self.body) }
+        if !self.summary.isEmpty { fields["summary"] = WireJSON.value(self.summary) }
+        if self.intent.rawValue != 0 { fields["intent"] = WireJSON.value(self.intent) }
+        if let v = self.orderNumber { fields["orderNumber"] = v.json }
+        if let v = self.complaintID { fields["complaintId"] = v.json }
+        if let v = self.author { fields["author"] = v.json }
+        if !self.statedHandles.isEmpty { fields["statedHandles"] = .array(self.statedHandles.map { WireJSON.value($0) }) }
+        if !self.attachments.isEmpty { fields["attachments"] = .array(self.attachments.map { WireJSON.value($0) }) }
+        if let v = self.callDurationMs { fields["callDurationMs"] = v.json }
+        if self.queue.rawValue != 0 { fields["queue"] = WireJSON.value(self.queue) }
+        return .object(fields)
+    }
+}
+
+extension PushInteractionRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "interaction":
+                self.interaction = try Interaction(json: jsonValue, path: path + ".interaction")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["interaction"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.interaction { fields["interaction"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension PushInteractionResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "interactionId", "interaction_id":
+                self.interactionID = try WireJSON.string(jsonValue, path + ".interactionId")
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["outcome", "interactionId", "customerId"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if !self.interactionID.isEmpty { fields["interactionId"] = WireJSON.value(self.interactionID) }
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        return .object(fields)
+    }
+}
+
+extension PushInteractionsRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "interaction":
+                self.interaction = try Interaction(json: jsonValue, path: path + ".interaction")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["interaction"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.interaction { fields["interaction"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension PushInteractionResult: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "index":
+                self.index = try WireJSON.uint64(jsonValue, path + ".index")
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "interactionId", "interaction_id":
+                self.interactionID = try WireJSON.string(jsonValue, path + ".interactionId")
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "violations":
+                self.violations = try WireJSON.repeated(jsonValue, path + ".violations") { v, p throws(WireJSONError) in try FieldViolation(json: v, path: p) }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["index", "key", "outcome", "interactionId", "customerId", "violations"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.index != 0 { fields["index"] = WireJSON.value(self.index) }
+        if let v = self.key { fields["key"] = v.json }
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if !self.interactionID.isEmpty { fields["interactionId"] = WireJSON.value(self.interactionID) }
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if !self.violations.isEmpty { fields["violations"] = .array(self.violations.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension PushInteractionsResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "results":
+                self.results = try WireJSON.repeated(jsonValue, path + ".results") { v, p throws(WireJSONError) in try PushInteractionResult(json: v, path: p) }
+            case "acceptedCount", "accepted_count":
+                self.acceptedCount = try WireJSON.uint64(jsonValue, path + ".acceptedCount")
+            case "duplicateCount", "duplicate_count":
+                self.duplicateCount = try WireJSON.uint64(jsonValue, path + ".duplicateCount")
+            case "rejectedCount", "rejected_count":
+                self.rejectedCount = try WireJSON.uint64(jsonValue, path + ".rejectedCount")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["results", "acceptedCount", "duplicateCount", "rejectedCount"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.results.isEmpty { fields["results"] = .array(self.results.map { WireJSON.value($0) }) }
+        if self.acceptedCount != 0 { fields["acceptedCount"] = WireJSON.value(self.acceptedCount) }
+        if self.duplicateCount != 0 { fields["duplicateCount"] = WireJSON.value(self.duplicateCount) }
+        if self.rejectedCount != 0 { fields["rejectedCount"] = WireJSON.value(self.rejectedCount) }
+        return .object(fields)
+    }
+}
+
+extension WatchInteractionsRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "queue":
+                self.queue = try WireJSON.enumeration(jsonValue, path + ".queue") as RoutingQueue
+            case "channels":
+                self.channels = try WireJSON.repeated(jsonValue, path + ".channels") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as Channel }
+            case "sinceMs", "since_ms":
+                self.sinceMs = try WireJSON.int64(jsonValue, path + ".sinceMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["queue", "channels", "sinceMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.queue.rawValue != 0 { fields["queue"] = WireJSON.value(self.queue) }
+        if !self.channels.isEmpty { fields["channels"] = .array(self.channels.map { WireJSON.value($0) }) }
+        if self.sinceMs != 0 { fields["sinceMs"] = WireJSON.value(self.sinceMs) }
+        return .object(fields)
+    }
+}
+
+extension WatchInteractionsResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "interaction":
+                self.interaction = try Interaction(json: jsonValue, path: path + ".interaction")
+            case "priority":
+                self.priority = try WireJSON.enumeration(jsonValue, path + ".priority") as RoutingPriority
+            case "customerDisplayName", "customer_display_name":
+                self.customerDisplayName = try WireJSON.string(jsonValue, path + ".customerDisplayName")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["interaction", "priority", "customerDisplayName"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.interaction { fields["interaction"] = v.json }
+        if self.priority.rawValue != 0 { fields["priority"] = WireJSON.value(self.priority) }
+        if !self.customerDisplayName.isEmpty { fields["customerDisplayName"] = WireJSON.value(self.customerDisplayName) }
+        return .object(fields)
+    }
+}
+
+extension GetTimelineRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "channels":
+                self.channels = try WireJSON.repeated(jsonValue, path + ".channels") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as Channel }
+            case "window":
+                self.window = try TimeRange(json: jsonValue, path: path + ".window")
+            case "page":
+                self.page = try PageRequest(json: jsonValue, path: path + ".page")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customer", "channels", "window", "page"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.customer { fields["customer"] = v.json }
+        if !self.channels.isEmpty { fields["channels"] = .array(self.channels.map { WireJSON.value($0) }) }
+        if let v = self.window { fields["window"] = v.json }
+        if let v = self.page { fields["page"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension GetTimelineResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "interactions":
+                self.interactions = try WireJSON.repeated(jsonValue, path + ".interactions") { v, p throws(WireJSONError) in try Interaction(json: v, path: p) }
+            case "page":
+                self.page = try PageInfo(json: jsonValue, path: path + ".page")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerId", "interactions", "page"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if !self.interactions.isEmpty { fields["interactions"] = .array(self.interactions.map { WireJSON.value($0) }) }
+        if let v = self.page { fields["page"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ConverseStart: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "channels":
+                self.channels = try WireJSON.repeated(jsonValue, path + ".channels") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as Channel }
+            case "historyLimit", "history_limit":
+                self.historyLimit = try WireJSON.uint32(jsonValue, path + ".historyLimit")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customer", "channels", "historyLimit"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.customer { fields["customer"] = v.json }
+        if !self.channels.isEmpty { fields["channels"] = .array(self.channels.map { WireJSON.value($0) }) }
+        if self.historyLimit != 0 { fields["historyLimit"] = WireJSON.value(self.historyLimit) }
+        return .object(fields)
+    }
+}
+
+extension ConverseStarted: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "customerDisplayName", "customer_display_name":
+                self.customerDisplayName = try WireJSON.string(jsonValue, path + ".customerDisplayName")
+            case "history":
+                self.history = try WireJSON.repeated(jsonValue, path + ".history") { v, p throws(WireJSONError) in try Interaction(json: v, path: p) }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerId", "customerDisplayName", "history"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if !self.customerDisplayName.isEmpty { fields["customerDisplayName"] = WireJSON.value(self.customerDisplayName) }
+        if !self.history.isEmpty { fields["history"] = .array(self.history.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension ConverseReceipt: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "interactionId", "interaction_id":
+                self.interactionID = try WireJSON.string(jsonValue, path + ".interactionId")
+            case "violations":
+                self.violations = try WireJSON.repeated(jsonValue, path + ".violations") { v, p throws(WireJSONError) in try FieldViolation(json: v, path: p) }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["key", "outcome", "interactionId", "violations"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.key { fields["key"] = v.json }
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if !self.interactionID.isEmpty { fields["interactionId"] = WireJSON.value(self.interactionID) }
+        if !self.violations.isEmpty { fields["violations"] = .array(self.violations.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension ConverseRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "start":
+                guard self.action == nil else {
+                    throw WireJSON.secondOneofMember("start", path, oneof: "action", members: ["start", "outbound"])
+                }
+                self.action = .start(try ConverseStart(json: jsonValue, path: path + ".start"))
+            case "outbound":
+                guard self.action == nil else {
+                    throw WireJSON.secondOneofMember("outbound", path, oneof: "action", members: ["start", "outbound"])
+                }
+                self.action = .outbound(try Interaction(json: jsonValue, path: path + ".outbound"))
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["start", "outbound"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        switch self.action {
+        case .start(let v)?: fields["start"] = WireJSON.value(v)
+        case .outbound(let v)?: fields["outbound"] = WireJSON.value(v)
+        case nil: break
+        }
+        return .object(fields)
+    }
+}
+
+extension ConverseResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "started":
+                guard self.event == nil else {
+                    throw WireJSON.secondOneofMember("started", path, oneof: "event", members: ["started", "interaction", "receipt"])
+                }
+                self.event = .started(try ConverseStarted(json: jsonValue, path: path + ".started"))
+            case "interaction":
+                guard self.event == nil else {
+                    throw WireJSON.secondOneofMember("interaction", path, oneof: "event", members: ["started", "interaction", "receipt"])
+                }
+                self.event = .interaction(try Interaction(json: jsonValue, path: path + ".interaction"))
+            case "receipt":
+                guard self.event == nil else {
+                    throw WireJSON.secondOneofMember("receipt", path, oneof: "event", members: ["started", "interaction", "receipt"])
+                }
+                self.event = .receipt(try ConverseReceipt(json: jsonValue, path: path + ".receipt"))
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["started", "interaction", "receipt"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        switch self.event {
+        case .started(let v)?: fields["started"] = WireJSON.value(v)
+        case .interaction(let v)?: fields["interaction"] = WireJSON.value(v)
+        case .receipt(let v)?: fields["receipt"] = WireJSON.value(v)
+        case nil: break
+        }
+        return .object(fields)
+    }
+}
+
 /// Ingests interactions from channel adapters and serves the cross-channel timeline.
 public enum InteractionService {
     /// The fully qualified service name.

@@ -598,6 +598,239 @@ extension GetOrderBenefitsResponse {
     }
 }
 
+extension LoyaltyStatus: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "tier":
+                self.tier = try WireJSON.enumeration(jsonValue, path + ".tier") as Tier
+            case "isVvip", "is_vvip":
+                self.isVvip = try WireJSON.bool(jsonValue, path + ".isVvip")
+            case "period":
+                self.period = try TimeRange(json: jsonValue, path: path + ".period")
+            case "orderValueRupiah", "order_value_rupiah":
+                self.orderValueRupiah = try WireJSON.int64(jsonValue, path + ".orderValueRupiah")
+            case "orderCount", "order_count":
+                self.orderCount = try WireJSON.uint32(jsonValue, path + ".orderCount")
+            case "nextTier", "next_tier":
+                self.nextTier = try WireJSON.enumeration(jsonValue, path + ".nextTier") as Tier
+            case "rupiahToNextTier", "rupiah_to_next_tier":
+                self.rupiahToNextTier = try WireJSON.int64(jsonValue, path + ".rupiahToNextTier")
+            case "benefits":
+                self.benefits = try WireJSON.repeated(jsonValue, path + ".benefits") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as BenefitKind }
+            case "firstOrderDiscountAvailable", "first_order_discount_available":
+                self.firstOrderDiscountAvailable = try WireJSON.bool(jsonValue, path + ".firstOrderDiscountAvailable")
+            case "asOfMs", "as_of_ms":
+                self.asOfMs = try WireJSON.int64(jsonValue, path + ".asOfMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerId", "tier", "isVvip", "period", "orderValueRupiah", "orderCount", "nextTier", "rupiahToNextTier", "benefits", "firstOrderDiscountAvailable", "asOfMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if self.tier.rawValue != 0 { fields["tier"] = WireJSON.value(self.tier) }
+        if self.isVvip != false { fields["isVvip"] = WireJSON.value(self.isVvip) }
+        if let v = self.period { fields["period"] = v.json }
+        if self.orderValueRupiah != 0 { fields["orderValueRupiah"] = WireJSON.value(self.orderValueRupiah) }
+        if self.orderCount != 0 { fields["orderCount"] = WireJSON.value(self.orderCount) }
+        if self.nextTier.rawValue != 0 { fields["nextTier"] = WireJSON.value(self.nextTier) }
+        if self.rupiahToNextTier != 0 { fields["rupiahToNextTier"] = WireJSON.value(self.rupiahToNextTier) }
+        if !self.benefits.isEmpty { fields["benefits"] = .array(self.benefits.map { WireJSON.value($0) }) }
+        if self.firstOrderDiscountAvailable != false { fields["firstOrderDiscountAvailable"] = WireJSON.value(self.firstOrderDiscountAvailable) }
+        if self.asOfMs != 0 { fields["asOfMs"] = WireJSON.value(self.asOfMs) }
+        return .object(fields)
+    }
+}
+
+extension OrderBenefit: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "kind":
+                self.kind = try WireJSON.enumeration(jsonValue, path + ".kind") as BenefitKind
+            case "applies":
+                self.applies = try WireJSON.bool(jsonValue, path + ".applies")
+            case "reason":
+                self.reason = try WireJSON.string(jsonValue, path + ".reason")
+            case "savingRupiah", "saving_rupiah":
+                self.savingRupiah = try WireJSON.int64(jsonValue, path + ".savingRupiah")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["kind", "applies", "reason", "savingRupiah"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.kind.rawValue != 0 { fields["kind"] = WireJSON.value(self.kind) }
+        if self.applies != false { fields["applies"] = WireJSON.value(self.applies) }
+        if !self.reason.isEmpty { fields["reason"] = WireJSON.value(self.reason) }
+        if self.savingRupiah != 0 { fields["savingRupiah"] = WireJSON.value(self.savingRupiah) }
+        return .object(fields)
+    }
+}
+
+extension OrderDraft: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "items":
+                self.items = try WireJSON.repeated(jsonValue, path + ".items") { v, p throws(WireJSONError) in try OrderItem(json: v, path: p) }
+            case "deliveryAddress", "delivery_address":
+                self.deliveryAddress = try DeliveryAddress(json: jsonValue, path: path + ".deliveryAddress")
+            case "paymentPlanKind", "payment_plan_kind":
+                self.paymentPlanKind = try WireJSON.enumeration(jsonValue, path + ".paymentPlanKind") as PaymentPlanKind
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customer", "items", "deliveryAddress", "paymentPlanKind"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.customer { fields["customer"] = v.json }
+        if !self.items.isEmpty { fields["items"] = .array(self.items.map { WireJSON.value($0) }) }
+        if let v = self.deliveryAddress { fields["deliveryAddress"] = v.json }
+        if self.paymentPlanKind.rawValue != 0 { fields["paymentPlanKind"] = WireJSON.value(self.paymentPlanKind) }
+        return .object(fields)
+    }
+}
+
+extension GetLoyaltyStatusRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "asOfMs", "as_of_ms":
+                self.asOfMs = try Int64Value(json: jsonValue, path: path + ".asOfMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customer", "asOfMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.customer { fields["customer"] = v.json }
+        if let v = self.asOfMs { fields["asOfMs"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension GetLoyaltyStatusResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "loyalty":
+                self.loyalty = try LoyaltyStatus(json: jsonValue, path: path + ".loyalty")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["loyalty"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.loyalty { fields["loyalty"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension GetOrderBenefitsRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "orderNumber", "order_number":
+                guard self.subject == nil else {
+                    throw WireJSON.secondOneofMember("orderNumber", path, oneof: "subject", members: ["orderNumber", "draft"])
+                }
+                self.subject = .orderNumber(try WireJSON.string(jsonValue, path + ".orderNumber"))
+            case "draft":
+                guard self.subject == nil else {
+                    throw WireJSON.secondOneofMember("draft", path, oneof: "subject", members: ["orderNumber", "draft"])
+                }
+                self.subject = .draft(try OrderDraft(json: jsonValue, path: path + ".draft"))
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["orderNumber", "draft"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        switch self.subject {
+        case .orderNumber(let v)?: fields["orderNumber"] = WireJSON.value(v)
+        case .draft(let v)?: fields["draft"] = WireJSON.value(v)
+        case nil: break
+        }
+        return .object(fields)
+    }
+}
+
+extension GetOrderBenefitsResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "tier":
+                self.tier = try WireJSON.enumeration(jsonValue, path + ".tier") as Tier
+            case "benefits":
+                self.benefits = try WireJSON.repeated(jsonValue, path + ".benefits") { v, p throws(WireJSONError) in try OrderBenefit(json: v, path: p) }
+            case "totalSavingRupiah", "total_saving_rupiah":
+                self.totalSavingRupiah = try WireJSON.int64(jsonValue, path + ".totalSavingRupiah")
+            case "instalmentPlan", "instalment_plan":
+                self.instalmentPlan = try PaymentPlan(json: jsonValue, path: path + ".instalmentPlan")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["tier", "benefits", "totalSavingRupiah", "instalmentPlan"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.tier.rawValue != 0 { fields["tier"] = WireJSON.value(self.tier) }
+        if !self.benefits.isEmpty { fields["benefits"] = .array(self.benefits.map { WireJSON.value($0) }) }
+        if self.totalSavingRupiah != 0 { fields["totalSavingRupiah"] = WireJSON.value(self.totalSavingRupiah) }
+        if let v = self.instalmentPlan { fields["instalmentPlan"] = v.json }
+        return .object(fields)
+    }
+}
+
 /// Loyalty tiers and order benefits.
 public enum LoyaltyService {
     /// The fully qualified service name.

@@ -246,3 +246,62 @@ extension ProactiveNotice {
         }
     }
 }
+
+extension ProactiveNotice: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "noticeId", "notice_id":
+                self.noticeID = try WireJSON.string(jsonValue, path + ".noticeId")
+            case "kind":
+                self.kind = try WireJSON.enumeration(jsonValue, path + ".kind") as NoticeKind
+            case "audience":
+                self.audience = try WireJSON.enumeration(jsonValue, path + ".audience") as NoticeAudience
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "orderNumber", "order_number":
+                guard self.subject == nil else {
+                    throw WireJSON.secondOneofMember("orderNumber", path, oneof: "subject", members: ["orderNumber", "complaintId"])
+                }
+                self.subject = .orderNumber(try WireJSON.string(jsonValue, path + ".orderNumber"))
+            case "complaintId", "complaint_id":
+                guard self.subject == nil else {
+                    throw WireJSON.secondOneofMember("complaintId", path, oneof: "subject", members: ["orderNumber", "complaintId"])
+                }
+                self.subject = .complaintID(try WireJSON.string(jsonValue, path + ".complaintId"))
+            case "createdMs", "created_ms":
+                self.createdMs = try WireJSON.int64(jsonValue, path + ".createdMs")
+            case "dueMs", "due_ms":
+                self.dueMs = try WireJSON.int64(jsonValue, path + ".dueMs")
+            case "headline":
+                self.headline = try WireJSON.string(jsonValue, path + ".headline")
+            case "body":
+                self.body = try WireJSON.string(jsonValue, path + ".body")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["noticeId", "kind", "audience", "customerId", "orderNumber", "complaintId", "createdMs", "dueMs", "headline", "body"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.noticeID.isEmpty { fields["noticeId"] = WireJSON.value(self.noticeID) }
+        if self.kind.rawValue != 0 { fields["kind"] = WireJSON.value(self.kind) }
+        if self.audience.rawValue != 0 { fields["audience"] = WireJSON.value(self.audience) }
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if self.createdMs != 0 { fields["createdMs"] = WireJSON.value(self.createdMs) }
+        if self.dueMs != 0 { fields["dueMs"] = WireJSON.value(self.dueMs) }
+        if !self.headline.isEmpty { fields["headline"] = WireJSON.value(self.headline) }
+        if !self.body.isEmpty { fields["body"] = WireJSON.value(self.body) }
+        switch self.subject {
+        case .orderNumber(let v)?: fields["orderNumber"] = WireJSON.value(v)
+        case .complaintID(let v)?: fields["complaintId"] = WireJSON.value(v)
+        case nil: break
+        }
+        return .object(fields)
+    }
+}

@@ -1471,6 +1471,621 @@ extension AddTrackingEventResponse {
     }
 }
 
+extension OrderItem: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "sku":
+                self.sku = try WireJSON.string(jsonValue, path + ".sku")
+            case "name":
+                self.name = try WireJSON.string(jsonValue, path + ".name")
+            case "quantity":
+                self.quantity = try WireJSON.int64(jsonValue, path + ".quantity")
+            case "unitPriceRupiah", "unit_price_rupiah":
+                self.unitPriceRupiah = try WireJSON.int64(jsonValue, path + ".unitPriceRupiah")
+            case "lineTotalRupiah", "line_total_rupiah":
+                self.lineTotalRupiah = try WireJSON.int64(jsonValue, path + ".lineTotalRupiah")
+            case "supplierPlatform", "supplier_platform":
+                self.supplierPlatform = try WireJSON.enumeration(jsonValue, path + ".supplierPlatform") as SupplierPlatform
+            case "supplierListingUrl", "supplier_listing_url":
+                self.supplierListingUrl = try WireJSON.string(jsonValue, path + ".supplierListingUrl")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["sku", "name", "quantity", "unitPriceRupiah", "lineTotalRupiah", "supplierPlatform", "supplierListingUrl"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.sku.isEmpty { fields["sku"] = WireJSON.value(self.sku) }
+        if !self.name.isEmpty { fields["name"] = WireJSON.value(self.name) }
+        if self.quantity != 0 { fields["quantity"] = WireJSON.value(self.quantity) }
+        if self.unitPriceRupiah != 0 { fields["unitPriceRupiah"] = WireJSON.value(self.unitPriceRupiah) }
+        if self.lineTotalRupiah != 0 { fields["lineTotalRupiah"] = WireJSON.value(self.lineTotalRupiah) }
+        if self.supplierPlatform.rawValue != 0 { fields["supplierPlatform"] = WireJSON.value(self.supplierPlatform) }
+        if !self.supplierListingUrl.isEmpty { fields["supplierListingUrl"] = WireJSON.value(self.supplierListingUrl) }
+        return .object(fields)
+    }
+}
+
+extension DeliveryAddress: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "recipientName", "recipient_name":
+                self.recipientName = try WireJSON.string(jsonValue, path + ".recipientName")
+            case "phone":
+                self.phone = try WireJSON.string(jsonValue, path + ".phone")
+            case "addressLine", "address_line":
+                self.addressLine = try WireJSON.string(jsonValue, path + ".addressLine")
+            case "area":
+                self.area = try WireJSON.string(jsonValue, path + ".area")
+            case "city":
+                self.city = try WireJSON.string(jsonValue, path + ".city")
+            case "province":
+                self.province = try WireJSON.string(jsonValue, path + ".province")
+            case "postalCode", "postal_code":
+                self.postalCode = try WireJSON.string(jsonValue, path + ".postalCode")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["recipientName", "phone", "addressLine", "area", "city", "province", "postalCode"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.recipientName.isEmpty { fields["recipientName"] = WireJSON.value(self.recipientName) }
+        if !self.phone.isEmpty { fields["phone"] = WireJSON.value(self.phone) }
+        if !self.addressLine.isEmpty { fields["addressLine"] = WireJSON.value(self.addressLine) }
+        if !self.area.isEmpty { fields["area"] = WireJSON.value(self.area) }
+        if !self.city.isEmpty { fields["city"] = WireJSON.value(self.city) }
+        if !self.province.isEmpty { fields["province"] = WireJSON.value(self.province) }
+        if !self.postalCode.isEmpty { fields["postalCode"] = WireJSON.value(self.postalCode) }
+        return .object(fields)
+    }
+}
+
+extension PaymentPlan: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "kind":
+                self.kind = try WireJSON.enumeration(jsonValue, path + ".kind") as PaymentPlanKind
+            case "downPaymentPercent", "down_payment_percent":
+                self.downPaymentPercent = try WireJSON.uint32(jsonValue, path + ".downPaymentPercent")
+            case "downPaymentRupiah", "down_payment_rupiah":
+                self.downPaymentRupiah = try WireJSON.int64(jsonValue, path + ".downPaymentRupiah")
+            case "balanceRupiah", "balance_rupiah":
+                self.balanceRupiah = try WireJSON.int64(jsonValue, path + ".balanceRupiah")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["kind", "downPaymentPercent", "downPaymentRupiah", "balanceRupiah"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.kind.rawValue != 0 { fields["kind"] = WireJSON.value(self.kind) }
+        if self.downPaymentPercent != 0 { fields["downPaymentPercent"] = WireJSON.value(self.downPaymentPercent) }
+        if self.downPaymentRupiah != 0 { fields["downPaymentRupiah"] = WireJSON.value(self.downPaymentRupiah) }
+        if self.balanceRupiah != 0 { fields["balanceRupiah"] = WireJSON.value(self.balanceRupiah) }
+        return .object(fields)
+    }
+}
+
+extension OrderTotals: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "itemsSubtotalRupiah", "items_subtotal_rupiah":
+                self.itemsSubtotalRupiah = try WireJSON.int64(jsonValue, path + ".itemsSubtotalRupiah")
+            case "shippingRupiah", "shipping_rupiah":
+                self.shippingRupiah = try WireJSON.int64(jsonValue, path + ".shippingRupiah")
+            case "serviceFeeRupiah", "service_fee_rupiah":
+                self.serviceFeeRupiah = try WireJSON.int64(jsonValue, path + ".serviceFeeRupiah")
+            case "discountRupiah", "discount_rupiah":
+                self.discountRupiah = try WireJSON.int64(jsonValue, path + ".discountRupiah")
+            case "totalRupiah", "total_rupiah":
+                self.totalRupiah = try WireJSON.int64(jsonValue, path + ".totalRupiah")
+            case "paidRupiah", "paid_rupiah":
+                self.paidRupiah = try WireJSON.int64(jsonValue, path + ".paidRupiah")
+            case "outstandingRupiah", "outstanding_rupiah":
+                self.outstandingRupiah = try WireJSON.int64(jsonValue, path + ".outstandingRupiah")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["itemsSubtotalRupiah", "shippingRupiah", "serviceFeeRupiah", "discountRupiah", "totalRupiah", "paidRupiah", "outstandingRupiah"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.itemsSubtotalRupiah != 0 { fields["itemsSubtotalRupiah"] = WireJSON.value(self.itemsSubtotalRupiah) }
+        if self.shippingRupiah != 0 { fields["shippingRupiah"] = WireJSON.value(self.shippingRupiah) }
+        if self.serviceFeeRupiah != 0 { fields["serviceFeeRupiah"] = WireJSON.value(self.serviceFeeRupiah) }
+        if self.discountRupiah != 0 { fields["discountRupiah"] = WireJSON.value(self.discountRupiah) }
+        if self.totalRupiah != 0 { fields["totalRupiah"] = WireJSON.value(self.totalRupiah) }
+        if self.paidRupiah != 0 { fields["paidRupiah"] = WireJSON.value(self.paidRupiah) }
+        if self.outstandingRupiah != 0 { fields["outstandingRupiah"] = WireJSON.value(self.outstandingRupiah) }
+        return .object(fields)
+    }
+}
+
+extension TrackingEvent: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "factId", "fact_id":
+                self.factID = try WireJSON.string(jsonValue, path + ".factId")
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "orderNumber", "order_number":
+                self.orderNumber = try WireJSON.string(jsonValue, path + ".orderNumber")
+            case "stage":
+                self.stage = try WireJSON.enumeration(jsonValue, path + ".stage") as TrackingStage
+            case "occurredMs", "occurred_ms":
+                self.occurredMs = try WireJSON.int64(jsonValue, path + ".occurredMs")
+            case "location":
+                self.location = try WireJSON.string(jsonValue, path + ".location")
+            case "note":
+                self.note = try WireJSON.string(jsonValue, path + ".note")
+            case "revisedEstimateMs", "revised_estimate_ms":
+                self.revisedEstimateMs = try Int64Value(json: jsonValue, path: path + ".revisedEstimateMs")
+            case "reporter":
+                self.reporter = try ActorRef(json: jsonValue, path: path + ".reporter")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["factId", "key", "orderNumber", "stage", "occurredMs", "location", "note", "revisedEstimateMs", "reporter"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.factID.isEmpty { fields["factId"] = WireJSON.value(self.factID) }
+        if let v = self.key { fields["key"] = v.json }
+        if !self.orderNumber.isEmpty { fields["orderNumber"] = WireJSON.value(self.orderNumber) }
+        if self.stage.rawValue != 0 { fields["stage"] = WireJSON.value(self.stage) }
+        if self.occurredMs != 0 { fields["occurredMs"] = WireJSON.value(self.occurredMs) }
+        if !self.location.isEmpty { fields["location"] = WireJSON.value(self.location) }
+        if !self.note.isEmpty { fields["note"] = WireJSON.value(self.note) }
+        if let v = self.revisedEstimateMs { fields["revisedEstimateMs"] = v.json }
+        if let v = self.reporter { fields["reporter"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension Order: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "orderNumber", "order_number":
+                self.orderNumber = try WireJSON.string(jsonValue, path + ".orderNumber")
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "customerHandle", "customer_handle":
+                self.customerHandle = try Handle(json: jsonValue, path: path + ".customerHandle")
+            case "contactHandles", "contact_handles":
+                self.contactHandles = try WireJSON.repeated(jsonValue, path + ".contactHandles") { v, p throws(WireJSONError) in try Handle(json: v, path: p) }
+            case "items":
+                self.items = try WireJSON.repeated(jsonValue, path + ".items") { v, p throws(WireJSONError) in try OrderItem(json: v, path: p) }
+            case "totals":
+                self.totals = try OrderTotals(json: jsonValue, path: path + ".totals")
+            case "paymentPlan", "payment_plan":
+                self.paymentPlan = try PaymentPlan(json: jsonValue, path: path + ".paymentPlan")
+            case "deliveryAddress", "delivery_address":
+                self.deliveryAddress = try DeliveryAddress(json: jsonValue, path: path + ".deliveryAddress")
+            case "placedMs", "placed_ms":
+                self.placedMs = try WireJSON.int64(jsonValue, path + ".placedMs")
+            case "revisionMs", "revision_ms":
+                self.revisionMs = try WireJSON.int64(jsonValue, path + ".revisionMs")
+            case "estimatedDeliveryMs", "estimated_delivery_ms":
+                self.estimatedDeliveryMs = try Int64Value(json: jsonValue, path: path + ".estimatedDeliveryMs")
+            case "status":
+                self.status = try WireJSON.enumeration(jsonValue, path + ".status") as OrderStatus
+            case "trackingEvents", "tracking_events":
+                self.trackingEvents = try WireJSON.repeated(jsonValue, path + ".trackingEvents") { v, p throws(WireJSONError) in try TrackingEvent(json: v, path: p) }
+            case "deliveredMs", "delivered_ms":
+                self.deliveredMs = try Int64Value(json: jsonValue, path: path + ".deliveredMs")
+            case "pastEstimate", "past_estimate":
+                self.pastEstimate = try WireJSON.bool(jsonValue, path + ".pastEstimate")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["orderNumber", "customerId", "customerHandle", "contactHandles", "items", "totals", "paymentPlan", "deliveryAddress", "placedMs", "revisionMs", "estimatedDeliveryMs", "status", "trackingEvents", "deliveredMs", "pastEstimate"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.orderNumber.isEmpty { fields["orderNumber"] = WireJSON.value(self.orderNumber) }
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if let v = self.customerHandle { fields["customerHandle"] = v.json }
+        if !self.contactHandles.isEmpty { fields["contactHandles"] = .array(self.contactHandles.map { WireJSON.value($0) }) }
+        if !self.items.isEmpty { fields["items"] = .array(self.items.map { WireJSON.value($0) }) }
+        if let v = self.totals { fields["totals"] = v.json }
+        if let v = self.paymentPlan { fields["paymentPlan"] = v.json }
+        if let v = self.deliveryAddress { fields["deliveryAddress"] = v.json }
+        if self.placedMs != 0 { fields["placedMs"] = WireJSON.value(self.placedMs) }
+        if self.revisionMs != 0 { fields["revisionMs"] = WireJSON.value(self.revisionMs) }
+        if let v = self.estimatedDeliveryMs { fields["estimatedDeliveryMs"] = v.json }
+        if self.status.rawValue != 0 { fields["status"] = WireJSON.value(self.status) }
+        if !self.trackingEvents.isEmpty { fields["trackingEvents"] = .array(self.trackingEvents.map { WireJSON.value($0) }) }
+        if let v = self.deliveredMs { fields["deliveredMs"] = v.json }
+        if self.pastEstimate != false { fields["pastEstimate"] = WireJSON.value(self.pastEstimate) }
+        return .object(fields)
+    }
+}
+
+extension OrderSummary: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "orderNumber", "order_number":
+                self.orderNumber = try WireJSON.string(jsonValue, path + ".orderNumber")
+            case "status":
+                self.status = try WireJSON.enumeration(jsonValue, path + ".status") as OrderStatus
+            case "placedMs", "placed_ms":
+                self.placedMs = try WireJSON.int64(jsonValue, path + ".placedMs")
+            case "totalRupiah", "total_rupiah":
+                self.totalRupiah = try WireJSON.int64(jsonValue, path + ".totalRupiah")
+            case "lineCount", "line_count":
+                self.lineCount = try WireJSON.uint32(jsonValue, path + ".lineCount")
+            case "estimatedDeliveryMs", "estimated_delivery_ms":
+                self.estimatedDeliveryMs = try Int64Value(json: jsonValue, path: path + ".estimatedDeliveryMs")
+            case "pastEstimate", "past_estimate":
+                self.pastEstimate = try WireJSON.bool(jsonValue, path + ".pastEstimate")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["orderNumber", "status", "placedMs", "totalRupiah", "lineCount", "estimatedDeliveryMs", "pastEstimate"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.orderNumber.isEmpty { fields["orderNumber"] = WireJSON.value(self.orderNumber) }
+        if self.status.rawValue != 0 { fields["status"] = WireJSON.value(self.status) }
+        if self.placedMs != 0 { fields["placedMs"] = WireJSON.value(self.placedMs) }
+        if self.totalRupiah != 0 { fields["totalRupiah"] = WireJSON.value(self.totalRupiah) }
+        if self.lineCount != 0 { fields["lineCount"] = WireJSON.value(self.lineCount) }
+        if let v = self.estimatedDeliveryMs { fields["estimatedDeliveryMs"] = v.json }
+        if self.pastEstimate != false { fields["pastEstimate"] = WireJSON.value(self.pastEstimate) }
+        return .object(fields)
+    }
+}
+
+extension UpsertOrderRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "order":
+                self.order = try Order(json: jsonValue, path: path + ".order")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["key", "order"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.key { fields["key"] = v.json }
+        if let v = self.order { fields["order"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension UpsertOrderResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "order":
+                self.order = try Order(json: jsonValue, path: path + ".order")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["outcome", "order"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if let v = self.order { fields["order"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ImportOrdersRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "rowNumber", "row_number":
+                self.rowNumber = try WireJSON.uint64(jsonValue, path + ".rowNumber")
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "order":
+                self.order = try Order(json: jsonValue, path: path + ".order")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["rowNumber", "key", "order"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.rowNumber != 0 { fields["rowNumber"] = WireJSON.value(self.rowNumber) }
+        if let v = self.key { fields["key"] = v.json }
+        if let v = self.order { fields["order"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ImportOrderRowResult: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "rowNumber", "row_number":
+                self.rowNumber = try WireJSON.uint64(jsonValue, path + ".rowNumber")
+            case "orderNumber", "order_number":
+                self.orderNumber = try WireJSON.string(jsonValue, path + ".orderNumber")
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "violations":
+                self.violations = try WireJSON.repeated(jsonValue, path + ".violations") { v, p throws(WireJSONError) in try FieldViolation(json: v, path: p) }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["rowNumber", "orderNumber", "outcome", "violations"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.rowNumber != 0 { fields["rowNumber"] = WireJSON.value(self.rowNumber) }
+        if !self.orderNumber.isEmpty { fields["orderNumber"] = WireJSON.value(self.orderNumber) }
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if !self.violations.isEmpty { fields["violations"] = .array(self.violations.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension ImportOrdersResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "results":
+                self.results = try WireJSON.repeated(jsonValue, path + ".results") { v, p throws(WireJSONError) in try ImportOrderRowResult(json: v, path: p) }
+            case "acceptedCount", "accepted_count":
+                self.acceptedCount = try WireJSON.uint64(jsonValue, path + ".acceptedCount")
+            case "duplicateCount", "duplicate_count":
+                self.duplicateCount = try WireJSON.uint64(jsonValue, path + ".duplicateCount")
+            case "rejectedCount", "rejected_count":
+                self.rejectedCount = try WireJSON.uint64(jsonValue, path + ".rejectedCount")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["results", "acceptedCount", "duplicateCount", "rejectedCount"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.results.isEmpty { fields["results"] = .array(self.results.map { WireJSON.value($0) }) }
+        if self.acceptedCount != 0 { fields["acceptedCount"] = WireJSON.value(self.acceptedCount) }
+        if self.duplicateCount != 0 { fields["duplicateCount"] = WireJSON.value(self.duplicateCount) }
+        if self.rejectedCount != 0 { fields["rejectedCount"] = WireJSON.value(self.rejectedCount) }
+        return .object(fields)
+    }
+}
+
+extension GetOrderRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "orderNumber", "order_number":
+                self.orderNumber = try WireJSON.string(jsonValue, path + ".orderNumber")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["orderNumber"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.orderNumber.isEmpty { fields["orderNumber"] = WireJSON.value(self.orderNumber) }
+        return .object(fields)
+    }
+}
+
+extension GetOrderResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "order":
+                self.order = try Order(json: jsonValue, path: path + ".order")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["order"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.order { fields["order"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ListOrdersRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "statuses":
+                self.statuses = try WireJSON.repeated(jsonValue, path + ".statuses") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as OrderStatus }
+            case "placed":
+                self.placed = try TimeRange(json: jsonValue, path: path + ".placed")
+            case "pastEstimateOnly", "past_estimate_only":
+                self.pastEstimateOnly = try WireJSON.bool(jsonValue, path + ".pastEstimateOnly")
+            case "page":
+                self.page = try PageRequest(json: jsonValue, path: path + ".page")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customer", "statuses", "placed", "pastEstimateOnly", "page"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.customer { fields["customer"] = v.json }
+        if !self.statuses.isEmpty { fields["statuses"] = .array(self.statuses.map { WireJSON.value($0) }) }
+        if let v = self.placed { fields["placed"] = v.json }
+        if self.pastEstimateOnly != false { fields["pastEstimateOnly"] = WireJSON.value(self.pastEstimateOnly) }
+        if let v = self.page { fields["page"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ListOrdersResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "orders":
+                self.orders = try WireJSON.repeated(jsonValue, path + ".orders") { v, p throws(WireJSONError) in try OrderSummary(json: v, path: p) }
+            case "page":
+                self.page = try PageInfo(json: jsonValue, path: path + ".page")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerId", "orders", "page"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if !self.orders.isEmpty { fields["orders"] = .array(self.orders.map { WireJSON.value($0) }) }
+        if let v = self.page { fields["page"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension AddTrackingEventRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "event":
+                self.event = try TrackingEvent(json: jsonValue, path: path + ".event")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["event"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.event { fields["event"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension AddTrackingEventResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "factId", "fact_id":
+                self.factID = try WireJSON.string(jsonValue, path + ".factId")
+            case "order":
+                self.order = try OrderSummary(json: jsonValue, path: path + ".order")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["outcome", "factId", "order"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if !self.factID.isEmpty { fields["factId"] = WireJSON.value(self.factID) }
+        if let v = self.order { fields["order"] = v.json }
+        return .object(fields)
+    }
+}
+
 /// The order management system's view in the CRM: orders, imports and tracking.
 public enum OrderService {
     /// The fully qualified service name.

@@ -1385,6 +1385,642 @@ extension ObserveProfileFieldResponse {
     }
 }
 
+extension FieldObservation: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "factId", "fact_id":
+                self.factID = try WireJSON.string(jsonValue, path + ".factId")
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "subject":
+                self.subject = try Handle(json: jsonValue, path: path + ".subject")
+            case "field":
+                self.field = try WireJSON.enumeration(jsonValue, path + ".field") as ProfileField
+            case "value":
+                self.value = try WireJSON.string(jsonValue, path + ".value")
+            case "source":
+                self.source = try WireJSON.enumeration(jsonValue, path + ".source") as ObservationSource
+            case "actor":
+                self.actor = try ActorRef(json: jsonValue, path: path + ".actor")
+            case "observedMs", "observed_ms":
+                self.observedMs = try WireJSON.int64(jsonValue, path + ".observedMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["factId", "key", "subject", "field", "value", "source", "actor", "observedMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.factID.isEmpty { fields["factId"] = WireJSON.value(self.factID) }
+        if let v = self.key { fields["key"] = v.json }
+        if let v = self.subject { fields["subject"] = v.json }
+        if self.field.rawValue != 0 { fields["field"] = WireJSON.value(self.field) }
+        if !self.value.isEmpty { fields["value"] = WireJSON.value(self.value) }
+        if self.source.rawValue != 0 { fields["source"] = WireJSON.value(self.source) }
+        if let v = self.actor { fields["actor"] = v.json }
+        if self.observedMs != 0 { fields["observedMs"] = WireJSON.value(self.observedMs) }
+        return .object(fields)
+    }
+}
+
+extension ProfileCounters: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "interactionsTotal", "interactions_total":
+                self.interactionsTotal = try WireJSON.uint32(jsonValue, path + ".interactionsTotal")
+            case "ordersTotal", "orders_total":
+                self.ordersTotal = try WireJSON.uint32(jsonValue, path + ".ordersTotal")
+            case "spendTotalRupiah", "spend_total_rupiah":
+                self.spendTotalRupiah = try WireJSON.int64(jsonValue, path + ".spendTotalRupiah")
+            case "complaintsTotal", "complaints_total":
+                self.complaintsTotal = try WireJSON.uint32(jsonValue, path + ".complaintsTotal")
+            case "complaintsLast90Days", "complaints_last_90_days":
+                self.complaintsLast90Days = try WireJSON.uint32(jsonValue, path + ".complaintsLast90Days")
+            case "complaintsOpen", "complaints_open":
+                self.complaintsOpen = try WireJSON.uint32(jsonValue, path + ".complaintsOpen")
+            case "infoRequestsTotal", "info_requests_total":
+                self.infoRequestsTotal = try WireJSON.uint32(jsonValue, path + ".infoRequestsTotal")
+            case "infoRequestsLast90Days", "info_requests_last_90_days":
+                self.infoRequestsLast90Days = try WireJSON.uint32(jsonValue, path + ".infoRequestsLast90Days")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["interactionsTotal", "ordersTotal", "spendTotalRupiah", "complaintsTotal", "complaintsLast90Days", "complaintsOpen", "infoRequestsTotal", "infoRequestsLast90Days"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.interactionsTotal != 0 { fields["interactionsTotal"] = WireJSON.value(self.interactionsTotal) }
+        if self.ordersTotal != 0 { fields["ordersTotal"] = WireJSON.value(self.ordersTotal) }
+        if self.spendTotalRupiah != 0 { fields["spendTotalRupiah"] = WireJSON.value(self.spendTotalRupiah) }
+        if self.complaintsTotal != 0 { fields["complaintsTotal"] = WireJSON.value(self.complaintsTotal) }
+        if self.complaintsLast90Days != 0 { fields["complaintsLast90Days"] = WireJSON.value(self.complaintsLast90Days) }
+        if self.complaintsOpen != 0 { fields["complaintsOpen"] = WireJSON.value(self.complaintsOpen) }
+        if self.infoRequestsTotal != 0 { fields["infoRequestsTotal"] = WireJSON.value(self.infoRequestsTotal) }
+        if self.infoRequestsLast90Days != 0 { fields["infoRequestsLast90Days"] = WireJSON.value(self.infoRequestsLast90Days) }
+        return .object(fields)
+    }
+}
+
+extension ChannelLastContact: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "channel":
+                self.channel = try WireJSON.enumeration(jsonValue, path + ".channel") as Channel
+            case "interactionId", "interaction_id":
+                self.interactionID = try WireJSON.string(jsonValue, path + ".interactionId")
+            case "occurredMs", "occurred_ms":
+                self.occurredMs = try WireJSON.int64(jsonValue, path + ".occurredMs")
+            case "direction":
+                self.direction = try WireJSON.enumeration(jsonValue, path + ".direction") as Direction
+            case "intent":
+                self.intent = try WireJSON.enumeration(jsonValue, path + ".intent") as Intent
+            case "summary":
+                self.summary = try WireJSON.string(jsonValue, path + ".summary")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["channel", "interactionId", "occurredMs", "direction", "intent", "summary"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.channel.rawValue != 0 { fields["channel"] = WireJSON.value(self.channel) }
+        if !self.interactionID.isEmpty { fields["interactionId"] = WireJSON.value(self.interactionID) }
+        if self.occurredMs != 0 { fields["occurredMs"] = WireJSON.value(self.occurredMs) }
+        if self.direction.rawValue != 0 { fields["direction"] = WireJSON.value(self.direction) }
+        if self.intent.rawValue != 0 { fields["intent"] = WireJSON.value(self.intent) }
+        if !self.summary.isEmpty { fields["summary"] = WireJSON.value(self.summary) }
+        return .object(fields)
+    }
+}
+
+extension CustomerProfile: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "displayName", "display_name":
+                self.displayName = try WireJSON.string(jsonValue, path + ".displayName")
+            case "tier":
+                self.tier = try WireJSON.enumeration(jsonValue, path + ".tier") as Tier
+            case "isVvip", "is_vvip":
+                self.isVvip = try WireJSON.bool(jsonValue, path + ".isVvip")
+            case "customerSinceMs", "customer_since_ms":
+                self.customerSinceMs = try WireJSON.int64(jsonValue, path + ".customerSinceMs")
+            case "tenureDays", "tenure_days":
+                self.tenureDays = try WireJSON.uint32(jsonValue, path + ".tenureDays")
+            case "counters":
+                self.counters = try ProfileCounters(json: jsonValue, path: path + ".counters")
+            case "identities":
+                self.identities = try WireJSON.repeated(jsonValue, path + ".identities") { v, p throws(WireJSONError) in try Identity(json: v, path: p) }
+            case "fields":
+                self.fields = try WireJSON.repeated(jsonValue, path + ".fields") { v, p throws(WireJSONError) in try FieldObservation(json: v, path: p) }
+            case "links":
+                self.links = try WireJSON.repeated(jsonValue, path + ".links") { v, p throws(WireJSONError) in try IdentityLinkFact(json: v, path: p) }
+            case "lastContacts", "last_contacts":
+                self.lastContacts = try WireJSON.repeated(jsonValue, path + ".lastContacts") { v, p throws(WireJSONError) in try ChannelLastContact(json: v, path: p) }
+            case "openComplaints", "open_complaints":
+                self.openComplaints = try WireJSON.repeated(jsonValue, path + ".openComplaints") { v, p throws(WireJSONError) in try ComplaintSummary(json: v, path: p) }
+            case "recentOrders", "recent_orders":
+                self.recentOrders = try WireJSON.repeated(jsonValue, path + ".recentOrders") { v, p throws(WireJSONError) in try OrderSummary(json: v, path: p) }
+            case "recentInteractions", "recent_interactions":
+                self.recentInteractions = try WireJSON.repeated(jsonValue, path + ".recentInteractions") { v, p throws(WireJSONError) in try Interaction(json: v, path: p) }
+            case "asOfMs", "as_of_ms":
+                self.asOfMs = try WireJSON.int64(jsonValue, path + ".asOfMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerId", "displayName", "tier", "isVvip", "customerSinceMs", "tenureDays", "counters", "identities", "fields", "links", "lastContacts", "openComplaints", "recentOrders", "recentInteractions", "asOfMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if !self.displayName.isEmpty { fields["displayName"] = WireJSON.value(self.displayName) }
+        if self.tier.rawValue != 0 { fields["tier"] = WireJSON.value(self.tier) }
+        if self.isVvip != false { fields["isVvip"] = WireJSON.value(self.isVvip) }
+        if self.customerSinceMs != 0 { fields["customerSinceMs"] = WireJSON.value(self.customerSinceMs) }
+        if self.tenureDays != 0 { fields["tenureDays"] = WireJSON.value(self.tenureDays) }
+        if let v = self.counters { fields["counters"] = v.json }
+        if !self.identities.isEmpty { fields["identities"] = .array(self.identities.map { WireJSON.value($0) }) }
+        if !self.fields.isEmpty { fields["fields"] = .array(self.fields.map { WireJSON.value($0) }) }
+        if !self.links.isEmpty { fields["links"] = .array(self.links.map { WireJSON.value($0) }) }
+        if !self.lastContacts.isEmpty { fields["lastContacts"] = .array(self.lastContacts.map { WireJSON.value($0) }) }
+        if !self.openComplaints.isEmpty { fields["openComplaints"] = .array(self.openComplaints.map { WireJSON.value($0) }) }
+        if !self.recentOrders.isEmpty { fields["recentOrders"] = .array(self.recentOrders.map { WireJSON.value($0) }) }
+        if !self.recentInteractions.isEmpty { fields["recentInteractions"] = .array(self.recentInteractions.map { WireJSON.value($0) }) }
+        if self.asOfMs != 0 { fields["asOfMs"] = WireJSON.value(self.asOfMs) }
+        return .object(fields)
+    }
+}
+
+extension CallerSnapshot: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "displayName", "display_name":
+                self.displayName = try WireJSON.string(jsonValue, path + ".displayName")
+            case "tier":
+                self.tier = try WireJSON.enumeration(jsonValue, path + ".tier") as Tier
+            case "isVvip", "is_vvip":
+                self.isVvip = try WireJSON.bool(jsonValue, path + ".isVvip")
+            case "customerSinceMs", "customer_since_ms":
+                self.customerSinceMs = try WireJSON.int64(jsonValue, path + ".customerSinceMs")
+            case "tenureDays", "tenure_days":
+                self.tenureDays = try WireJSON.uint32(jsonValue, path + ".tenureDays")
+            case "counters":
+                self.counters = try ProfileCounters(json: jsonValue, path: path + ".counters")
+            case "openComplaints", "open_complaints":
+                self.openComplaints = try WireJSON.repeated(jsonValue, path + ".openComplaints") { v, p throws(WireJSONError) in try ComplaintSummary(json: v, path: p) }
+            case "recentOrders", "recent_orders":
+                self.recentOrders = try WireJSON.repeated(jsonValue, path + ".recentOrders") { v, p throws(WireJSONError) in try OrderSummary(json: v, path: p) }
+            case "lastContacts", "last_contacts":
+                self.lastContacts = try WireJSON.repeated(jsonValue, path + ".lastContacts") { v, p throws(WireJSONError) in try ChannelLastContact(json: v, path: p) }
+            case "routingQueue", "routing_queue":
+                self.routingQueue = try WireJSON.enumeration(jsonValue, path + ".routingQueue") as RoutingQueue
+            case "routingPriority", "routing_priority":
+                self.routingPriority = try WireJSON.enumeration(jsonValue, path + ".routingPriority") as RoutingPriority
+            case "routingReason", "routing_reason":
+                self.routingReason = try WireJSON.string(jsonValue, path + ".routingReason")
+            case "matchedHandle", "matched_handle":
+                self.matchedHandle = try Handle(json: jsonValue, path: path + ".matchedHandle")
+            case "asOfMs", "as_of_ms":
+                self.asOfMs = try WireJSON.int64(jsonValue, path + ".asOfMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerId", "displayName", "tier", "isVvip", "customerSinceMs", "tenureDays", "counters", "openComplaints", "recentOrders", "lastContacts", "routingQueue", "routingPriority", "routingReason", "matchedHandle", "asOfMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if !self.displayName.isEmpty { fields["displayName"] = WireJSON.value(self.displayName) }
+        if self.tier.rawValue != 0 { fields["tier"] = WireJSON.value(self.tier) }
+        if self.isVvip != false { fields["isVvip"] = WireJSON.value(self.isVvip) }
+        if self.customerSinceMs != 0 { fields["customerSinceMs"] = WireJSON.value(self.customerSinceMs) }
+        if self.tenureDays != 0 { fields["tenureDays"] = WireJSON.value(self.tenureDays) }
+        if let v = self.counters { fields["counters"] = v.json }
+        if !self.openComplaints.isEmpty { fields["openComplaints"] = .array(self.openComplaints.map { WireJSON.value($0) }) }
+        if !self.recentOrders.isEmpty { fields["recentOrders"] = .array(self.recentOrders.map { WireJSON.value($0) }) }
+        if !self.lastContacts.isEmpty { fields["lastContacts"] = .array(self.lastContacts.map { WireJSON.value($0) }) }
+        if self.routingQueue.rawValue != 0 { fields["routingQueue"] = WireJSON.value(self.routingQueue) }
+        if self.routingPriority.rawValue != 0 { fields["routingPriority"] = WireJSON.value(self.routingPriority) }
+        if !self.routingReason.isEmpty { fields["routingReason"] = WireJSON.value(self.routingReason) }
+        if let v = self.matchedHandle { fields["matchedHandle"] = v.json }
+        if self.asOfMs != 0 { fields["asOfMs"] = WireJSON.value(self.asOfMs) }
+        return .object(fields)
+    }
+}
+
+extension ProfileMatch: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "displayName", "display_name":
+                self.displayName = try WireJSON.string(jsonValue, path + ".displayName")
+            case "tier":
+                self.tier = try WireJSON.enumeration(jsonValue, path + ".tier") as Tier
+            case "handles":
+                self.handles = try WireJSON.repeated(jsonValue, path + ".handles") { v, p throws(WireJSONError) in try Handle(json: v, path: p) }
+            case "lastContactMs", "last_contact_ms":
+                self.lastContactMs = try WireJSON.int64(jsonValue, path + ".lastContactMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerId", "displayName", "tier", "handles", "lastContactMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if !self.displayName.isEmpty { fields["displayName"] = WireJSON.value(self.displayName) }
+        if self.tier.rawValue != 0 { fields["tier"] = WireJSON.value(self.tier) }
+        if !self.handles.isEmpty { fields["handles"] = .array(self.handles.map { WireJSON.value($0) }) }
+        if self.lastContactMs != 0 { fields["lastContactMs"] = WireJSON.value(self.lastContactMs) }
+        return .object(fields)
+    }
+}
+
+extension GetProfileRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "interactionLimit", "interaction_limit":
+                self.interactionLimit = try WireJSON.uint32(jsonValue, path + ".interactionLimit")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customer", "interactionLimit"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.customer { fields["customer"] = v.json }
+        if self.interactionLimit != 0 { fields["interactionLimit"] = WireJSON.value(self.interactionLimit) }
+        return .object(fields)
+    }
+}
+
+extension GetProfileResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "profile":
+                self.profile = try CustomerProfile(json: jsonValue, path: path + ".profile")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["profile"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.profile { fields["profile"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension GetCallerSnapshotRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customer":
+                self.customer = try CustomerSelector(json: jsonValue, path: path + ".customer")
+            case "channel":
+                self.channel = try WireJSON.enumeration(jsonValue, path + ".channel") as Channel
+            case "statedIntent", "stated_intent":
+                self.statedIntent = try WireJSON.enumeration(jsonValue, path + ".statedIntent") as Intent
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customer", "channel", "statedIntent"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.customer { fields["customer"] = v.json }
+        if self.channel.rawValue != 0 { fields["channel"] = WireJSON.value(self.channel) }
+        if self.statedIntent.rawValue != 0 { fields["statedIntent"] = WireJSON.value(self.statedIntent) }
+        return .object(fields)
+    }
+}
+
+extension GetCallerSnapshotResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "known":
+                self.known = try WireJSON.bool(jsonValue, path + ".known")
+            case "snapshot":
+                self.snapshot = try CallerSnapshot(json: jsonValue, path: path + ".snapshot")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["known", "snapshot"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.known != false { fields["known"] = WireJSON.value(self.known) }
+        if let v = self.snapshot { fields["snapshot"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension SearchProfilesRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "nameQuery", "name_query":
+                self.nameQuery = try WireJSON.string(jsonValue, path + ".nameQuery")
+            case "page":
+                self.page = try PageRequest(json: jsonValue, path: path + ".page")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["nameQuery", "page"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.nameQuery.isEmpty { fields["nameQuery"] = WireJSON.value(self.nameQuery) }
+        if let v = self.page { fields["page"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension SearchProfilesResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "matches":
+                self.matches = try WireJSON.repeated(jsonValue, path + ".matches") { v, p throws(WireJSONError) in try ProfileMatch(json: v, path: p) }
+            case "page":
+                self.page = try PageInfo(json: jsonValue, path: path + ".page")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["matches", "page"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.matches.isEmpty { fields["matches"] = .array(self.matches.map { WireJSON.value($0) }) }
+        if let v = self.page { fields["page"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension LinkIdentitiesRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "firstHandle", "first_handle":
+                self.firstHandle = try Handle(json: jsonValue, path: path + ".firstHandle")
+            case "secondHandle", "second_handle":
+                self.secondHandle = try Handle(json: jsonValue, path: path + ".secondHandle")
+            case "evidence":
+                self.evidence = try WireJSON.enumeration(jsonValue, path + ".evidence") as LinkEvidence
+            case "interactionId", "interaction_id":
+                self.interactionID = try StringValue(json: jsonValue, path: path + ".interactionId")
+            case "note":
+                self.note = try WireJSON.string(jsonValue, path + ".note")
+            case "observedMs", "observed_ms":
+                self.observedMs = try WireJSON.int64(jsonValue, path + ".observedMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["key", "firstHandle", "secondHandle", "evidence", "interactionId", "note", "observedMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.key { fields["key"] = v.json }
+        if let v = self.firstHandle { fields["firstHandle"] = v.json }
+        if let v = self.secondHandle { fields["secondHandle"] = v.json }
+        if self.evidence.rawValue != 0 { fields["evidence"] = WireJSON.value(self.evidence) }
+        if let v = self.interactionID { fields["interactionId"] = v.json }
+        if !self.note.isEmpty { fields["note"] = WireJSON.value(self.note) }
+        if self.observedMs != 0 { fields["observedMs"] = WireJSON.value(self.observedMs) }
+        return .object(fields)
+    }
+}
+
+extension LinkIdentitiesResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "fact":
+                self.fact = try IdentityLinkFact(json: jsonValue, path: path + ".fact")
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["outcome", "fact", "customerId"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if let v = self.fact { fields["fact"] = v.json }
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        return .object(fields)
+    }
+}
+
+extension UnlinkIdentitiesRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "key":
+                self.key = try IdempotencyKey(json: jsonValue, path: path + ".key")
+            case "firstHandle", "first_handle":
+                self.firstHandle = try Handle(json: jsonValue, path: path + ".firstHandle")
+            case "secondHandle", "second_handle":
+                self.secondHandle = try Handle(json: jsonValue, path: path + ".secondHandle")
+            case "note":
+                self.note = try WireJSON.string(jsonValue, path + ".note")
+            case "observedMs", "observed_ms":
+                self.observedMs = try WireJSON.int64(jsonValue, path + ".observedMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["key", "firstHandle", "secondHandle", "note", "observedMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.key { fields["key"] = v.json }
+        if let v = self.firstHandle { fields["firstHandle"] = v.json }
+        if let v = self.secondHandle { fields["secondHandle"] = v.json }
+        if !self.note.isEmpty { fields["note"] = WireJSON.value(self.note) }
+        if self.observedMs != 0 { fields["observedMs"] = WireJSON.value(self.observedMs) }
+        return .object(fields)
+    }
+}
+
+extension UnlinkIdentitiesResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "fact":
+                self.fact = try IdentityLinkFact(json: jsonValue, path: path + ".fact")
+            case "firstCustomerId", "first_customer_id":
+                self.firstCustomerID = try WireJSON.string(jsonValue, path + ".firstCustomerId")
+            case "secondCustomerId", "second_customer_id":
+                self.secondCustomerID = try WireJSON.string(jsonValue, path + ".secondCustomerId")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["outcome", "fact", "firstCustomerId", "secondCustomerId"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if let v = self.fact { fields["fact"] = v.json }
+        if !self.firstCustomerID.isEmpty { fields["firstCustomerId"] = WireJSON.value(self.firstCustomerID) }
+        if !self.secondCustomerID.isEmpty { fields["secondCustomerId"] = WireJSON.value(self.secondCustomerID) }
+        return .object(fields)
+    }
+}
+
+extension ObserveProfileFieldRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "observation":
+                self.observation = try FieldObservation(json: jsonValue, path: path + ".observation")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["observation"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.observation { fields["observation"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension ObserveProfileFieldResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "outcome":
+                self.outcome = try WireJSON.enumeration(jsonValue, path + ".outcome") as ItemOutcome
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "current":
+                self.current = try FieldObservation(json: jsonValue, path: path + ".current")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["outcome", "customerId", "current"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.outcome.rawValue != 0 { fields["outcome"] = WireJSON.value(self.outcome) }
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if let v = self.current { fields["current"] = v.json }
+        return .object(fields)
+    }
+}
+
 /// The convergent customer profile: lookups, search, identity links and field observations.
 public enum ProfileService {
     /// The fully qualified service name.

@@ -1310,6 +1310,666 @@ extension GetCustomerValueReportResponse {
     }
 }
 
+extension RefundRecapRow: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "category":
+                self.category = try WireJSON.enumeration(jsonValue, path + ".category") as ComplaintCategory
+            case "bucket":
+                self.bucket = try TimeRange(json: jsonValue, path: path + ".bucket")
+            case "complaintsDecided", "complaints_decided":
+                self.complaintsDecided = try WireJSON.uint64(jsonValue, path + ".complaintsDecided")
+            case "quantityCompensated", "quantity_compensated":
+                self.quantityCompensated = try WireJSON.uint64(jsonValue, path + ".quantityCompensated")
+            case "refundRupiah", "refund_rupiah":
+                self.refundRupiah = try WireJSON.int64(jsonValue, path + ".refundRupiah")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["category", "bucket", "complaintsDecided", "quantityCompensated", "refundRupiah"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.category.rawValue != 0 { fields["category"] = WireJSON.value(self.category) }
+        if let v = self.bucket { fields["bucket"] = v.json }
+        if self.complaintsDecided != 0 { fields["complaintsDecided"] = WireJSON.value(self.complaintsDecided) }
+        if self.quantityCompensated != 0 { fields["quantityCompensated"] = WireJSON.value(self.quantityCompensated) }
+        if self.refundRupiah != 0 { fields["refundRupiah"] = WireJSON.value(self.refundRupiah) }
+        return .object(fields)
+    }
+}
+
+extension GetRefundRecapRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "period":
+                self.period = try TimeRange(json: jsonValue, path: path + ".period")
+            case "categories":
+                self.categories = try WireJSON.repeated(jsonValue, path + ".categories") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as ComplaintCategory }
+            case "granularity":
+                self.granularity = try WireJSON.enumeration(jsonValue, path + ".granularity") as ReportGranularity
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["period", "categories", "granularity"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.period { fields["period"] = v.json }
+        if !self.categories.isEmpty { fields["categories"] = .array(self.categories.map { WireJSON.value($0) }) }
+        if self.granularity.rawValue != 0 { fields["granularity"] = WireJSON.value(self.granularity) }
+        return .object(fields)
+    }
+}
+
+extension GetRefundRecapResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "rows":
+                self.rows = try WireJSON.repeated(jsonValue, path + ".rows") { v, p throws(WireJSONError) in try RefundRecapRow(json: v, path: p) }
+            case "categoryTotals", "category_totals":
+                self.categoryTotals = try WireJSON.repeated(jsonValue, path + ".categoryTotals") { v, p throws(WireJSONError) in try RefundRecapRow(json: v, path: p) }
+            case "grandTotalRupiah", "grand_total_rupiah":
+                self.grandTotalRupiah = try WireJSON.int64(jsonValue, path + ".grandTotalRupiah")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["rows", "categoryTotals", "grandTotalRupiah"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.rows.isEmpty { fields["rows"] = .array(self.rows.map { WireJSON.value($0) }) }
+        if !self.categoryTotals.isEmpty { fields["categoryTotals"] = .array(self.categoryTotals.map { WireJSON.value($0) }) }
+        if self.grandTotalRupiah != 0 { fields["grandTotalRupiah"] = WireJSON.value(self.grandTotalRupiah) }
+        return .object(fields)
+    }
+}
+
+extension ComplaintVolumeRow: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "category":
+                self.category = try WireJSON.enumeration(jsonValue, path + ".category") as ComplaintCategory
+            case "bucket":
+                self.bucket = try TimeRange(json: jsonValue, path: path + ".bucket")
+            case "opened":
+                self.opened = try WireJSON.uint64(jsonValue, path + ".opened")
+            case "closed":
+                self.closed = try WireJSON.uint64(jsonValue, path + ".closed")
+            case "rejected":
+                self.rejected = try WireJSON.uint64(jsonValue, path + ".rejected")
+            case "reopened":
+                self.reopened = try WireJSON.uint64(jsonValue, path + ".reopened")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["category", "bucket", "opened", "closed", "rejected", "reopened"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.category.rawValue != 0 { fields["category"] = WireJSON.value(self.category) }
+        if let v = self.bucket { fields["bucket"] = v.json }
+        if self.opened != 0 { fields["opened"] = WireJSON.value(self.opened) }
+        if self.closed != 0 { fields["closed"] = WireJSON.value(self.closed) }
+        if self.rejected != 0 { fields["rejected"] = WireJSON.value(self.rejected) }
+        if self.reopened != 0 { fields["reopened"] = WireJSON.value(self.reopened) }
+        return .object(fields)
+    }
+}
+
+extension GetComplaintVolumeRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "period":
+                self.period = try TimeRange(json: jsonValue, path: path + ".period")
+            case "categories":
+                self.categories = try WireJSON.repeated(jsonValue, path + ".categories") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as ComplaintCategory }
+            case "granularity":
+                self.granularity = try WireJSON.enumeration(jsonValue, path + ".granularity") as ReportGranularity
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["period", "categories", "granularity"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.period { fields["period"] = v.json }
+        if !self.categories.isEmpty { fields["categories"] = .array(self.categories.map { WireJSON.value($0) }) }
+        if self.granularity.rawValue != 0 { fields["granularity"] = WireJSON.value(self.granularity) }
+        return .object(fields)
+    }
+}
+
+extension GetComplaintVolumeResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "rows":
+                self.rows = try WireJSON.repeated(jsonValue, path + ".rows") { v, p throws(WireJSONError) in try ComplaintVolumeRow(json: v, path: p) }
+            case "openedTotal", "opened_total":
+                self.openedTotal = try WireJSON.uint64(jsonValue, path + ".openedTotal")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["rows", "openedTotal"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.rows.isEmpty { fields["rows"] = .array(self.rows.map { WireJSON.value($0) }) }
+        if self.openedTotal != 0 { fields["openedTotal"] = WireJSON.value(self.openedTotal) }
+        return .object(fields)
+    }
+}
+
+extension ServiceLevelRow: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "category":
+                self.category = try WireJSON.enumeration(jsonValue, path + ".category") as ComplaintCategory
+            case "complaints":
+                self.complaints = try WireJSON.uint64(jsonValue, path + ".complaints")
+            case "firstResponseMet", "first_response_met":
+                self.firstResponseMet = try WireJSON.uint64(jsonValue, path + ".firstResponseMet")
+            case "firstResponseBreached", "first_response_breached":
+                self.firstResponseBreached = try WireJSON.uint64(jsonValue, path + ".firstResponseBreached")
+            case "firstResponseCompliancePctX100", "first_response_compliance_pct_x100":
+                self.firstResponseCompliancePctX100 = try WireJSON.uint32(jsonValue, path + ".firstResponseCompliancePctX100")
+            case "resolutionMet", "resolution_met":
+                self.resolutionMet = try WireJSON.uint64(jsonValue, path + ".resolutionMet")
+            case "resolutionBreached", "resolution_breached":
+                self.resolutionBreached = try WireJSON.uint64(jsonValue, path + ".resolutionBreached")
+            case "resolutionCompliancePctX100", "resolution_compliance_pct_x100":
+                self.resolutionCompliancePctX100 = try WireJSON.uint32(jsonValue, path + ".resolutionCompliancePctX100")
+            case "medianFirstResponseMs", "median_first_response_ms":
+                self.medianFirstResponseMs = try WireJSON.int64(jsonValue, path + ".medianFirstResponseMs")
+            case "medianResolutionMs", "median_resolution_ms":
+                self.medianResolutionMs = try WireJSON.int64(jsonValue, path + ".medianResolutionMs")
+            case "p90ResolutionMs", "p90_resolution_ms":
+                self.p90ResolutionMs = try WireJSON.int64(jsonValue, path + ".p90ResolutionMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["category", "complaints", "firstResponseMet", "firstResponseBreached", "firstResponseCompliancePctX100", "resolutionMet", "resolutionBreached", "resolutionCompliancePctX100", "medianFirstResponseMs", "medianResolutionMs", "p90ResolutionMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.category.rawValue != 0 { fields["category"] = WireJSON.value(self.category) }
+        if self.complaints != 0 { fields["complaints"] = WireJSON.value(self.complaints) }
+        if self.firstResponseMet != 0 { fields["firstResponseMet"] = WireJSON.value(self.firstResponseMet) }
+        if self.firstResponseBreached != 0 { fields["firstResponseBreached"] = WireJSON.value(self.firstResponseBreached) }
+        if self.firstResponseCompliancePctX100 != 0 { fields["firstResponseCompliancePctX100"] = WireJSON.value(self.firstResponseCompliancePctX100) }
+        if self.resolutionMet != 0 { fields["resolutionMet"] = WireJSON.value(self.resolutionMet) }
+        if self.resolutionBreached != 0 { fields["resolutionBreached"] = WireJSON.value(self.resolutionBreached) }
+        if self.resolutionCompliancePctX100 != 0 { fields["resolutionCompliancePctX100"] = WireJSON.value(self.resolutionCompliancePctX100) }
+        if self.medianFirstResponseMs != 0 { fields["medianFirstResponseMs"] = WireJSON.value(self.medianFirstResponseMs) }
+        if self.medianResolutionMs != 0 { fields["medianResolutionMs"] = WireJSON.value(self.medianResolutionMs) }
+        if self.p90ResolutionMs != 0 { fields["p90ResolutionMs"] = WireJSON.value(self.p90ResolutionMs) }
+        return .object(fields)
+    }
+}
+
+extension GetServiceLevelReportRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "period":
+                self.period = try TimeRange(json: jsonValue, path: path + ".period")
+            case "categories":
+                self.categories = try WireJSON.repeated(jsonValue, path + ".categories") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as ComplaintCategory }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["period", "categories"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.period { fields["period"] = v.json }
+        if !self.categories.isEmpty { fields["categories"] = .array(self.categories.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension GetServiceLevelReportResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "rows":
+                self.rows = try WireJSON.repeated(jsonValue, path + ".rows") { v, p throws(WireJSONError) in try ServiceLevelRow(json: v, path: p) }
+            case "overall":
+                self.overall = try ServiceLevelRow(json: jsonValue, path: path + ".overall")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["rows", "overall"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.rows.isEmpty { fields["rows"] = .array(self.rows.map { WireJSON.value($0) }) }
+        if let v = self.overall { fields["overall"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension RatingBucket: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "stars":
+                self.stars = try WireJSON.uint32(jsonValue, path + ".stars")
+            case "count":
+                self.count = try WireJSON.uint64(jsonValue, path + ".count")
+            case "sharePctX100", "share_pct_x100":
+                self.sharePctX100 = try WireJSON.uint32(jsonValue, path + ".sharePctX100")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["stars", "count", "sharePctX100"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.stars != 0 { fields["stars"] = WireJSON.value(self.stars) }
+        if self.count != 0 { fields["count"] = WireJSON.value(self.count) }
+        if self.sharePctX100 != 0 { fields["sharePctX100"] = WireJSON.value(self.sharePctX100) }
+        return .object(fields)
+    }
+}
+
+extension GetRatingDistributionRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "period":
+                self.period = try TimeRange(json: jsonValue, path: path + ".period")
+            case "sources":
+                self.sources = try WireJSON.repeated(jsonValue, path + ".sources") { v, p throws(WireJSONError) in try WireJSON.enumeration(v, p) as RatingSource }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["period", "sources"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.period { fields["period"] = v.json }
+        if !self.sources.isEmpty { fields["sources"] = .array(self.sources.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension GetRatingDistributionResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "buckets":
+                self.buckets = try WireJSON.repeated(jsonValue, path + ".buckets") { v, p throws(WireJSONError) in try RatingBucket(json: v, path: p) }
+            case "total":
+                self.total = try WireJSON.uint64(jsonValue, path + ".total")
+            case "averageX100", "average_x100":
+                self.averageX100 = try WireJSON.uint32(jsonValue, path + ".averageX100")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["buckets", "total", "averageX100"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.buckets.isEmpty { fields["buckets"] = .array(self.buckets.map { WireJSON.value($0) }) }
+        if self.total != 0 { fields["total"] = WireJSON.value(self.total) }
+        if self.averageX100 != 0 { fields["averageX100"] = WireJSON.value(self.averageX100) }
+        return .object(fields)
+    }
+}
+
+extension TierCount: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "tier":
+                self.tier = try WireJSON.enumeration(jsonValue, path + ".tier") as Tier
+            case "customers":
+                self.customers = try WireJSON.uint64(jsonValue, path + ".customers")
+            case "orderValueRupiah", "order_value_rupiah":
+                self.orderValueRupiah = try WireJSON.int64(jsonValue, path + ".orderValueRupiah")
+            case "sharePctX100", "share_pct_x100":
+                self.sharePctX100 = try WireJSON.uint32(jsonValue, path + ".sharePctX100")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["tier", "customers", "orderValueRupiah", "sharePctX100"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.tier.rawValue != 0 { fields["tier"] = WireJSON.value(self.tier) }
+        if self.customers != 0 { fields["customers"] = WireJSON.value(self.customers) }
+        if self.orderValueRupiah != 0 { fields["orderValueRupiah"] = WireJSON.value(self.orderValueRupiah) }
+        if self.sharePctX100 != 0 { fields["sharePctX100"] = WireJSON.value(self.sharePctX100) }
+        return .object(fields)
+    }
+}
+
+extension GetTierDistributionRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "asOfMs", "as_of_ms":
+                self.asOfMs = try Int64Value(json: jsonValue, path: path + ".asOfMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["asOfMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.asOfMs { fields["asOfMs"] = v.json }
+        return .object(fields)
+    }
+}
+
+extension GetTierDistributionResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "period":
+                self.period = try TimeRange(json: jsonValue, path: path + ".period")
+            case "tiers":
+                self.tiers = try WireJSON.repeated(jsonValue, path + ".tiers") { v, p throws(WireJSONError) in try TierCount(json: v, path: p) }
+            case "customersTotal", "customers_total":
+                self.customersTotal = try WireJSON.uint64(jsonValue, path + ".customersTotal")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["period", "tiers", "customersTotal"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.period { fields["period"] = v.json }
+        if !self.tiers.isEmpty { fields["tiers"] = .array(self.tiers.map { WireJSON.value($0) }) }
+        if self.customersTotal != 0 { fields["customersTotal"] = WireJSON.value(self.customersTotal) }
+        return .object(fields)
+    }
+}
+
+extension RetentionRow: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "bucket":
+                self.bucket = try TimeRange(json: jsonValue, path: path + ".bucket")
+            case "buyingCustomers", "buying_customers":
+                self.buyingCustomers = try WireJSON.uint64(jsonValue, path + ".buyingCustomers")
+            case "newCustomers", "new_customers":
+                self.newCustomers = try WireJSON.uint64(jsonValue, path + ".newCustomers")
+            case "returningCustomers", "returning_customers":
+                self.returningCustomers = try WireJSON.uint64(jsonValue, path + ".returningCustomers")
+            case "retainedPctX100", "retained_pct_x100":
+                self.retainedPctX100 = try WireJSON.uint32(jsonValue, path + ".retainedPctX100")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["bucket", "buyingCustomers", "newCustomers", "returningCustomers", "retainedPctX100"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.bucket { fields["bucket"] = v.json }
+        if self.buyingCustomers != 0 { fields["buyingCustomers"] = WireJSON.value(self.buyingCustomers) }
+        if self.newCustomers != 0 { fields["newCustomers"] = WireJSON.value(self.newCustomers) }
+        if self.returningCustomers != 0 { fields["returningCustomers"] = WireJSON.value(self.returningCustomers) }
+        if self.retainedPctX100 != 0 { fields["retainedPctX100"] = WireJSON.value(self.retainedPctX100) }
+        return .object(fields)
+    }
+}
+
+extension GetRetentionReportRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "period":
+                self.period = try TimeRange(json: jsonValue, path: path + ".period")
+            case "granularity":
+                self.granularity = try WireJSON.enumeration(jsonValue, path + ".granularity") as ReportGranularity
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["period", "granularity"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.period { fields["period"] = v.json }
+        if self.granularity.rawValue != 0 { fields["granularity"] = WireJSON.value(self.granularity) }
+        return .object(fields)
+    }
+}
+
+extension GetRetentionReportResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "buyingCustomers", "buying_customers":
+                self.buyingCustomers = try WireJSON.uint64(jsonValue, path + ".buyingCustomers")
+            case "repeatCustomers", "repeat_customers":
+                self.repeatCustomers = try WireJSON.uint64(jsonValue, path + ".repeatCustomers")
+            case "repeatPurchasePctX100", "repeat_purchase_pct_x100":
+                self.repeatPurchasePctX100 = try WireJSON.uint32(jsonValue, path + ".repeatPurchasePctX100")
+            case "rows":
+                self.rows = try WireJSON.repeated(jsonValue, path + ".rows") { v, p throws(WireJSONError) in try RetentionRow(json: v, path: p) }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["buyingCustomers", "repeatCustomers", "repeatPurchasePctX100", "rows"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.buyingCustomers != 0 { fields["buyingCustomers"] = WireJSON.value(self.buyingCustomers) }
+        if self.repeatCustomers != 0 { fields["repeatCustomers"] = WireJSON.value(self.repeatCustomers) }
+        if self.repeatPurchasePctX100 != 0 { fields["repeatPurchasePctX100"] = WireJSON.value(self.repeatPurchasePctX100) }
+        if !self.rows.isEmpty { fields["rows"] = .array(self.rows.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension CustomerValueRow: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "customerId", "customer_id":
+                self.customerID = try WireJSON.string(jsonValue, path + ".customerId")
+            case "displayName", "display_name":
+                self.displayName = try WireJSON.string(jsonValue, path + ".displayName")
+            case "tier":
+                self.tier = try WireJSON.enumeration(jsonValue, path + ".tier") as Tier
+            case "orderCount", "order_count":
+                self.orderCount = try WireJSON.uint64(jsonValue, path + ".orderCount")
+            case "orderValueRupiah", "order_value_rupiah":
+                self.orderValueRupiah = try WireJSON.int64(jsonValue, path + ".orderValueRupiah")
+            case "refundRupiah", "refund_rupiah":
+                self.refundRupiah = try WireJSON.int64(jsonValue, path + ".refundRupiah")
+            case "netValueRupiah", "net_value_rupiah":
+                self.netValueRupiah = try WireJSON.int64(jsonValue, path + ".netValueRupiah")
+            case "firstOrderMs", "first_order_ms":
+                self.firstOrderMs = try WireJSON.int64(jsonValue, path + ".firstOrderMs")
+            case "lastOrderMs", "last_order_ms":
+                self.lastOrderMs = try WireJSON.int64(jsonValue, path + ".lastOrderMs")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerId", "displayName", "tier", "orderCount", "orderValueRupiah", "refundRupiah", "netValueRupiah", "firstOrderMs", "lastOrderMs"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.customerID.isEmpty { fields["customerId"] = WireJSON.value(self.customerID) }
+        if !self.displayName.isEmpty { fields["displayName"] = WireJSON.value(self.displayName) }
+        if self.tier.rawValue != 0 { fields["tier"] = WireJSON.value(self.tier) }
+        if self.orderCount != 0 { fields["orderCount"] = WireJSON.value(self.orderCount) }
+        if self.orderValueRupiah != 0 { fields["orderValueRupiah"] = WireJSON.value(self.orderValueRupiah) }
+        if self.refundRupiah != 0 { fields["refundRupiah"] = WireJSON.value(self.refundRupiah) }
+        if self.netValueRupiah != 0 { fields["netValueRupiah"] = WireJSON.value(self.netValueRupiah) }
+        if self.firstOrderMs != 0 { fields["firstOrderMs"] = WireJSON.value(self.firstOrderMs) }
+        if self.lastOrderMs != 0 { fields["lastOrderMs"] = WireJSON.value(self.lastOrderMs) }
+        return .object(fields)
+    }
+}
+
+extension GetCustomerValueReportRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "period":
+                self.period = try TimeRange(json: jsonValue, path: path + ".period")
+            case "topN", "top_n":
+                self.topN = try WireJSON.uint32(jsonValue, path + ".topN")
+            case "tier":
+                self.tier = try WireJSON.enumeration(jsonValue, path + ".tier") as Tier
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["period", "topN", "tier"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let v = self.period { fields["period"] = v.json }
+        if self.topN != 0 { fields["topN"] = WireJSON.value(self.topN) }
+        if self.tier.rawValue != 0 { fields["tier"] = WireJSON.value(self.tier) }
+        return .object(fields)
+    }
+}
+
+extension GetCustomerValueReportResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "rows":
+                self.rows = try WireJSON.repeated(jsonValue, path + ".rows") { v, p throws(WireJSONError) in try CustomerValueRow(json: v, path: p) }
+            case "customersTotal", "customers_total":
+                self.customersTotal = try WireJSON.uint64(jsonValue, path + ".customersTotal")
+            case "averageOrderValueRupiah", "average_order_value_rupiah":
+                self.averageOrderValueRupiah = try WireJSON.int64(jsonValue, path + ".averageOrderValueRupiah")
+            case "averageCustomerValueRupiah", "average_customer_value_rupiah":
+                self.averageCustomerValueRupiah = try WireJSON.int64(jsonValue, path + ".averageCustomerValueRupiah")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["rows", "customersTotal", "averageOrderValueRupiah", "averageCustomerValueRupiah"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.rows.isEmpty { fields["rows"] = .array(self.rows.map { WireJSON.value($0) }) }
+        if self.customersTotal != 0 { fields["customersTotal"] = WireJSON.value(self.customersTotal) }
+        if self.averageOrderValueRupiah != 0 { fields["averageOrderValueRupiah"] = WireJSON.value(self.averageOrderValueRupiah) }
+        if self.averageCustomerValueRupiah != 0 { fields["averageCustomerValueRupiah"] = WireJSON.value(self.averageCustomerValueRupiah) }
+        return .object(fields)
+    }
+}
+
 /// Analytical reports for supervisors and agents.
 public enum ReportService {
     /// The fully qualified service name.

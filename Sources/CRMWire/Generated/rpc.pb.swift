@@ -1170,6 +1170,460 @@ extension ListMethodsResponse {
     }
 }
 
+extension MetadataEntry: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "key":
+                self.key = try WireJSON.string(jsonValue, path + ".key")
+            case "text":
+                guard self.value == nil else {
+                    throw WireJSON.secondOneofMember("text", path, oneof: "value", members: ["text", "binary"])
+                }
+                self.value = .text(try WireJSON.string(jsonValue, path + ".text"))
+            case "binary":
+                guard self.value == nil else {
+                    throw WireJSON.secondOneofMember("binary", path, oneof: "value", members: ["text", "binary"])
+                }
+                self.value = .binary(try WireJSON.bytes(jsonValue, path + ".binary"))
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["key", "text", "binary"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.key.isEmpty { fields["key"] = WireJSON.value(self.key) }
+        switch self.value {
+        case .text(let v)?: fields["text"] = WireJSON.value(v)
+        case .binary(let v)?: fields["binary"] = WireJSON.value(v)
+        case nil: break
+        }
+        return .object(fields)
+    }
+}
+
+extension RequestHeaders: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "method":
+                self.method = try WireJSON.string(jsonValue, path + ".method")
+            case "authority":
+                self.authority = try WireJSON.string(jsonValue, path + ".authority")
+            case "timeoutMs", "timeout_ms":
+                self.timeoutMs = try WireJSON.int64(jsonValue, path + ".timeoutMs")
+            case "idempotent":
+                self.idempotent = try WireJSON.bool(jsonValue, path + ".idempotent")
+            case "metadata":
+                self.metadata = try WireJSON.repeated(jsonValue, path + ".metadata") { v, p throws(WireJSONError) in try MetadataEntry(json: v, path: p) }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["method", "authority", "timeoutMs", "idempotent", "metadata"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.method.isEmpty { fields["method"] = WireJSON.value(self.method) }
+        if !self.authority.isEmpty { fields["authority"] = WireJSON.value(self.authority) }
+        if self.timeoutMs != 0 { fields["timeoutMs"] = WireJSON.value(self.timeoutMs) }
+        if self.idempotent != false { fields["idempotent"] = WireJSON.value(self.idempotent) }
+        if !self.metadata.isEmpty { fields["metadata"] = .array(self.metadata.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension ResponseHeaders: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "metadata":
+                self.metadata = try WireJSON.repeated(jsonValue, path + ".metadata") { v, p throws(WireJSONError) in try MetadataEntry(json: v, path: p) }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["metadata"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.metadata.isEmpty { fields["metadata"] = .array(self.metadata.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension Trailers: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "statusCode", "status_code":
+                self.statusCode = try WireJSON.enumeration(jsonValue, path + ".statusCode") as StatusCode
+            case "message":
+                self.message = try WireJSON.string(jsonValue, path + ".message")
+            case "metadata":
+                self.metadata = try WireJSON.repeated(jsonValue, path + ".metadata") { v, p throws(WireJSONError) in try MetadataEntry(json: v, path: p) }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["statusCode", "message", "metadata"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.statusCode.rawValue != 0 { fields["statusCode"] = WireJSON.value(self.statusCode) }
+        if !self.message.isEmpty { fields["message"] = WireJSON.value(self.message) }
+        if !self.metadata.isEmpty { fields["metadata"] = .array(self.metadata.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
+extension StreamReset: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "statusCode", "status_code":
+                self.statusCode = try WireJSON.enumeration(jsonValue, path + ".statusCode") as StatusCode
+            case "message":
+                self.message = try WireJSON.string(jsonValue, path + ".message")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["statusCode", "message"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.statusCode.rawValue != 0 { fields["statusCode"] = WireJSON.value(self.statusCode) }
+        if !self.message.isEmpty { fields["message"] = WireJSON.value(self.message) }
+        return .object(fields)
+    }
+}
+
+extension GoAway: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "lastStreamId", "last_stream_id":
+                self.lastStreamID = try WireJSON.uint32(jsonValue, path + ".lastStreamId")
+            case "statusCode", "status_code":
+                self.statusCode = try WireJSON.enumeration(jsonValue, path + ".statusCode") as StatusCode
+            case "message":
+                self.message = try WireJSON.string(jsonValue, path + ".message")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["lastStreamId", "statusCode", "message"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.lastStreamID != 0 { fields["lastStreamId"] = WireJSON.value(self.lastStreamID) }
+        if self.statusCode.rawValue != 0 { fields["statusCode"] = WireJSON.value(self.statusCode) }
+        if !self.message.isEmpty { fields["message"] = WireJSON.value(self.message) }
+        return .object(fields)
+    }
+}
+
+extension SettingEntry: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "key":
+                self.key = try WireJSON.enumeration(jsonValue, path + ".key") as SettingKind
+            case "value":
+                self.value = try WireJSON.uint64(jsonValue, path + ".value")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["key", "value"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.key.rawValue != 0 { fields["key"] = WireJSON.value(self.key) }
+        if self.value != 0 { fields["value"] = WireJSON.value(self.value) }
+        return .object(fields)
+    }
+}
+
+extension Settings: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "entries":
+                self.entries = try WireJSON.repeated(jsonValue, path + ".entries") { v, p throws(WireJSONError) in try SettingEntry(json: v, path: p) }
+            case "ack":
+                self.ack = try WireJSON.bool(jsonValue, path + ".ack")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["entries", "ack"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.entries.isEmpty { fields["entries"] = .array(self.entries.map { WireJSON.value($0) }) }
+        if self.ack != false { fields["ack"] = WireJSON.value(self.ack) }
+        return .object(fields)
+    }
+}
+
+extension Ping: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "opaqueData", "opaque_data":
+                self.opaqueData = try WireJSON.uint64(jsonValue, path + ".opaqueData")
+            case "ack":
+                self.ack = try WireJSON.bool(jsonValue, path + ".ack")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["opaqueData", "ack"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.opaqueData != 0 { fields["opaqueData"] = WireJSON.value(self.opaqueData) }
+        if self.ack != false { fields["ack"] = WireJSON.value(self.ack) }
+        return .object(fields)
+    }
+}
+
+extension WindowUpdate: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "incrementBytes", "increment_bytes":
+                self.incrementBytes = try WireJSON.uint32(jsonValue, path + ".incrementBytes")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["incrementBytes"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.incrementBytes != 0 { fields["incrementBytes"] = WireJSON.value(self.incrementBytes) }
+        return .object(fields)
+    }
+}
+
+extension HealthCheckRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "service":
+                self.service = try WireJSON.string(jsonValue, path + ".service")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["service"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.service.isEmpty { fields["service"] = WireJSON.value(self.service) }
+        return .object(fields)
+    }
+}
+
+extension HealthCheckResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "servingStatus", "serving_status":
+                self.servingStatus = try WireJSON.enumeration(jsonValue, path + ".servingStatus") as ServingStatus
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["servingStatus"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.servingStatus.rawValue != 0 { fields["servingStatus"] = WireJSON.value(self.servingStatus) }
+        return .object(fields)
+    }
+}
+
+extension HealthWatchRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "service":
+                self.service = try WireJSON.string(jsonValue, path + ".service")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["service"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.service.isEmpty { fields["service"] = WireJSON.value(self.service) }
+        return .object(fields)
+    }
+}
+
+extension HealthWatchResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "servingStatus", "serving_status":
+                self.servingStatus = try WireJSON.enumeration(jsonValue, path + ".servingStatus") as ServingStatus
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["servingStatus"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if self.servingStatus.rawValue != 0 { fields["servingStatus"] = WireJSON.value(self.servingStatus) }
+        return .object(fields)
+    }
+}
+
+extension MethodInfo: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "name":
+                self.name = try WireJSON.string(jsonValue, path + ".name")
+            case "callKind", "call_kind":
+                self.callKind = try WireJSON.enumeration(jsonValue, path + ".callKind") as CallKind
+            case "idempotent":
+                self.idempotent = try WireJSON.bool(jsonValue, path + ".idempotent")
+            case "requestMessage", "request_message":
+                self.requestMessage = try WireJSON.string(jsonValue, path + ".requestMessage")
+            case "responseMessage", "response_message":
+                self.responseMessage = try WireJSON.string(jsonValue, path + ".responseMessage")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["name", "callKind", "idempotent", "requestMessage", "responseMessage"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.name.isEmpty { fields["name"] = WireJSON.value(self.name) }
+        if self.callKind.rawValue != 0 { fields["callKind"] = WireJSON.value(self.callKind) }
+        if self.idempotent != false { fields["idempotent"] = WireJSON.value(self.idempotent) }
+        if !self.requestMessage.isEmpty { fields["requestMessage"] = WireJSON.value(self.requestMessage) }
+        if !self.responseMessage.isEmpty { fields["responseMessage"] = WireJSON.value(self.responseMessage) }
+        return .object(fields)
+    }
+}
+
+extension ListMethodsRequest: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "prefix":
+                self.prefix = try WireJSON.string(jsonValue, path + ".prefix")
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["prefix"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.prefix.isEmpty { fields["prefix"] = WireJSON.value(self.prefix) }
+        return .object(fields)
+    }
+}
+
+extension ListMethodsResponse: WireJSONMessage {
+    /// The message `json` holds (proto3 JSON mapping); `path` names it in errors.
+    public init(json: JSONValue, path: String) throws(WireJSONError) {
+        self.init()
+        for (jsonKey, jsonValue) in try WireJSON.fields(json, path, message: Self.protoName) {
+            if case .null = jsonValue { continue }
+            switch jsonKey {
+            case "methods":
+                self.methods = try WireJSON.repeated(jsonValue, path + ".methods") { v, p throws(WireJSONError) in try MethodInfo(json: v, path: p) }
+            default:
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["methods"])
+            }
+        }
+    }
+
+    /// The message as JSON (proto3 JSON mapping), default values left out.
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if !self.methods.isEmpty { fields["methods"] = .array(self.methods.map { WireJSON.value($0) }) }
+        return .object(fields)
+    }
+}
+
 /// Reports whether the server and its services are serving.
 public enum Health {
     /// The fully qualified service name.

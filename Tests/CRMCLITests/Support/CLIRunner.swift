@@ -64,7 +64,9 @@ struct CLIRunner: Sendable {
     }
 
     /// Runs `crm arguments…` with `extra` variables and returns when it exits (or kills it after `timeout`).
-    func run(_ arguments: [String], environment extra: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> Result {
+    func run(
+        _ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil, timeout: Duration = .seconds(60)
+    ) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.binary)
         process.arguments = arguments
@@ -74,7 +76,12 @@ struct CLIRunner: Sendable {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        if let stdin {
+            let input = try file("stdin-\(UUID().uuidString).txt", stdin)
+            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: input))
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         try process.run()
         let box = Unchecked(process)
         return await withCheckedContinuation { continuation in

@@ -187,6 +187,10 @@ struct SwiftEmitter {
             w.line()
             try emitBridge(m, into: &w)
         }
+        for m in all {
+            w.line()
+            try emitJSON(m, into: &w)
+        }
         for s in file.services {
             w.line()
             try emitService(s, into: &w)
@@ -266,7 +270,7 @@ struct SwiftEmitter {
 
     // MARK: messages
 
-    private func plans(_ m: MessageDescriptor) throws -> [FieldPlan] {
+    func plans(_ m: MessageDescriptor) throws -> [FieldPlan] {
         var names: Set<String> = []
         return try m.fields.map { f in
             if f.isProto3Optional {

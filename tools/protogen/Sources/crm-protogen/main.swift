@@ -3,7 +3,8 @@
 // Writes DIR/<name>.pb.swift for each PROTO (as named in the descriptor set, such as
 // crm/v1/rpc.proto), and DIR/<NAME>.pb.swift listing every generated type when --registry
 // is given. With --clients it writes instead DIR/<name>.client.swift, the typed client stubs
-// of each PROTO that declares a service. tools/gen-protos runs it; see there.
+// of each PROTO that declares a service, and with --registry DIR/<NAME>.client.swift, every
+// method of those services callable by name with JSON. tools/gen-protos runs it; see there.
 
 #if canImport(Glibc)
 import Glibc
@@ -71,6 +72,10 @@ func run() throws {
             let base = proto.split(separator: "/").last.map(String.init) ?? proto
             let name = base.hasSuffix(".proto") ? String(base.dropLast(6)) : base
             if let text = try emitter.emit(file: file) { try writeFile("\(out)/\(name).client.swift", text) }
+        }
+        if !registry.isEmpty {
+            let selected = protos.compactMap { proto in files.first(where: { $0.name == proto }) }
+            try writeFile("\(out)/\(registry).client.swift", try emitter.emitRegistry(name: registry, files: selected))
         }
         return
     }
