@@ -136,7 +136,7 @@ package enum ComplaintCSV {
         c.settledMs = try moment(cell("settled"), column: "settled", required: false).map { Int64Value(value: $0) }
         c.informedMs = try moment(cell("informed"), column: "informed", required: false).map { Int64Value(value: $0) }
         c.closedMs = try moment(cell("closed"), column: "closed", required: false).map { Int64Value(value: $0) }
-        if !cell("refund").isEmpty { c.statedRefundRupiah = Int64Value(value: try money(cell("refund"), column: "refund")) }
+        if !cell("refund").isEmpty { c.statedRefund = Int64Value(value: try money(cell("refund"), column: "refund")) }
         for line in cell("goodwill").split(separator: ";") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             guard let colon = line.firstIndex(of: ":") else {
                 throw CellError(message: "goodwill '\(line)' needs AMOUNT:EXPLANATION, e.g. 25000:apology for the delay")

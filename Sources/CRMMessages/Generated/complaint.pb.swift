@@ -1504,7 +1504,7 @@ public struct PastComplaint: WireMessage {
 
     /// The refund the records state, in rupiah: refused when it differs from what the items and adjustments give.
     /// Absent: not checked.
-    public var statedRefundRupiah: Int64Value? = nil
+    public var statedRefund: Int64Value? = nil
 
     /// When the customer was told the outcome, Unix milliseconds.
     public var informedMs: Int64Value? = nil
@@ -1528,7 +1528,7 @@ public struct PastComplaint: WireMessage {
         settledMs: Int64Value? = nil,
         adjustments: [CompensationLine] = [],
         rationale: String = "",
-        statedRefundRupiah: Int64Value? = nil,
+        statedRefund: Int64Value? = nil,
         informedMs: Int64Value? = nil,
         closedMs: Int64Value? = nil
     ) {
@@ -1543,7 +1543,7 @@ public struct PastComplaint: WireMessage {
         self.settledMs = settledMs
         self.adjustments = adjustments
         self.rationale = rationale
-        self.statedRefundRupiah = statedRefundRupiah
+        self.statedRefund = statedRefund
         self.informedMs = informedMs
         self.closedMs = closedMs
     }
@@ -2456,7 +2456,7 @@ extension PastComplaint {
         c.pointee.n_adjustments = self.adjustments.count
         c.pointee.adjustments = try e.messages(self.adjustments, field: "adjustments")
         if !self.rationale.isEmpty { c.pointee.rationale = try e.string(self.rationale, field: "rationale") }
-        if let value = self.statedRefundRupiah { c.pointee.stated_refund_rupiah = try e.message(value, field: "stated_refund_rupiah") }
+        if let value = self.statedRefund { c.pointee.stated_refund = try e.message(value, field: "stated_refund") }
         if let value = self.informedMs { c.pointee.informed_ms = try e.message(value, field: "informed_ms") }
         if let value = self.closedMs { c.pointee.closed_ms = try e.message(value, field: "closed_ms") }
     }
@@ -2474,7 +2474,7 @@ extension PastComplaint {
         settledMs = try d.message(c.pointee.settled_ms, as: Int64Value.self, field: "settled_ms")
         adjustments = try d.messages(c.pointee.n_adjustments, c.pointee.adjustments, as: CompensationLine.self, field: "adjustments")
         rationale = try d.string(c.pointee.rationale, field: "rationale")
-        statedRefundRupiah = try d.message(c.pointee.stated_refund_rupiah, as: Int64Value.self, field: "stated_refund_rupiah")
+        statedRefund = try d.message(c.pointee.stated_refund, as: Int64Value.self, field: "stated_refund")
         informedMs = try d.message(c.pointee.informed_ms, as: Int64Value.self, field: "informed_ms")
         closedMs = try d.message(c.pointee.closed_ms, as: Int64Value.self, field: "closed_ms")
     }
@@ -3529,14 +3529,14 @@ extension PastComplaint: WireJSONMessage {
                 self.adjustments = try WireJSON.repeated(jsonValue, path + ".adjustments") { v, p throws(WireJSONError) in try CompensationLine(json: v, path: p) }
             case "rationale":
                 self.rationale = try WireJSON.string(jsonValue, path + ".rationale")
-            case "statedRefundRupiah", "stated_refund_rupiah":
-                self.statedRefundRupiah = try Int64Value(json: jsonValue, path: path + ".statedRefundRupiah")
+            case "statedRefund", "stated_refund":
+                self.statedRefund = try Int64Value(json: jsonValue, path: path + ".statedRefund")
             case "informedMs", "informed_ms":
                 self.informedMs = try Int64Value(json: jsonValue, path: path + ".informedMs")
             case "closedMs", "closed_ms":
                 self.closedMs = try Int64Value(json: jsonValue, path: path + ".closedMs")
             default:
-                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerHandle", "orderNumber", "category", "summary", "items", "openedMs", "resolution", "rejectionReason", "settledMs", "adjustments", "rationale", "statedRefundRupiah", "informedMs", "closedMs"])
+                throw WireJSON.unknownField(jsonKey, path, message: Self.protoName, fields: ["customerHandle", "orderNumber", "category", "summary", "items", "openedMs", "resolution", "rejectionReason", "settledMs", "adjustments", "rationale", "statedRefund", "informedMs", "closedMs"])
             }
         }
     }
@@ -3555,7 +3555,7 @@ extension PastComplaint: WireJSONMessage {
         if let v = self.settledMs { fields["settledMs"] = v.json }
         if !self.adjustments.isEmpty { fields["adjustments"] = .array(self.adjustments.map { WireJSON.value($0) }) }
         if !self.rationale.isEmpty { fields["rationale"] = WireJSON.value(self.rationale) }
-        if let v = self.statedRefundRupiah { fields["statedRefundRupiah"] = v.json }
+        if let v = self.statedRefund { fields["statedRefund"] = v.json }
         if let v = self.informedMs { fields["informedMs"] = v.json }
         if let v = self.closedMs { fields["closedMs"] = v.json }
         return .object(fields)

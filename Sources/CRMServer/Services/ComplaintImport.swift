@@ -112,9 +112,9 @@ extension ComplaintServiceProvider {
             } catch {
                 throw RequestFieldError("complaint.items", error.description)
             }
-            if let stated = wire.statedRefundRupiah?.value, stated != refund.total {
+            if let stated = wire.statedRefund?.value, stated != refund.total {
                 throw RequestFieldError(
-                    "complaint.stated_refund_rupiah",
+                    "complaint.stated_refund",
                     "is \(Rupiah.format(stated)) but the items and adjustments give \(Rupiah.format(refund.total)); check the quantities and prices, or add the difference as an adjustment")
             }
             outcome = .decided(ComplaintDecision(refund: refund, note: rationale))

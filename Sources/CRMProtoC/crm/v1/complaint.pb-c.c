@@ -3755,12 +3755,12 @@ static const ProtobufCFieldDescriptor crm__v1__past_complaint__field_descriptors
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "stated_refund_rupiah",
+    "stated_refund",
     12,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
-    offsetof(Crm__V1__PastComplaint, stated_refund_rupiah),
+    offsetof(Crm__V1__PastComplaint, stated_refund),
     &crm__v1__int64_value__descriptor,
     NULL,
     0,             /* flags */
@@ -3804,7 +3804,7 @@ static const unsigned crm__v1__past_complaint__field_indices_by_name[] = {
   7,   /* field[7] = rejection_reason */
   6,   /* field[6] = resolution */
   8,   /* field[8] = settled_ms */
-  11,   /* field[11] = stated_refund_rupiah */
+  11,   /* field[11] = stated_refund */
   3,   /* field[3] = summary */
 };
 static const ProtobufCIntRange crm__v1__past_complaint__number_ranges[1 + 1] =

@@ -1106,7 +1106,7 @@ struct  Crm__V1__PastComplaint
    * The refund the records state, in rupiah: refused when it differs from what the items and adjustments give.
    * Absent: not checked.
    */
-  Crm__V1__Int64Value *stated_refund_rupiah;
+  Crm__V1__Int64Value *stated_refund;
   /*
    * When the customer was told the outcome, Unix milliseconds.
    */
