@@ -3,13 +3,13 @@
 // The convergent after-sales CRM service: the `crmd` server, the `crm` agent CLI,
 // and the libraries they are built from. The layering (arrows point down only):
 //
-//   crm ── CRMClient ──┐          crmd ── CRMServer ── CRMStore ── CRMDomain
-//                      ├── CRMRPC ──┘         │
-//                      │     │                └── CRMMessages (generated Swift types of Protos/)
-//                      │   CRMTLS ── COpenSSL        │
-//                      └─────┴──────── CRMWire ──────┘ ── CRMProtoC (generated C) ── CProtobufC
+//   crm ── CRMCommandLine, CRMClient ──┐   crmd ── CRMServer ── CRMStore ── CRMDomain
+//                      ├── CRMRPC ─────────┘    └── CRMDataset ──┘ (demo data; also crm-bench, crm-store-tool)
+//                      │     │                        └── CRMMessages (generated Swift types of Protos/)
+//                      │   CRMTLS ── COpenSSL                │
+//                      └─────┴──────── CRMWire ──────────────┘ ── CRMProtoC (generated C) ── CProtobufC
 //
-// docs/ARCHITECTURE.md explains each target.
+// docs/ARCHITECTURE.md explains each target; tools/protogen, Fuzz/ and Benchmarks/grpc-peer are packages of their own.
 import PackageDescription
 
 let package = Package(
