@@ -1,6 +1,6 @@
 /// A calendar month in Jakarta time (WIB, UTC+07:00), the period reports group by.
 ///
-/// The seed's recaps are monthly ("Lost at Customs, January–May 2024") and the business runs on WIB, which has had
+/// The business's recaps are monthly ("Lost at Customs, January–May 2024") and the business runs on WIB, which has had
 /// no daylight saving time since 1964; a fixed offset is therefore exact and needs no time-zone database.
 public struct CalendarMonth: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The offset of Western Indonesian Time from UTC.

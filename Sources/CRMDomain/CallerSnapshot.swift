@@ -66,7 +66,7 @@ public struct LastContact: Sendable, Hashable {
 
 /// Everything the IVR and the agent screen show the moment a customer calls.
 ///
-/// The seed's operator targets calls under 2.5 minutes, which only works if this appears at once: it is computed
+/// The business's operator targets calls under 2.5 minutes, which only works if this appears at once: it is computed
 /// from one profile in one pass, with no further look-ups.
 public struct CallerSnapshot: Sendable, Hashable {
     /// "Recent" means the last 90 days.

@@ -55,7 +55,7 @@ public enum QualityOutcome: String, Sendable, Hashable, CaseIterable {
     case refused
 }
 
-/// The record of the quality check of a return, kept with the order number as the seed's Excel sheet did.
+/// The record of the quality check of a return, kept with the order number as the business's Excel sheet did.
 public struct QualityCheck: Sendable, Hashable {
     /// Accepted or refused.
     public let outcome: QualityOutcome
@@ -184,7 +184,7 @@ public struct Refund: Sendable, Hashable {
     public static let nothing = Refund(lines: [], total: 0, returnRecord: nil)
 }
 
-/// The compensation rules of the seed's After-Sales team.
+/// The compensation rules of the business's After-Sales team.
 ///
 /// For each claimed SKU:
 /// - **missing** `(ordered − received) × paid` — the customer paid for goods that never came;
@@ -194,7 +194,7 @@ public struct Refund: Sendable, Hashable {
 ///   price; an undercharge (`paid < correct`) is never clawed back from the customer.
 ///
 /// For a return: **returned goods** `quantity × paid` when the quality check accepts them, and **return shipping**
-/// (the local cost) always, as the seed's policy promises.
+/// (the local cost) always, as the business's policy promises.
 ///
 /// Then one **goodwill** line per adjustment After-Sales adds by judgement, with its reason.
 public enum Compensation: Sendable {

@@ -1,4 +1,4 @@
-/// The seed's four after-sales complaint categories.
+/// The business's four after-sales complaint categories.
 public enum ComplaintCategory: String, Sendable, Hashable, CaseIterable {
     /// The ordered item is not available.
     case outOfStock
@@ -9,7 +9,7 @@ public enum ComplaintCategory: String, Sendable, Hashable, CaseIterable {
     /// The customer sends goods back: broken, not as ordered, or compensation refused.
     case customerReturn
 
-    /// The seed's English name ("Out of Stock", "Lost at Customs", "Broken", "Return").
+    /// The business's English name ("Out of Stock", "Lost at Customs", "Broken", "Return").
     public var displayName: String {
         switch self {
         case .outOfStock: "Out of Stock"

@@ -1,4 +1,4 @@
-/// Where a complaint is in the seed's flow.
+/// Where a complaint is in the business's flow.
 public enum ComplaintState: String, Sendable, Hashable, CaseIterable {
     /// Sales recorded what the customer reported.
     case opened

@@ -1,4 +1,4 @@
-/// The seed's loyalty grades.
+/// The business's loyalty grades.
 public enum LoyaltyTier: String, Sendable, Hashable, CaseIterable, Comparable {
     /// Below Rp 100,000,000 in the period; the service fee is unchanged.
     case silver
@@ -23,7 +23,7 @@ public enum LoyaltyTier: String, Sendable, Hashable, CaseIterable, Comparable {
 /// How tiers are computed: order value within a rolling window.
 ///
 /// Boundaries, exactly: value `< 100,000,000` → Silver; `100,000,000 ≤ value ≤ 500,000,000` → Gold (both ends
-/// inclusive, as the seed says "Rp 100,000,000 to Rp 500,000,000"); value `> 500,000,000` → Diamond ("more than").
+/// inclusive, as the business's rules say "Rp 100,000,000 to Rp 500,000,000"); value `> 500,000,000` → Diamond ("more than").
 ///
 /// The window is the `windowLength` milliseconds ending at `now`: orders placed in `(now − windowLength, now]` count.
 /// The default is 365 days, a rolling "12 months" that needs no calendar. The value counted is each order's goods
@@ -36,7 +36,7 @@ public struct LoyaltyPolicy: Sendable, Hashable {
     /// The length of the rolling window.
     public let windowLength: Int64
 
-    /// The seed's figures over a 365-day window.
+    /// The business's figures over a 365-day window.
     public static let standard = LoyaltyPolicy(goldMinimum: 100_000_000, goldMaximum: 500_000_000, windowLength: Milliseconds.days(365))
 
     /// Creates a policy.

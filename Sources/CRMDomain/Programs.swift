@@ -144,7 +144,7 @@ public struct ProgramOffer: Sendable, Hashable {
     public func applies(_ program: Program) -> Bool { applied.contains { $0.program == program } }
 }
 
-/// The seed's programmes.
+/// The business's programmes.
 public enum Programs: Sendable {
     /// The smallest goods value shipped free in Jabodetabek (inclusive: "minimum purchase Rp 1,000,000").
     public static let freeShippingMinimum: Int64 = 1_000_000

@@ -1,7 +1,7 @@
 /// The rating distribution and average.
 ///
-/// The average is `Σ stars / count` in hundredths, rounded half up. The seed's table (768 reviews: 384 five, 77
-/// four, 77 three, 38 two, 192 one) sums to 2,727 stars, an average of 3.5508 → **3.55**; the paper's 3.9 is the
+/// The average is `Σ stars / count` in hundredths, rounded half up. The business's table (768 reviews: 384 five, 77
+/// four, 77 three, 38 two, 192 one) sums to 2,727 stars, an average of 3.5508 → **3.55**; the 3.9 the business's own study reports is the
 /// Google page's figure, not what those counts give.
 public struct RatingReport: Sendable, Hashable {
     /// Count per star value, index 0 for 1 star up to index 4 for 5 stars.
@@ -14,7 +14,7 @@ public struct RatingReport: Sendable, Hashable {
         self.counts = counts
     }
 
-    /// Builds the report from a table of counts per star value (for example the seed's).
+    /// Builds the report from a table of counts per star value (for example the business's own review table).
     public init(counts table: [Int: Int64]) throws(ReportError) {
         var counts = [Int64](repeating: 0, count: 5)
         for (stars, count) in table {
@@ -80,7 +80,7 @@ public struct RefundRecapRow: Sendable, Hashable {
     public let total: Int64
 }
 
-/// Refunds decided in a period, by month and category, like the seed's "Lost at Customs, January–May 2024".
+/// Refunds decided in a period, by month and category, like the business's "Lost at Customs, January–May 2024".
 ///
 /// A refund counts when its decision is in force (made within the period and not undone by a reopening); it is
 /// dated by the decision, the moment the business committed to pay.

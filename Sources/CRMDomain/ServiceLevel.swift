@@ -1,6 +1,6 @@
 /// The service-level targets for complaints.
 ///
-/// First response within 24 hours, as the seed promises. Resolution (the customer is told the outcome) by
+/// First response within 24 hours, as the business promises. Resolution (the customer is told the outcome) by
 /// category, in calendar time, chosen from what each case needs:
 /// - Out of Stock: 3 days — availability and price are checked in-house, the refund is immediate;
 /// - Broken: 7 days — photos, the supplier's view, possibly a quality check;

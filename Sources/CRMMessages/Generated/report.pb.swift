@@ -126,7 +126,7 @@ public struct RefundRecapRow: WireMessage {
     }
 }
 
-/// Asks for the refund recap (the seed's Lost at Customs recap, January–May 2024, is one).
+/// Asks for the refund recap (the business's Lost at Customs recap, January–May 2024, is one).
 public struct GetRefundRecapRequest: WireMessage {
     /// The fully qualified protobuf name of the message.
     public static let protoName = "crm.v1.GetRefundRecapRequest"
@@ -451,7 +451,7 @@ public struct GetRatingDistributionRequest: WireMessage {
     }
 }
 
-/// The rating distribution (the seed's 768 reviews, 384/77/77/38/192, give an average_x100 of 355).
+/// The rating distribution (the business's 768 reviews, 384/77/77/38/192, give an average_x100 of 355).
 public struct GetRatingDistributionResponse: WireMessage {
     /// The fully qualified protobuf name of the message.
     public static let protoName = "crm.v1.GetRatingDistributionResponse"

@@ -114,7 +114,7 @@ struct  Crm__V1__RefundRecapRow
 
 
 /*
- * Asks for the refund recap (the seed's Lost at Customs recap, January–May 2024, is one).
+ * Asks for the refund recap (the business's Lost at Customs recap, January–May 2024, is one).
  */
 struct  Crm__V1__GetRefundRecapRequest
 {
@@ -390,7 +390,7 @@ struct  Crm__V1__GetRatingDistributionRequest
 
 
 /*
- * The rating distribution (the seed's 768 reviews, 384/77/77/38/192, give an average_x100 of 355).
+ * The rating distribution (the business's 768 reviews, 384/77/77/38/192, give an average_x100 of 355).
  */
 struct  Crm__V1__GetRatingDistributionResponse
 {
