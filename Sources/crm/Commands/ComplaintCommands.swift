@@ -8,7 +8,7 @@ import CRMWire
 struct ComplaintCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "complaint",
-        abstract: "Open, follow and move complaints through the after-sales flow.",
+        abstract: "Open, follow and move complaints through the after-sales flow; import past ones.",
         discussion: """
             The flow: open → review (in-review) → escalate (waiting-on-supplier) → decide (decided) → \
             inform (customer-informed) → close (closed); reject (rejected) and reopen (reopened) from where the \
