@@ -7,14 +7,13 @@ extension ActorRole {
     ///
     /// Decision: the proto names teams (Sales, After-Sales, China team, warehouse), the domain roles in the complaint
     /// flow (sales, afterSales, chinaTeam, supervisor, customer). An agent acts as their team; a supervisor as
-    /// supervisor, whatever their team; a customer as customer (who may make no transition). The warehouse has no
-    /// role in the domain's flow (it records quality checks, not transitions) and adapters have none either: both
-    /// get nil, and the service answers PERMISSION_DENIED.
+    /// supervisor, whatever their team. The warehouse has no role in the domain's flow (it records quality checks,
+    /// not transitions): it gets nil, and the service answers PERMISSION_DENIED. Adapters and customers get nil too,
+    /// though ``AccessPolicy`` already keeps them from every method that changes a complaint.
     init?(principal: Principal) {
         switch principal.role {
         case .supervisor: self = .supervisor
-        case .customer: self = .customer
-        case .adapter: return nil
+        case .adapter, .customer: return nil
         case .agent:
             switch principal.team {
             case .sales?: self = .sales

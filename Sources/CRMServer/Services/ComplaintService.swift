@@ -37,13 +37,13 @@ public struct ComplaintServiceProvider: RPCService {
     /// whether it is someone else's or does not exist.
     func visibleComplaint(_ raw: String, field: String) async throws -> (CRMDomain.Complaint, CustomerID?) {
         let id = try validated { try Check.complaintID(raw, field) }
-        let scoped = try env.scopedCustomer()
+        let scope = try env.recordScope()
         guard let complaint = try await env.store.complaint(id) else {
-            if scoped != nil { throw RPCStatus.permissionDenied(Self.hiddenMessage) }
+            if scope != .everyone { throw RPCStatus.permissionDenied(Self.hiddenMessage) }
             throw RPCStatus.notFound("no complaint has id \(id)")
         }
         let customer = try await env.store.customerID(for: complaint.customer)
-        if let scoped, scoped != customer { throw RPCStatus.permissionDenied(Self.hiddenMessage) }
+        if !scope.permits(customer) { throw RPCStatus.permissionDenied(Self.hiddenMessage) }
         return (complaint, customer)
     }
 
@@ -55,7 +55,7 @@ public struct ComplaintServiceProvider: RPCService {
 
     /// The wire complaint, with the pending quality check when there is no decision yet.
     func wire(_ c: CRMDomain.Complaint, customer: CustomerID?, now: Int64) async throws -> CRMMessages.Complaint {
-        let showNotes = env.principal?.role != .customer
+        let showNotes = try env.recordScope().showsStaffNotes
         var result = CRMMessages.Complaint(
             c, customerID: customer?.rawValue ?? "", priority: try await priority(of: c.customer, now: now), now: now, showNotes: showNotes)
         if result.qualityCheck == nil, c.category == .customerReturn, let check = try await latestQualityCheck(c.id) {
@@ -82,7 +82,7 @@ public struct ComplaintServiceProvider: RPCService {
         if request.customer != nil {
             customer = try await env.resolve(request.customer, field: "customer")
         } else {
-            customer = try env.scopedCustomer()
+            customer = try env.recordScope().customer
         }
         let all: [CRMDomain.Complaint]
         if let customer {
@@ -212,9 +212,6 @@ public struct ComplaintServiceProvider: RPCService {
     // MARK: Transitions
 
     func transition(_ request: TransitionComplaintRequest) async throws -> TransitionComplaintResponse {
-        if env.principal?.role == .customer {
-            throw RPCStatus.permissionDenied("customers follow their complaints but do not change them")
-        }
         let (key, target, expected, note) = try validated {
             let key = try Check.key(request.key)
             let target = try CRMDomain.ComplaintState(wire: request.toState, field: "to_state")
@@ -496,9 +493,6 @@ public struct ComplaintServiceProvider: RPCService {
                 inspector: env.principal?.name ?? "anonymous", items: check.items, note: try Check.bounded(check.note, "check.note", maximum: 2_000))
             return (key, record, check.complaintID, order)
         }
-        if env.principal?.role == .customer {
-            throw RPCStatus.permissionDenied("customers follow their complaints but do not record quality checks")
-        }
         let (complaint, customer) = try await visibleComplaint(complaintRaw, field: "check.complaint_id")
         guard complaint.category == .customerReturn else {
             throw RPCStatus.failedPrecondition("complaint \(complaint.id) is \(complaint.category.displayName), not a RETURN; quality checks belong to returns")
@@ -570,12 +564,10 @@ public struct ComplaintServiceProvider: RPCService {
                 try CRMDomain.ComplaintState.filter(request.states, field: "states"), try Check.time(request.sinceMs, "since_ms")
             )
         }
-        let scoped = try env.scopedCustomer()
         let wireCategories = categories.map { Set($0.map(\.wire)) }
         let wireStates = states.map { Set($0.map(\.wire)) }
         func matches(_ event: WatchComplaintsResponse, _ customer: String) -> Bool {
             guard let summary = event.complaint else { return false }
-            if let scoped, scoped.rawValue != customer { return false }
             if let wireCategories, !wireCategories.contains(summary.category) { return false }
             if let wireStates, !wireStates.contains(summary.state) { return false }
             return true
@@ -622,7 +614,7 @@ public struct ComplaintServiceProvider: RPCService {
             guard let c = try await env.store.complaint(step.complaintID)?.asOf(step: fact.id), let applied = c.history.last else { return nil }
             let customer = try await env.store.customerID(for: c.customer)?.rawValue ?? ""
             let summary = CRMMessages.ComplaintSummary(c, customerID: customer, priority: try await priority(of: c.customer, now: now), now: now)
-            let transition = wireTransition(applied, note: env.principal?.role == .customer ? "" : applied.action.note)
+            let transition = wireTransition(applied, note: applied.action.note)
             return (WatchComplaintsResponse(kind: .transitioned, complaint: summary, transition: transition, changedMs: fact.observedAt), customer)
         default:
             return nil
@@ -639,14 +631,14 @@ public struct ComplaintServiceProvider: RPCService {
             if case .unrecognized(let n) = kind { throw RPCStatus.invalidArgument("kinds[\(i)]", "is \(n), a notice kind this server does not know") }
             kinds = (kinds ?? []).union([kind])
         }
-        let scoped = try env.scopedCustomer()
-        var customer: String? = scoped?.rawValue
+        let scope = try env.recordScope()
+        var customer: String? = scope.customer?.rawValue
         if request.customer != nil {
             customer = try await env.resolve(request.customer, field: "customer").rawValue
         }
         func matches(_ notice: ProactiveNotice) -> Bool {
             if let customer, notice.customerID != customer { return false }
-            if scoped != nil && notice.audience != .customer { return false }
+            if scope != .everyone && notice.audience != .customer { return false }
             if let kinds, !kinds.contains(notice.kind) { return false }
             return true
         }

@@ -37,7 +37,7 @@ public struct FeedbackServiceProvider: RPCService {
         // counts in the rating reports but in no profile.
         var customer: CustomerID?
         if request.customer == nil {
-            customer = try env.scopedCustomer()
+            customer = try env.recordScope().customer
         } else {
             customer = try await env.resolve(request.customer, field: "customer")
         }
@@ -78,8 +78,7 @@ public struct FeedbackServiceProvider: RPCService {
             let sources = try CRMDomain.RatingSource.filter(request.sources, field: "sources")
             return (stars, sources, try Check.timeRange(request.window, "window"), try Page(request.page))
         }
-        var customer: CustomerID? = try env.scopedCustomer()
-        if request.customer != nil { customer = try await env.resolve(request.customer, field: "customer") }
+        let customer = request.customer == nil ? nil : try await env.resolve(request.customer, field: "customer")
         let records: [RatingRecord]
         if let customer {
             records = try await env.store.ratings(of: customer)

@@ -147,10 +147,8 @@ public struct InteractionServiceProvider: RPCService {
         default: break
         }
         let wireChannels = channels.map { Set($0.map(\.wire)) }
-        let scoped = try env.scopedCustomer()?.rawValue
         func matches(_ event: WatchInteractionsResponse) -> Bool {
             guard let interaction = event.interaction else { return false }
-            if let scoped, interaction.customerID != scoped { return false }
             if request.queue != .unspecified && interaction.queue != request.queue { return false }
             if let wireChannels, !wireChannels.contains(interaction.channel) { return false }
             return true

@@ -64,8 +64,7 @@ public struct ProfileServiceProvider: RPCService {
         return GetCallerSnapshotResponse(known: true, snapshot: CRMMessages.CallerSnapshot(snapshot, summary: summary, matched: matched, now: now))
     }
 
-    /// The read model of the customer `selector` names, in one read, with customer scoping: nil when no customer
-    /// has the handle or id. A customer principal may only name themselves.
+    /// The read model of the customer `selector` names, in one read: nil when no customer has the handle or id.
     private func summary(_ selector: CustomerSelector?, field: String) async throws -> CustomerSummary? {
         let target = try validated { try Check.present(selector?.target, field) }
         let summary: CustomerSummary?
@@ -74,9 +73,6 @@ public struct ProfileServiceProvider: RPCService {
             summary = try await env.store.summary(of: try validated { try Check.customerID(raw, field + ".customer_id") })
         case .handle(let wire):
             summary = try await env.store.summary(for: try validated { try CRMDomain.Handle(wire: wire, field: field + ".handle") })
-        }
-        if let scoped = try env.scopedCustomer(), summary?.id != scoped {
-            throw RPCStatus.permissionDenied("customers may only see their own records; \(field) does not name you")
         }
         return summary
     }
@@ -87,10 +83,7 @@ public struct ProfileServiceProvider: RPCService {
             guard query.count >= 2 else { throw RequestFieldError("name_query", "'\(query)' is too short; give at least 2 characters") }
             return (try Check.bounded(query, "name_query", maximum: 200), try Page(request.page))
         }
-        let scoped = try env.scopedCustomer()
-        // A customer finds at most themselves.
         let matches = try await env.store.searchCustomers(name: query, limit: page.offset + page.size + 1)
-            .filter { scoped == nil || $0.id == scoped }
         let (slice, info) = page.slice(matches)
         let now = env.now()
         var response = SearchProfilesResponse(page: info)
@@ -118,7 +111,6 @@ public struct ProfileServiceProvider: RPCService {
             _ = try Check.bounded(request.note, "note", maximum: 2_000)
             return (id, pair, observed)
         }
-        try await ensureOwnHandles(pair)
         let receipt = try await env.write(
             [Fact(id: id, observedAt: observed, source: env.factSource, payload: .identityLink(pair))], audit: "LinkIdentities",
             subject: .customerOfFact(0),
@@ -140,7 +132,6 @@ public struct ProfileServiceProvider: RPCService {
             _ = try Check.bounded(request.note, "note", maximum: 2_000)
             return (id, pair, observed)
         }
-        try await ensureOwnHandles(pair)
         let receipt = try await env.write(
             [Fact(id: id, observedAt: observed, source: env.factSource, payload: .identityUnlink(pair))], audit: "UnlinkIdentities",
             subject: .customerOfFact(0), "unlinked \(pair.first) and \(pair.second); note: \(request.note)")
@@ -151,15 +142,6 @@ public struct ProfileServiceProvider: RPCService {
             factID: id.rawValue, key: request.key, action: .unlink, firstHandle: pair.first.wire, secondHandle: pair.second.wire,
             actor: env.actorRef, observedMs: observed, note: request.note)
         return UnlinkIdentitiesResponse(outcome: outcome, fact: fact, firstCustomerID: first, secondCustomerID: second)
-    }
-
-    /// A customer may link or unlink only handles that are theirs or nobody's yet, so they cannot join their
-    /// profile to someone else's.
-    private func ensureOwnHandles(_ pair: HandlePair) async throws {
-        guard try env.scopedCustomer() != nil else { return }
-        for handle in [pair.first, pair.second] {
-            if let owner = try await env.store.customerID(for: handle) { try env.ensureVisible(customer: owner, what: "handles") }
-        }
     }
 
     private func pairAndTime(
@@ -178,23 +160,15 @@ public struct ProfileServiceProvider: RPCService {
     // MARK: Observations
 
     func observe(_ request: ObserveProfileFieldRequest) async throws -> ObserveProfileFieldResponse {
-        let role = env.principal?.role
         let (id, observation, source, observed) = try validated {
             let wire = try Check.present(request.observation, "observation")
             let id = try Check.key(wire.key, "observation.key")
             let subject = try CRMDomain.Handle(wire: wire.subject, field: "observation.subject")
             let field = try CRMDomain.ProfileField(wire: wire.field, field: "observation.field")
             let source = try FactSource(wire: wire.source, field: "observation.source")
-            if role == .customer && source != .selfService {
-                throw RequestFieldError("observation.source", "a customer observes as OBSERVATION_SOURCE_CUSTOMER")
-            }
             let observed = try Check.requiredTime(wire.observedMs, "observation.observed_ms")
             let value = try Check.bounded(wire.value, "observation.value", maximum: 500)
             return (id, FieldObservation(handle: subject, field: field, value: value), source, observed)
-        }
-        if role == .customer {
-            let owner = try await env.store.customerID(for: observation.handle)
-            try env.ensureVisible(customer: owner, what: "profile")
         }
         let receipt = try await env.write(
             [Fact(id: id, observedAt: observed, source: source, payload: .fieldObservation(observation))], audit: "ObserveProfileField",

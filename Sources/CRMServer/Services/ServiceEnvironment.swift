@@ -17,15 +17,17 @@ struct ServiceEnvironment: Sendable {
     /// The name written to the audit trail.
     var auditActor: String { principal?.auditName ?? "anonymous" }
 
-    /// The customer a `customer` principal is bound to, nil for staff and adapters.
+    /// Whose records the call may see: ``RecordScope/everyone`` for staff and adapters, one customer for a
+    /// `customer` principal. ``AccessPolicy`` decides which methods a role may call; this decides which records such
+    /// a call may touch, and only the methods the policy opens to customers ever meet a customer scope.
     ///
     /// A customer principal without a customer binding may see nothing.
-    func scopedCustomer() throws -> CustomerID? {
-        guard let principal, principal.role == .customer else { return nil }
+    func recordScope() throws -> RecordScope {
+        guard let principal, principal.role == .customer else { return .everyone }
         guard let id = principal.customerID else {
             throw RPCStatus.permissionDenied("this customer credential is bound to no customer; ask for a new token")
         }
-        return id
+        return .customer(id)
     }
 
     /// The source a fact made by the caller is recorded under.
@@ -70,19 +72,10 @@ struct ServiceEnvironment: Sendable {
             let handle = try validated { try CRMDomain.Handle(wire: wire, field: field + ".handle") }
             id = try await store.customerID(for: handle)
         }
-        if let scoped = try scopedCustomer(), id != scoped {
+        if !(try recordScope().permits(id)) {
             throw RPCStatus.permissionDenied("customers may only see their own records; \(field) does not name you")
         }
         return id
-    }
-
-    /// Fails with PERMISSION_DENIED, without saying whether the record exists, when a customer principal asks
-    /// about another customer's record.
-    func ensureVisible(customer: CustomerID?, what: String) throws {
-        guard let scoped = try scopedCustomer() else { return }
-        guard customer == scoped else {
-            throw RPCStatus.permissionDenied("customers may only see their own \(what)")
-        }
     }
 
     // MARK: Writing
@@ -173,6 +166,34 @@ extension AgentTeamName {
         case .warehouse: .warehouse
         }
     }
+}
+
+/// Whose records a call may see; the one place customer scoping is decided (see
+/// ``ServiceEnvironment/recordScope()``).
+enum RecordScope: Equatable, Sendable {
+    /// Every customer's: staff and adapters.
+    case everyone
+    /// One customer's only: a customer principal, through self-service.
+    case customer(CustomerID)
+
+    /// The one customer the scope is limited to; nil for ``everyone``.
+    var customer: CustomerID? {
+        switch self {
+        case .everyone: nil
+        case .customer(let id): id
+        }
+    }
+
+    /// Whether a record of `owner` (nil: of no customer yet) is in scope.
+    func permits(_ owner: CustomerID?) -> Bool {
+        switch self {
+        case .everyone: true
+        case .customer(let id): owner == id
+        }
+    }
+
+    /// Whether staff's notes (complaint notes, inspectors' remarks) may be shown: not to customers.
+    var showsStaffNotes: Bool { self == .everyone }
 }
 
 /// Deterministic short ids from idempotency keys (FNV-1a, 64 bits, twice with different seeds).
