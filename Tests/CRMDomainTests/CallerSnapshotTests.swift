@@ -93,12 +93,33 @@ struct CallerSnapshotTests {
         (.complaint(nil), .afterSales),
         (.orderStatus, .orderTracking),
         (.newOrder, .sales),
-        (.informationRequest, .sales),
+        (.informationRequest, .general),
         (.other, .general),
         (nil, .general),
     ])
     func routingByProblem(problem: ProblemType?, queue: ServiceQueue) {
         #expect(CallRouting.route(problem: problem, tier: .silver, hasOpenComplaint: false).queue == queue)
+    }
+
+    @Test("A message routes as a call about the problem its intent states: complaints to After-Sales, orders to Sales, the rest to customer service", arguments: [
+        (InteractionIntent.complaint, ServiceQueue.afterSales, Department.afterSales),
+        (.order, .sales, .sales),
+        (.informationRequest, .general, .customerService),
+        (.feedback, .general, .customerService),
+        (.other, .general, .customerService),
+    ])
+    func routingByIntent(intent: InteractionIntent, queue: ServiceQueue, department: Department) {
+        #expect(CallRouting.queue(for: intent) == queue)
+        #expect(CallRouting.queue(for: intent).department == department)
+        #expect(CallRouting.route(problem: intent.problem, tier: .gold, hasOpenComplaint: true).queue == queue)
+    }
+
+    @Test("Each queue belongs to one department: order questions to Sales, complaints and returns to After-Sales")
+    func queuesByDepartment() {
+        let byDepartment = Dictionary(grouping: ServiceQueue.allCases, by: \.department)
+        #expect(Set(byDepartment[.sales] ?? []) == [.sales, .orderTracking])
+        #expect(Set(byDepartment[.afterSales] ?? []) == [.afterSales, .customsAndSupplier, .returns])
+        #expect(Set(byDepartment[.customerService] ?? []) == [.general])
     }
 
     @Test("Diamond skips the queue, Gold goes ahead, Silver waits its turn")

@@ -154,16 +154,6 @@ extension InteractionIntent {
         case .other: .other
         }
     }
-
-    /// The queue an interaction with this intent routes to, as the proto defines it: orders to Sales, complaints to
-    /// After-Sales, everything else to customer service.
-    var queue: RoutingQueue {
-        switch self {
-        case .order: .sales
-        case .complaint: .afterSales
-        case .informationRequest, .feedback, .other: .customerService
-        }
-    }
 }
 
 extension LoyaltyTier {
@@ -187,14 +177,12 @@ extension QueuePriority {
 }
 
 extension ServiceQueue {
-    /// Decision: the domain routes calls to six competence groups, the proto to three queues. Sales and order
-    /// tracking questions go to Sales; complaints, customs/supplier cases and returns go to After-Sales; the
-    /// general queue is customer service. The domain's finer queue is kept in the routing reason.
+    /// The wire's queue: the queue's department (the domain's finer queue is in the routing reason).
     var wire: RoutingQueue {
-        switch self {
-        case .sales, .orderTracking: .sales
-        case .afterSales, .customsAndSupplier, .returns: .afterSales
-        case .general: .customerService
+        switch department {
+        case .sales: .sales
+        case .afterSales: .afterSales
+        case .customerService: .customerService
         }
     }
 }

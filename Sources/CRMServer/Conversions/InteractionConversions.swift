@@ -108,6 +108,6 @@ extension CRMMessages.Interaction {
         intent = i.intent.wire
         orderNumber = i.orderNumber.map { StringValue(value: $0.rawValue) }
         complaintID = i.complaintID.map { StringValue(value: $0.rawValue) }
-        queue = i.intent.queue
+        queue = CallRouting.queue(for: i.intent).wire
     }
 }

@@ -148,15 +148,9 @@ extension CRMMessages.CallerSnapshot {
 }
 
 extension ProblemType {
-    /// The problem a caller chose in the IVR; nil when not asked. Decision: ORDER means a new or changed order,
-    /// FEEDBACK and OTHER route as "another matter".
+    /// The problem a caller chose in the IVR, as the domain reads the intent; nil when not asked (or unknown).
     init?(intent: Intent) {
-        switch intent {
-        case .complaint: self = .complaint(nil)
-        case .order: self = .newOrder
-        case .informationRequest: self = .informationRequest
-        case .feedback, .other: self = .other
-        case .unspecified, .unrecognized: return nil
-        }
+        guard intent != .unspecified, let known = try? InteractionIntent(wire: intent, field: "intent") else { return nil }
+        self = known.problem
     }
 }
