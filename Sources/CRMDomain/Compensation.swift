@@ -248,12 +248,7 @@ public enum Compensation: Sendable {
                         explanation: "\(item.sku): \(item.quantity) returned, quality check refused\(why): goods value not refunded"))
                 }
             }
-            if record.localShippingCost > 0 {
-                lines.append(RefundLine(
-                    sku: nil, reason: .returnShipping, quantity: 1, unitAmount: record.localShippingCost,
-                    amount: record.localShippingCost,
-                    explanation: "Local shipping of the return covered: \(Rupiah.format(record.localShippingCost))"))
-            }
+            if record.localShippingCost > 0 { lines.append(returnShippingLine(record.localShippingCost)) }
         }
 
         for adjustment in goodwill {
@@ -268,6 +263,24 @@ public enum Compensation: Sendable {
             total = sum
         }
         return Refund(lines: lines, total: total, returnRecord: returnRecord)
+    }
+
+    /// A what-if: the refund `claims` would give, with `returnShipping` paid as a return's local shipping is (0: none).
+    ///
+    /// A what-if has no return record, so no returned goods are paid; the shipping line is the one a decided return
+    /// pays, whatever its check finds.
+    public static func quote(claims: [ClaimLine], returnShipping: Int64) throws(CompensationError) -> Refund {
+        guard returnShipping >= 0 else { throw .negativeShippingCost(returnShipping) }
+        let refund = try compute(claims: claims)
+        guard returnShipping > 0 else { return refund }
+        guard let total = Rupiah.add(refund.total, returnShipping) else { throw .amountOverflow(sku: nil) }
+        return Refund(lines: refund.lines + [returnShippingLine(returnShipping)], total: total, returnRecord: nil)
+    }
+
+    private static func returnShippingLine(_ cost: Int64) -> RefundLine {
+        RefundLine(
+            sku: nil, reason: .returnShipping, quantity: 1, unitAmount: cost, amount: cost,
+            explanation: "Local shipping of the return covered: \(Rupiah.format(cost))")
     }
 
     private static func line(
@@ -308,6 +321,8 @@ public enum CompensationError: DomainError {
     case acceptedOutOfRange(sku: String, returned: Int64, accepted: Int64)
     /// A goodwill adjustment with no reason.
     case goodwillWithoutReason(Int64)
+    /// A returned SKU the order does not list, so no price paid is known.
+    case skuNotOnOrder(sku: String, order: OrderNumber)
 
     /// See ``DomainError/code``.
     public var code: String {
@@ -326,6 +341,7 @@ public enum CompensationError: DomainError {
         case .nonPositiveGoodwill: "compensation.non_positive_goodwill"
         case .acceptedOutOfRange: "compensation.accepted_out_of_range"
         case .goodwillWithoutReason: "compensation.goodwill_without_reason"
+        case .skuNotOnOrder: "compensation.sku_not_on_order"
         }
     }
 
@@ -360,6 +376,8 @@ public enum CompensationError: DomainError {
             return "\(sku): \(accepted) units accepted of \(returned) returned; accept between 0 and the units that came back."
         case let .goodwillWithoutReason(amount):
             return "A goodwill adjustment of \(Rupiah.format(amount)) has no reason; say why it is given."
+        case let .skuNotOnOrder(sku, order):
+            return "SKU \(sku) came back but is not on order \(order); check the SKU against the order's lines."
         }
     }
 }

@@ -72,3 +72,32 @@ public struct ReturnInspection: Sendable, Hashable {
         self.notes = Text.trimmed(notes)
     }
 }
+
+extension ReturnInspection {
+    /// The return record a decision pays from, for the order the goods came from, as checked at `inspectedAt`:
+    /// accepted units are refunded at the unit price paid on the order, and the local shipping always.
+    ///
+    /// The compensation rules know a return as accepted or refused as a whole; a PARTIAL verdict becomes an accepted
+    /// return of the accepted units only (the refused units are not refunded), which pays exactly the accepted units.
+    /// A FAILED verdict, or one that accepts no unit, is a refused return of every unit that came back.
+    public func returnRecord(order: OrderRecord, inspectedAt: Int64) throws(CompensationError) -> ReturnRecord {
+        let prices = Dictionary(order.items.map { ($0.sku, $0.unitPrice) }, uniquingKeysWith: { first, _ in first })
+        let anyAccepted = verdict != .failed && items.contains { $0.accepted > 0 }
+        var returned: [ReturnedItem] = []
+        for item in items {
+            let quantity = anyAccepted ? item.accepted : item.returned
+            guard quantity > 0 else { continue }
+            guard let price = prices[item.sku] else { throw .skuNotOnOrder(sku: item.sku, order: order.orderNumber) }
+            returned.append(try ReturnedItem(sku: item.sku, quantity: quantity, paidUnitPrice: price))
+        }
+        let check = QualityCheck(outcome: anyAccepted ? .accepted : .refused, inspectedBy: inspectedBy, inspectedAt: inspectedAt, notes: notes)
+        return try ReturnRecord(orderNumber: order.orderNumber, items: returned, qualityCheck: check, localShippingCost: localShippingCost)
+    }
+
+    /// The same check with another local shipping cost (After-Sales overrides what the warehouse recorded).
+    public func replacingLocalShipping(_ cost: Int64) throws(CompensationError) -> ReturnInspection {
+        try ReturnInspection(
+            complaintID: complaintID, orderNumber: orderNumber, verdict: verdict, items: items, localShippingCost: cost,
+            receivedAt: receivedAt, inspectedBy: inspectedBy, notes: notes)
+    }
+}

@@ -102,34 +102,6 @@ struct QualityCheckRecord: Sendable, Hashable {
             receivedMs: receivedMs, checkedMs: checkedMs, note: showNotes ? note : "")
     }
 
-    /// The domain's return record for a decision: accepted units are refunded at the price paid on the order.
-    ///
-    /// Decision: the domain's check accepts or refuses a whole return; a PARTIAL verdict becomes an accepted
-    /// return of the accepted units only (the refused units are not refunded), which pays exactly the accepted units.
-    func returnRecord(order: OrderView) throws(RequestFieldError) -> ReturnRecord {
-        let prices = Dictionary(order.record.items.map { ($0.sku, $0.unitPrice) }, uniquingKeysWith: { a, _ in a })
-        let anyAccepted = verdict != .failed && items.contains { $0.quantityAccepted > 0 }
-        do {
-            var returned: [ReturnedItem] = []
-            for item in items {
-                let quantity = anyAccepted ? item.quantityAccepted : item.quantityReturned
-                guard quantity > 0 else { continue }
-                guard let price = prices[item.sku] else {
-                    throw RequestFieldError("quality_check.items", "SKU \(item.sku) is not on order \(order.orderNumber)")
-                }
-                returned.append(try ReturnedItem(sku: item.sku, quantity: quantity, paidUnitPrice: price))
-            }
-            let check = QualityCheck(outcome: anyAccepted ? .accepted : .refused, inspectedBy: inspector, inspectedAt: checkedMs, notes: note)
-            return try ReturnRecord(orderNumber: order.orderNumber, items: returned, qualityCheck: check, localShippingCost: localShipping)
-        } catch let error as RequestFieldError {
-            throw error
-        } catch let error as CompensationError {
-            throw RequestFieldError("quality_check", error.description)
-        } catch {
-            throw RequestFieldError("quality_check", "\(error)")
-        }
-    }
-
     private static func escape(_ s: String) -> String {
         var out = ""
         for c in s {

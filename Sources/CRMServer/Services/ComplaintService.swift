@@ -337,19 +337,18 @@ public struct ComplaintServiceProvider: RPCService {
         }
     }
 
-    /// Decisions: the domain's decision is a computed refund and a note.
-    /// - REFUND computes the refund from `confirmed_items`, or from the items the complaint was opened with when
-    ///   none are given (and, for a RETURN, the recorded quality check); NO_COMPENSATION records a refund of
-    ///   nothing. REPLACEMENT and STORE_CREDIT cannot be represented and are refused; the resolution reads back as
-    ///   REFUND when the total is above 0, NO_COMPENSATION otherwise.
-    /// - goodwill `adjustments` become goodwill lines of the refund (amount and explanation), after the computed
-    ///   lines, and count in its total; they need REFUND.
-    /// - `return_shipping_rupiah` is paid through the return record: it needs a RETURN complaint with a recorded
-    ///   quality check, and overrides the shipping cost the warehouse recorded.
+    /// The domain's decision from the wire's: the request's fields are validated here, the rules are the domain's
+    /// (``CRMDomain/Complaint/decision(for:inspection:order:)``).
+    ///
+    /// Decision: the domain's decision is a computed refund and a note. REPLACEMENT and STORE_CREDIT cannot be
+    /// represented and are refused; the resolution reads back as REFUND when the total is above 0, NO_COMPENSATION
+    /// otherwise. Goodwill `adjustments` become goodwill lines of the refund.
     func makeDecision(_ input: ComplaintDecisionInput, complaint: CRMDomain.Complaint) async throws -> CRMDomain.ComplaintDecision {
-        let claims = try validated {
+        let request = try validated {
+            let resolution: DecisionRequest.Resolution
             switch input.resolution {
-            case .refund, .noCompensation: break
+            case .refund: resolution = .refund
+            case .noCompensation: resolution = .noCompensation
             case .unspecified: throw RequestFieldError("decision.resolution", "is required: REFUND or NO_COMPENSATION")
             case .replacement, .storeCredit:
                 throw RequestFieldError("decision.resolution", "\(input.resolution.protoName) cannot be recorded by this server; decide REFUND or NO_COMPENSATION and describe the settlement in the rationale")
@@ -358,48 +357,40 @@ public struct ComplaintServiceProvider: RPCService {
             guard input.returnShippingRupiah >= 0 else {
                 throw RequestFieldError("decision.return_shipping_rupiah", "is \(input.returnShippingRupiah); give 0 or more")
             }
-            _ = try Check.bounded(input.rationale, "decision.rationale", maximum: 4_000)
-            return try input.confirmedItems.enumerated().map { i, item throws(RequestFieldError) in
+            let rationale = try Check.bounded(input.rationale, "decision.rationale", maximum: 4_000)
+            let claims = try input.confirmedItems.enumerated().map { i, item throws(RequestFieldError) in
                 try ClaimLine(wire: item, field: "decision.confirmed_items[\(i)]")
             }
-        }
-        let goodwill = try validated {
-            try input.adjustments.enumerated().map { i, line throws(RequestFieldError) in
+            let goodwill = try input.adjustments.enumerated().map { i, line throws(RequestFieldError) in
                 try GoodwillAdjustment(wire: line, field: "decision.adjustments[\(i)]")
             }
+            return DecisionRequest(
+                resolution: resolution, confirmedItems: claims, goodwill: goodwill, returnShipping: input.returnShippingRupiah, rationale: rationale)
         }
-        if input.resolution == .noCompensation && !goodwill.isEmpty {
-            throw RPCStatus.invalidArgument("decision.adjustments", "goodwill is paid as a refund: decide REFUND to add goodwill lines")
-        }
-        let verified = claims.isEmpty ? complaint.items : claims
-        if input.resolution == .noCompensation {
-            if complaint.category == .customerReturn {
-                throw RPCStatus.invalidArgument("decision.resolution", "a RETURN complaint is decided with its return record: decide REFUND (the quality check decides what is paid)")
+        var inspection: (check: ReturnInspection, at: Int64)?
+        var order: OrderRecord?
+        if complaint.paysThroughReturn && request.resolution == .refund {
+            if let check = try await latestQualityCheck(complaint.id) {
+                inspection = (try validated { try check.inspection(of: complaint.id, order: complaint.orderNumber) }, check.checkedMs)
             }
-            return CRMDomain.ComplaintDecision(refund: .nothing, note: input.rationale)
-        }
-        var returnRecord: ReturnRecord?
-        if complaint.category == .customerReturn {
-            guard let check = try await latestQualityCheck(complaint.id) else {
-                throw RPCStatus.failedPrecondition("complaint \(complaint.id) is a RETURN: record the return's quality check (RecordReturnQualityCheck) before deciding it")
-            }
-            guard let order = try await env.store.order(complaint.orderNumber) else {
-                throw RPCStatus.failedPrecondition("order \(complaint.orderNumber) of complaint \(complaint.id) is not known")
-            }
-            var adjusted = check
-            if input.returnShippingRupiah > 0 { adjusted.localShipping = input.returnShippingRupiah }
-            returnRecord = try validated { try adjusted.returnRecord(order: order) }
-        } else if input.returnShippingRupiah > 0 {
-            throw RPCStatus.invalidArgument("decision.return_shipping_rupiah", "return shipping is paid only on RETURN complaints")
-        }
-        if verified.isEmpty && returnRecord == nil && goodwill.isEmpty {
-            throw RPCStatus.invalidArgument("decision.confirmed_items", "is empty and the complaint was opened without items: a REFUND needs the verified items (ordered, received, broken, prices)")
+            order = try await env.store.order(complaint.orderNumber)?.record
         }
         do {
-            return CRMDomain.ComplaintDecision(
-                refund: try Compensation.compute(claims: verified, returnRecord: returnRecord, goodwill: goodwill), note: input.rationale)
+            return try complaint.decision(for: request, inspection: inspection, order: order)
         } catch {
-            throw RPCStatus.invalidArgument("decision.confirmed_items", error.description)
+            throw Self.status(for: error)
+        }
+    }
+
+    /// The status of a decision the domain refuses: the request field to fix, or the step to take first.
+    static func status(for error: DecisionError) -> RPCStatus {
+        switch error {
+        case .goodwillNeedsRefund: .invalidArgument("decision.adjustments", error.description)
+        case .returnNeedsRefund: .invalidArgument("decision.resolution", error.description)
+        case .returnShippingOnlyForReturns: .invalidArgument("decision.return_shipping_rupiah", error.description)
+        case .qualityCheckMissing, .orderUnknown: .failedPrecondition(error.description)
+        case .returnNotPayable: .invalidArgument("decision", "the return's quality check cannot be paid: \(error.description)")
+        case .nothingToRefund, .compensation: .invalidArgument("decision.confirmed_items", error.description)
         }
     }
 
@@ -429,7 +420,7 @@ public struct ComplaintServiceProvider: RPCService {
                     throw RequestFieldError("what_if.return_shipping_rupiah", "is \(input.returnShippingRupiah); give 0 or more")
                 }
                 if input.returnShippingRupiah > 0 && category != .customerReturn {
-                    throw RequestFieldError("what_if.return_shipping_rupiah", "return shipping is paid only on RETURN complaints")
+                    throw RequestFieldError("what_if.return_shipping_rupiah", DecisionError.returnShippingOnlyForReturns.description)
                 }
                 if input.items.isEmpty { throw RequestFieldError("what_if.items", "is empty: give the affected items") }
                 let claims = try input.items.enumerated().map { i, item throws(RequestFieldError) in
@@ -438,22 +429,11 @@ public struct ComplaintServiceProvider: RPCService {
                 return (category, claims)
             }
             _ = category
-            let refund: Refund
             do {
-                refund = try Compensation.compute(claims: claims)
+                return QuoteCompensationResponse(quote: CompensationQuote(try Compensation.quote(claims: claims, returnShipping: input.returnShippingRupiah)))
             } catch {
                 throw RPCStatus.invalidArgument("what_if.items", error.description)
             }
-            var quote = CompensationQuote(refund)
-            // The domain pays a return's local shipping whatever the check finds; a what-if has no return record, so
-            // the line is added here with the domain's wording.
-            if input.returnShippingRupiah > 0 {
-                quote.lines.append(CompensationLine(
-                    kind: .returnShipping, amountRupiah: input.returnShippingRupiah,
-                    explanation: "Local shipping of the return covered: \(Rupiah.format(input.returnShippingRupiah))"))
-                quote.totalRupiah += input.returnShippingRupiah
-            }
-            return QuoteCompensationResponse(quote: quote)
         }
     }
 
@@ -504,8 +484,12 @@ public struct ComplaintServiceProvider: RPCService {
             throw RPCStatus.failedPrecondition("complaint \(complaint.id) is already decided; reopen it to record a new check")
         }
         guard let order = try await env.store.order(orderNumber) else { throw RPCStatus.notFound("no order has number \(orderNumber)") }
-        _ = try validated { try check.returnRecord(order: order) }
         let inspection = try validated { try check.inspection(of: complaint.id, order: orderNumber) }
+        do {
+            _ = try inspection.returnRecord(order: order.record, inspectedAt: check.checkedMs)
+        } catch {
+            throw RPCStatus.invalidArgument("check.items", error.description)
+        }
         let entries = try await env.store.auditEntries(subject: complaint.id.rawValue, after: nil, limit: 10_000)
         let inAudit = entries.contains { $0.entry.action == QualityCheckRecord.action && QualityCheckRecord(encoded: $0.entry.detail)?.key == key.rawValue }
         var outcome = ItemOutcome.duplicate
