@@ -30,10 +30,15 @@ public struct DecisionRequest: Sendable, Hashable {
     }
 }
 
+extension ComplaintCategory {
+    /// Whether a decision pays through a return record (a RETURN), so needs the return's quality check and its
+    /// order, and may pay the return's local shipping.
+    public var paysThroughReturn: Bool { self == .customerReturn }
+}
+
 extension Complaint {
-    /// Whether a decision pays through a return record (a RETURN complaint), so needs the return's quality check and
-    /// its order.
-    public var paysThroughReturn: Bool { category == .customerReturn }
+    /// Whether a decision pays through a return record; see ``ComplaintCategory/paysThroughReturn``.
+    public var paysThroughReturn: Bool { category.paysThroughReturn }
 
     /// The decision `request` makes of this complaint.
     ///

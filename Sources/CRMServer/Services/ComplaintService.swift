@@ -414,21 +414,20 @@ public struct ComplaintServiceProvider: RPCService {
                 throw RPCStatus.failedPrecondition("the items complaint \(complaint.id) was opened with give no refund: \(error.description)")
             }
         case .whatIf(let input):
-            let (category, claims) = try validated {
+            let claims = try validated {
                 let category = try CRMDomain.ComplaintCategory(wire: input.category, field: "what_if.category")
                 guard input.returnShippingRupiah >= 0 else {
                     throw RequestFieldError("what_if.return_shipping_rupiah", "is \(input.returnShippingRupiah); give 0 or more")
                 }
-                if input.returnShippingRupiah > 0 && category != .customerReturn {
+                if input.returnShippingRupiah > 0 && !category.paysThroughReturn {
                     throw RequestFieldError("what_if.return_shipping_rupiah", DecisionError.returnShippingOnlyForReturns.description)
                 }
                 if input.items.isEmpty { throw RequestFieldError("what_if.items", "is empty: give the affected items") }
                 let claims = try input.items.enumerated().map { i, item throws(RequestFieldError) in
                     try ClaimLine(wire: item, field: "what_if.items[\(i)]")
                 }
-                return (category, claims)
+                return claims
             }
-            _ = category
             do {
                 return QuoteCompensationResponse(quote: CompensationQuote(try Compensation.quote(claims: claims, returnShipping: input.returnShippingRupiah)))
             } catch {
