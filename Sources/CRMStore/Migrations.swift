@@ -145,6 +145,10 @@ enum Migrations {
                 CREATE INDEX sent_notices_by_time ON sent_notices(sent_at, notice_id);
                 """)
         }
+        // Return quality checks recorded before checks were facts (audit entries only) become facts.
+        migrator.registerMigration("v6_quality_checks_as_facts") { db in
+            try QualityCheckFactsMigration(db: db).run()
+        }
         return migrator
     }
 }

@@ -438,10 +438,9 @@ public struct ComplaintServiceProvider: RPCService {
 
     // MARK: Quality checks
 
+    /// The newest quality check of a complaint: its newest ``ReturnInspection`` fact.
     func latestQualityCheck(_ id: ComplaintID) async throws -> QualityCheckRecord? {
-        if let fact = try await env.store.returnInspections(of: id).last, let check = QualityCheckRecord(fact: fact) { return check }
-        let entries = try await env.store.auditEntries(subject: id.rawValue, after: nil, limit: 10_000)
-        return entries.reversed().lazy.filter { $0.entry.action == QualityCheckRecord.action }.compactMap { QualityCheckRecord(encoded: $0.entry.detail) }.first
+        try await env.store.returnInspections(of: id).last.flatMap(QualityCheckRecord.init(fact:))
     }
 
     func recordQualityCheck(_ request: RecordReturnQualityCheckRequest) async throws -> RecordReturnQualityCheckResponse {
@@ -489,16 +488,11 @@ public struct ComplaintServiceProvider: RPCService {
         } catch {
             throw RPCStatus.invalidArgument("check.items", error.description)
         }
-        let entries = try await env.store.auditEntries(subject: complaint.id.rawValue, after: nil, limit: 10_000)
-        let inAudit = entries.contains { $0.entry.action == QualityCheckRecord.action && QualityCheckRecord(encoded: $0.entry.detail)?.key == key.rawValue }
-        var outcome = ItemOutcome.duplicate
-        if !inAudit {
-            let units = check.items.map { "\($0.sku) \($0.quantityAccepted)/\($0.quantityReturned)" }.joined(separator: ", ")
-            outcome = try await env.write(
-                [Fact(id: key, observedAt: check.checkedMs, source: .agent, payload: .returnInspection(inspection))], audit: QualityCheckRecord.action,
-                subject: .text(complaint.id.rawValue), "\(check.verdict.protoName) on order \(orderNumber): \(units)"
-            ).outcomes[0].wire
-        }
+        let units = check.items.map { "\($0.sku) \($0.quantityAccepted)/\($0.quantityReturned)" }.joined(separator: ", ")
+        let outcome = try await env.write(
+            [Fact(id: key, observedAt: check.checkedMs, source: .agent, payload: .returnInspection(inspection))], audit: QualityCheckRecord.action,
+            subject: .text(complaint.id.rawValue), "\(check.verdict.protoName) on order \(orderNumber): \(units)"
+        ).outcomes[0].wire
         if outcome == .accepted {
             await publishChange(.qualityCheckRecorded, complaint, customer: customer, transition: nil, now: now)
         }
