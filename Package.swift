@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "CRMServer",
             dependencies: [
-                "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMTLS", "COpenSSL",
+                "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

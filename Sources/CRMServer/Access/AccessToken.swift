@@ -1,4 +1,4 @@
-import COpenSSL
+import CRMTLS
 
 /// The text of access tokens and their digests: `crm_` followed by 32 random bytes from OpenSSL
 /// in unpadded base64url (43 characters). Only the SHA-256 digest of the text is stored.
@@ -12,8 +12,7 @@ public enum AccessToken {
     ///
     /// - Throws: ``AccessTokenError/randomnessUnavailable`` when OpenSSL cannot give random bytes.
     public static func generate() throws(AccessTokenError) -> String {
-        var bytes = [UInt8](repeating: 0, count: randomByteCount)
-        guard RAND_bytes(&bytes, Int32(bytes.count)) == 1 else { throw .randomnessUnavailable }
+        guard let bytes = CryptoPrimitives.randomBytes(randomByteCount) else { throw .randomnessUnavailable }
         return prefix + base64URL(bytes)
     }
 
@@ -43,15 +42,9 @@ public enum AccessToken {
         }
     }
 
-    /// SHA-256 through OpenSSL's EVP interface.
+    /// SHA-256 (``CryptoPrimitives/sha256(_:)``).
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let ok = bytes.withUnsafeBytes { input in
-            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha256(), nil)
-        }
-        precondition(ok == 1, "OpenSSL's SHA-256 failed")
-        return Array(digest.prefix(Int(length)))
+        CryptoPrimitives.sha256(bytes)
     }
 
     /// Lower-case hexadecimal.
