@@ -1,16 +1,8 @@
 import CRMWire
 import NIOCore
 
-/// A request frame waiting for flow-control credit, or for the frames before it.
-enum PendingRequest {
-    /// An encoded request message, with END_STREAM or not; its writer resumes once it is sent.
-    case message(ByteBuffer, endStream: Bool, CheckedContinuation<Void, any Error>?)
-    /// The empty END_STREAM MESSAGE.
-    case endStream
-}
-
 /// One open stream on a client connection. Event-loop confined.
-final class ClientStream {
+final class ClientStream: ConnectionStream {
     let id: StreamID
     let call: any ClientStreamDelegate
     var state: StreamState = .open
@@ -18,7 +10,7 @@ final class ClientStream {
     var responseCount = 0
     var sendWindow: SendWindow
     var receiveWindow: ReceiveWindow
-    var pending = CircularBuffer<PendingRequest>()
+    var pending = CircularBuffer<PendingFrame>()
     var isBlocked = false
     var deadlineTimer: Scheduled<Void>?
 
@@ -34,17 +26,6 @@ final class ClientStream {
         switch call.kind {
         case .unary, .clientStreaming: true
         case .serverStreaming, .bidirectionalStreaming: false
-        }
-    }
-
-    /// Whether END_STREAM is sent or queued: nothing more may be written.
-    var isHalfClosing: Bool {
-        if !state.canSend { return true }
-        return pending.contains {
-            switch $0 {
-            case .endStream: true
-            case .message(_, let endStream, _): endStream
-            }
         }
     }
 }

@@ -98,3 +98,20 @@ struct OutboundFrames {
         }
     }
 }
+
+extension OutboundFrameError {
+    /// The status that ends a call whose frame of `type` cannot be sent by `sender`. A request that cannot be
+    /// encoded is the caller's to fix (INVALID_ARGUMENT), a response the server's (INTERNAL); one over the peer's
+    /// limit is RESOURCE_EXHAUSTED either way.
+    func status(of type: FrameType, from sender: ConnectionRole) -> RPCStatus {
+        let part = "\(sender == .client ? "request" : "response") \(type == .message ? "message" : "\(type)".lowercased())"
+        switch self {
+        case .encoding(let error):
+            return RPCStatus(code: sender == .client ? .invalidArgument : .internal, message: "cannot send the \(part): \(error)")
+        case .tooLarge(let size, let limit):
+            let verb = type == .message ? "is" : "are"
+            return RPCStatus(
+                code: .resourceExhausted, message: "\(part) of \(size) bytes \(verb) over the \(sender.peer)'s limit of \(limit)")
+        }
+    }
+}

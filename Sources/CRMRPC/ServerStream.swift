@@ -1,17 +1,9 @@
 import CRMWire
 import NIOCore
 
-/// A frame of a call waiting for flow-control credit, or for the messages before it.
-enum PendingFrame {
-    /// An encoded response message; its writer resumes once it is sent.
-    case message(ByteBuffer, CheckedContinuation<Void, any Error>?)
-    /// The trailers that end the call.
-    case trailers(Trailers)
-}
-
 /// One open stream on a server connection: its state, windows, call and what waits to be sent.
 /// Event-loop confined.
-final class ServerStream {
+final class ServerStream: ConnectionStream {
     let id: StreamID
     var state: StreamState
     let call: any ServerCallHandler
@@ -21,7 +13,6 @@ final class ServerStream {
     var headersSent = false
     /// Frames waiting for window, in order; at most one message per writer plus the trailers.
     var pending = CircularBuffer<PendingFrame>()
-    /// Whether the stream is in the connection's list of streams waiting for window.
     var isBlocked = false
     var deadlineTimer: Scheduled<Void>?
 
@@ -35,10 +26,5 @@ final class ServerStream {
         self.context = context
         self.sendWindow = sendWindow
         self.receiveWindow = receiveWindow
-    }
-
-    /// Whether the trailers are already queued: nothing more may be written.
-    var isEnding: Bool {
-        pending.contains { if case .trailers = $0 { true } else { false } }
     }
 }
