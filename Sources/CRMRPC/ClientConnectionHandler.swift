@@ -24,7 +24,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ConnectionHandling {
     var timer = ConnectionTimer()
     var flushScheduled = false
     private(set) var context: ChannelHandlerContext?
-    private var ref: ClientConnectionRef?
+    var ref: ClientConnectionRef?
     private var reportedUnusable = false
     private var nextStreamID: UInt32 = 1
     private var waiting = CircularBuffer<WaitingCall>()
@@ -42,12 +42,6 @@ final class ClientConnectionHandler: ChannelInboundHandler, ConnectionHandling {
         core = ConnectionCore(role: .client, limits: limits, now: .now())
     }
 
-    func makeRef(eventLoop: any EventLoop) -> ClientConnectionRef {
-        if let ref { return ref }
-        let ref = ClientConnectionRef(eventLoop: eventLoop, handler: NIOLoopBound(self, eventLoop: eventLoop))
-        self.ref = ref
-        return ref
-    }
 
     // MARK: Lifecycle
 

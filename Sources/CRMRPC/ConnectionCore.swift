@@ -183,17 +183,16 @@ struct ConnectionCore<Stream: ConnectionStream> {
             return .handshakeTimeout(limits.handshakeTimeout)
         case .handshaking(nil), .awaitingPeerSettings(nil), .closed:
             return nil
-        case .closing(var liveness, let grace):
-            if let grace, grace <= now {
-                phase = .closing(liveness, grace: nil)
-                return .gracePeriodOver
-            }
-            let expiry = expire(&liveness, now: now)
-            phase = .closing(liveness, grace: grace)
-            return expiry
+        case .closing(let liveness, let grace?) where grace <= now:
+            phase = .closing(liveness, grace: nil)
+            return .gracePeriodOver
         case .open(var liveness):
             let expiry = expire(&liveness, now: now)
             phase = .open(liveness)
+            return expiry
+        case .closing(var liveness, let grace):
+            let expiry = expire(&liveness, now: now)
+            phase = .closing(liveness, grace: grace)
             return expiry
         }
     }
@@ -236,18 +235,31 @@ struct ConnectionCore<Stream: ConnectionStream> {
         phase = .open(liveness)
     }
 
-    private mutating func stopIdleClock() {
-        guard case .open(var liveness) = phase, liveness.idle != nil else { return }
-        liveness.idle = nil
-        phase = .open(liveness)
+    /// Changes the timers of an open or closing connection.
+    private mutating func updateLiveness(_ change: (inout Liveness) -> Void) {
+        switch phase {
+        case .open(var liveness):
+            change(&liveness)
+            phase = .open(liveness)
+        case .closing(var liveness, let grace):
+            change(&liveness)
+            phase = .closing(liveness, grace: grace)
+        case .handshaking, .awaitingPeerSettings, .closed:
+            break
+        }
     }
 
     // MARK: Control frames
 
     /// Decodes a control payload; a malformed one is a connection error.
     func decode<M: WireMessage>(_ frame: Frame, as type: M.Type) throws(ConnectionFailure) -> M {
+        try decoding { () throws(FrameError) in try frame.decodeControlPayload(as: type, using: decoder) }
+    }
+
+    /// Runs a frame-layer decoding; its error is a connection error.
+    private func decoding<T>(_ body: () throws(FrameError) -> T) throws(ConnectionFailure) -> T {
         do throws(FrameError) {
-            return try frame.decodeControlPayload(as: type, using: decoder)
+            return try body()
         } catch {
             throw ConnectionFailure(error)
         }
@@ -266,12 +278,10 @@ struct ConnectionCore<Stream: ConnectionStream> {
     }
 
     private mutating func receiveSettings(_ frame: Frame, now: NIODeadline) throws(ConnectionFailure) -> ControlOutcome {
-        let settings: Settings
-        do throws(FrameError) {
-            settings = try frame.decodeSettings(using: decoder)
-            if !settings.ack { peerLimits = try peerLimits.applying(settings, isFirst: !receivedPeerSettings) }
-        } catch {
-            throw ConnectionFailure(error)
+        let settings = try decoding { () throws(FrameError) in try frame.decodeSettings(using: decoder) }
+        if !settings.ack {
+            let isFirst = !receivedPeerSettings
+            peerLimits = try decoding { () throws(FrameError) in try peerLimits.applying(settings, isFirst: isFirst) }
         }
         if settings.ack {
             guard unacknowledgedSettings > 0 else {
@@ -290,48 +300,25 @@ struct ConnectionCore<Stream: ConnectionStream> {
         case .handshaking, .awaitingPeerSettings:
             phase = .open(Liveness(keepaliveCheck: keepalive))
             if streams.isEmpty { startIdleClock(now: now) }
-        case .closing(var liveness, let grace):
-            liveness.keepaliveCheck = keepalive
-            phase = .closing(liveness, grace: grace)
-        case .open, .closed:
-            break
+        case .open, .closing, .closed:
+            updateLiveness { $0.keepaliveCheck = keepalive }
         }
         return .opened
     }
 
     private mutating func receivePing(_ frame: Frame) throws(ConnectionFailure) -> ControlOutcome {
-        let ping: Ping
-        do throws(FrameError) {
-            ping = try frame.decodePing(using: decoder)
-        } catch {
-            throw ConnectionFailure(error)
-        }
-        if !ping.ack {
+        let ping = try decoding { () throws(FrameError) in try frame.decodePing(using: decoder) }
+        if ping.ack {
+            updateLiveness { if $0.ping?.opaqueData == ping.opaqueData { $0.ping = nil } }
+        } else {
             frames.appendControl(
                 .ping, flags: .ack, streamID: .connection, message: Ping(opaqueData: ping.opaqueData, ack: true))
-            return .handled
-        }
-        switch phase {
-        case .open(var liveness) where liveness.ping?.opaqueData == ping.opaqueData:
-            liveness.ping = nil
-            phase = .open(liveness)
-        case .closing(var liveness, let grace) where liveness.ping?.opaqueData == ping.opaqueData:
-            liveness.ping = nil
-            phase = .closing(liveness, grace: grace)
-        default:
-            break
         }
         return .handled
     }
 
     private mutating func receiveWindowUpdate(_ frame: Frame) throws(ConnectionFailure) -> ControlOutcome {
-        let update: WindowUpdate
-        do throws(FrameError) {
-            update = try frame.decodeWindowUpdate(using: decoder)
-        } catch {
-            throw ConnectionFailure(error)
-        }
-        let increment = update.incrementBytes
+        let increment = try decoding { () throws(FrameError) in try frame.decodeWindowUpdate(using: decoder) }.incrementBytes
         guard frame.streamID != .connection else {
             guard connectionSend.grant(increment) else {
                 throw ConnectionFailure(
@@ -376,7 +363,7 @@ struct ConnectionCore<Stream: ConnectionStream> {
     /// Starts tracking an open stream; the connection is no longer idle.
     mutating func insert(_ stream: Stream) {
         streams[stream.id.rawValue] = stream
-        stopIdleClock()
+        if case .open(let liveness) = phase, liveness.idle != nil { updateLiveness { $0.idle = nil } }
     }
 
     /// Forgets a stream: what it still had to send fails with `status`, its unread bytes return to the connection

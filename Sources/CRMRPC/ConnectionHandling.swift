@@ -10,6 +10,7 @@ protocol ConnectionHandling: AnyObject {
     var timer: ConnectionTimer { get set }
     var flushScheduled: Bool { get set }
     var context: ChannelHandlerContext? { get }
+    var ref: ConnectionRef<Self>? { get set }
 
     /// HEADERS, MESSAGE, TRAILERS or RST_STREAM from the peer.
     func receiveStreamFrame(_ frame: Frame) throws(ConnectionFailure)
@@ -24,6 +25,14 @@ protocol ConnectionHandling: AnyObject {
 }
 
 extension ConnectionHandling {
+    /// How tasks reach this handler; valid once the handler is in a pipeline.
+    func makeRef(eventLoop: any EventLoop) -> ConnectionRef<Self> {
+        if let ref { return ref }
+        let ref = ConnectionRef(eventLoop: eventLoop, handler: NIOLoopBound(self, eventLoop: eventLoop))
+        self.ref = ref
+        return ref
+    }
+
     /// The event loop's clock, which the timers use too (a testing loop's may be virtual).
     var now: NIODeadline { context?.eventLoop.now ?? .now() }
 

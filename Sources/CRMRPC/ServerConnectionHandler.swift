@@ -20,7 +20,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ConnectionHandling {
     var timer = ConnectionTimer()
     var flushScheduled = false
     private(set) var context: ChannelHandlerContext?
-    private var ref: ServerConnectionRef?
+    var ref: ServerConnectionRef?
     private var peerCertificate: PeerCertificate?
     private var remoteAddress: SocketAddress?
     /// The client said GOAWAY: it opens no more streams, and the connection closes once its calls are done.
@@ -36,13 +36,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ConnectionHandling {
         core = ConnectionCore(role: .server, limits: limits, now: .now())
     }
 
-    /// How tasks reach this handler; valid once the handler is in a pipeline.
-    func makeRef(eventLoop: any EventLoop) -> ServerConnectionRef {
-        if let ref { return ref }
-        let ref = ServerConnectionRef(eventLoop: eventLoop, handler: NIOLoopBound(self, eventLoop: eventLoop))
-        self.ref = ref
-        return ref
-    }
 
     // MARK: Lifecycle
 
