@@ -41,7 +41,7 @@ struct ConnectionCore<Stream: ConnectionStream> {
     }
 
     /// A timer that ran out, for the glue to act on.
-    enum Expiry {
+    enum Expiry: Equatable {
         /// TLS, the preface and the first SETTINGS did not complete in time (`ProtocolLimits.handshakeTimeout`).
         case handshakeTimeout(TimeAmount)
         /// The server's graceful shutdown ran out of time: reset what is left and close.

@@ -4,7 +4,7 @@ import NIOCore
 
 /// A connection error found by the connection (the frame layer's are `FrameError`s): the
 /// status of the GOAWAY sent before closing, whose message begins with the kind's token.
-struct ConnectionFailure: Error {
+struct ConnectionFailure: Error, Equatable {
     let status: RPCStatus
 
     init(_ kind: ConnectionErrorKind, _ detail: String) {

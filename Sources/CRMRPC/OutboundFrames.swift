@@ -84,6 +84,12 @@ struct OutboundFrames {
         return payload
     }
 
+    /// Takes everything appended, without a channel (what `ConnectionCore`'s tests read).
+    mutating func take() -> ByteBuffer {
+        defer { buffer = allocator.buffer(capacity: 1024) }
+        return buffer
+    }
+
     /// Writes and flushes everything appended, then reuses the buffer's storage.
     mutating func flush(context: ChannelHandlerContext) {
         guard !isEmpty else { return }
