@@ -235,7 +235,8 @@ let package = Package(
         .testTarget(
             name: "CRMServerTests",
             dependencies: [
-                "CRMServer", "CRMClient", "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMDataset", "CRMTestSupport",
+                "CRMServer", "CRMServerTesting", "CRMClient", "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMDataset",
+                "CRMTestSupport",
             ]
         ),
         // The agent CLI run as a child process against a real crmd.
