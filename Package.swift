@@ -243,7 +243,7 @@ let package = Package(
         .testTarget(
             name: "CRMCLITests",
             dependencies: [
-                "crm", "CRMClient", "CRMCommandLine", "CRMServer", "CRMStore", "CRMDomain", "CRMRPC", "CRMMessages", "CRMWire", "CRMTLS",
+                "crm", "CRMClient", "CRMCommandLine", "CRMServerTesting", "CRMRPC", "CRMMessages", "CRMWire", "CRMTLS",
                 "CRMTestSupport", .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
