@@ -194,6 +194,16 @@ let package = Package(
         ),
         // Test helpers shared by the TLS and RPC tests (a library, not a test target, so both can import it).
         .target(name: "CRMTestSupport", path: "Tests/CRMTestSupport"),
+        // The one way tests start an in-process server: a real crmd (TLS on loopback, SQLite in a temporary data
+        // directory, real tokens) with a token per test caller, and clients of it.
+        .target(
+            name: "CRMServerTesting",
+            dependencies: [
+                "CRMServer", "CRMClient", "CRMRPC", "CRMWire", "CRMTLS", "CRMDomain", "CRMStore", "CRMTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/CRMServerTesting"
+        ),
         .testTarget(
             name: "CRMWireFrameTests",
             dependencies: [
@@ -225,14 +235,15 @@ let package = Package(
         .testTarget(
             name: "CRMServerTests",
             dependencies: [
-                "CRMServer", "CRMClient", "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMDataset", "CRMTestSupport",
+                "CRMServer", "CRMServerTesting", "CRMClient", "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMDataset",
+                "CRMTestSupport",
             ]
         ),
         // The agent CLI run as a child process against a real crmd.
         .testTarget(
             name: "CRMCLITests",
             dependencies: [
-                "crm", "CRMClient", "CRMCommandLine", "CRMServer", "CRMStore", "CRMDomain", "CRMRPC", "CRMMessages", "CRMWire", "CRMTLS",
+                "crm", "CRMClient", "CRMCommandLine", "CRMServerTesting", "CRMRPC", "CRMMessages", "CRMWire", "CRMTLS",
                 "CRMTestSupport", .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -2,6 +2,7 @@ import CRMDomain
 import CRMMessages
 import CRMRPC
 import CRMServer
+import CRMServerTesting
 import CRMStore
 import CRMWire
 import Foundation
@@ -12,8 +13,8 @@ import Testing
 struct AccessControlTests {
     @Test("a call without credentials is UNAUTHENTICATED, saying what to send")
     func noCredentials() async throws {
-        try await withAccessServer { server in
-            let client = try server.client()
+        try await withTestServer(services: .probe) { server in
+            let client = try server.rpcClient()
             defer { Task { await client.close() } }
             let outcome = await callStatus { _ = try await client.unary(ProfileService.getProfile, GetProfileRequest(), options: accessOptions(token: nil)) }
             #expect(outcome.code == .unauthenticated)
@@ -24,8 +25,8 @@ struct AccessControlTests {
 
     @Test("unknown, malformed and revoked tokens are UNAUTHENTICATED")
     func badTokens() async throws {
-        try await withAccessServer { server in
-            let client = try server.client()
+        try await withTestServer(services: .probe) { server in
+            let client = try server.rpcClient()
             defer { Task { await client.close() } }
             func call(_ token: String?) async -> RPCStatus {
                 await callStatus { _ = try await client.unary(ProfileService.getProfile, GetProfileRequest(), options: accessOptions(token: token)) }
@@ -42,9 +43,9 @@ struct AccessControlTests {
             #expect(basic.code == .unauthenticated)
             #expect(basic.message.contains("Bearer"))
 
-            let issued = try await server.tokens.create(role: .agent, name: "sari", team: .sales)
+            let issued = try await server.registry.create(role: .agent, name: "sari", team: .sales)
             #expect(await call(issued.token).isOK)
-            _ = try await server.tokens.revoke(idPrefix: issued.info.id)
+            _ = try await server.registry.revoke(idPrefix: issued.info.id)
             let revoked = await call(issued.token)
             #expect(revoked.code == .unauthenticated)
             #expect(revoked.message.contains("revoked"))
@@ -53,11 +54,11 @@ struct AccessControlTests {
 
     @Test("an expired token is UNAUTHENTICATED")
     func expiredToken() async throws {
-        try await withAccessServer { server in
+        try await withTestServer(services: .probe) { server in
             let store = try #require(server.app.store)
             let past = TokenRegistry(store: store, now: { unixMillisecondsNow() - 10 * 86_400_000 })
             let issued = try await past.create(role: .supervisor, name: "ana", expiresInDays: 1)
-            let client = try server.client()
+            let client = try server.rpcClient()
             defer { Task { await client.close() } }
             let outcome = await callStatus { _ = try await client.unary(ProfileService.getProfile, GetProfileRequest(), options: accessOptions(token: issued.token)) }
             #expect(outcome.code == .unauthenticated)
@@ -77,11 +78,11 @@ struct AccessControlTests {
     @Test("each role against a method of each class: allowed, or PERMISSION_DENIED naming the role needed",
           arguments: CallerRole.allCases)
     func roles(role: CallerRole) async throws {
-        try await withAccessServer { server in
-            let issued = try await server.tokens.create(
+        try await withTestServer(services: .probe) { server in
+            let issued = try await server.registry.create(
                 role: role, name: "\(role.rawValue)-1", team: role == .agent ? .afterSales : nil,
                 customerID: role == .customer ? try CustomerID("cus_00000000000000000000000000000001") : nil)
-            let client = try server.client()
+            let client = try server.rpcClient()
             defer { Task { await client.close() } }
             let options = accessOptions(token: issued.token)
             for (path, allowed) in Self.matrix {
@@ -138,8 +139,8 @@ struct AccessControlTests {
 
     @Test("an mTLS client certificate signed by the server's CA, without a token, is an adapter named by its CN")
     func mutualTLSAdapter() async throws {
-        try await withAccessServer { server in
-            let client = try server.client(identity: "client-adapter")
+        try await withTestServer(services: .probe) { server in
+            let client = try server.rpcClient(certificate: server.testCertificates.identity("client-adapter"))
             defer { Task { await client.close() } }
             let response = try await client.unaryResponse(InteractionService.pushInteraction, .init(), options: accessOptions(token: nil))
             #expect(response.trailingMetadata.firstText("principal") == "adapter:adapter-whatsapp")
@@ -148,7 +149,7 @@ struct AccessControlTests {
             #expect(denied.message.contains("adapter"))
 
             // A token wins over the certificate.
-            let issued = try await server.tokens.create(role: .supervisor, name: "ana")
+            let issued = try await server.registry.create(role: .supervisor, name: "ana")
             let withToken = try await client.unaryResponse(ReportService.getRefundRecap, .init(), options: accessOptions(token: issued.token))
             #expect(withToken.trailingMetadata.firstText("principal") == "supervisor:ana")
         }
@@ -156,8 +157,8 @@ struct AccessControlTests {
 
     @Test("a client certificate from another CA is refused during the handshake")
     func untrustedCertificate() async throws {
-        try await withAccessServer { server in
-            let client = try server.client(identity: "untrusted-client")
+        try await withTestServer(services: .probe) { server in
+            let client = try server.rpcClient(certificate: server.testCertificates.identity("untrusted-client"))
             defer { Task { await client.close() } }
             let outcome = await callStatus { _ = try await client.unary(InteractionService.pushInteraction, .init(), options: accessOptions(token: nil)) }
             #expect(outcome.code == .unavailable)
@@ -167,8 +168,8 @@ struct AccessControlTests {
 
     @Test("health and reflection need no credentials")
     func openMethods() async throws {
-        try await withAccessServer { server in
-            let client = try server.client()
+        try await withTestServer(services: .probe) { server in
+            let client = try server.rpcClient()
             defer { Task { await client.close() } }
             let health = try await client.unary(Health.check, HealthCheckRequest(service: ""), options: accessOptions(token: nil))
             #expect(health.servingStatus == .serving)
@@ -191,9 +192,9 @@ struct AccessControlTests {
 
     @Test("a method missing from the policy is PERMISSION_DENIED to everyone")
     func unlistedMethodRefused() async throws {
-        try await withAccessServer(services: [ProbeService(), UnlistedService()]) { server in
-            let issued = try await server.tokens.create(role: .supervisor, name: "ana")
-            let client = try server.client()
+        try await withTestServer(services: .custom([ProbeService(), UnlistedService()])) { server in
+            let issued = try await server.registry.create(role: .supervisor, name: "ana")
+            let client = try server.rpcClient()
             defer { Task { await client.close() } }
             let outcome = await callStatus { _ = try await client.unary(UnlistedService.leak, HealthCheckRequest(), options: accessOptions(token: issued.token)) }
             #expect(outcome.code == .permissionDenied)
@@ -203,9 +204,9 @@ struct AccessControlTests {
 
     @Test("a shutdown lets a call in flight finish, then refuses new ones")
     func gracefulShutdownFinishesCallInFlight() async throws {
-        let server = try await AccessTestServer.start()
-        let issued = try await server.tokens.create(role: .agent, name: "sari", team: .sales)
-        let client = try server.client()
+        let server = try await TestServer.start(services: .probe)
+        let issued = try await server.registry.create(role: .agent, name: "sari", team: .sales)
+        let client = try server.rpcClient()
         let started = ContinuousClock.now
         let before = slowCallsStarted.value
         async let slow = client.unaryResponse(ProfileService.searchProfiles, .init(), options: accessOptions(token: issued.token))
@@ -223,19 +224,19 @@ struct AccessControlTests {
         let reopened = try SQLiteStore(location: server.app.configuration.store)
         #expect(try await TokenRegistry(store: reopened).list().map(\.id) == [issued.info.id])
         try await reopened.close()
-        try? FileManager.default.removeItem(atPath: server.directory)
+        await server.stop()
     }
 
     @Test("require-client-cert refuses a client without a certificate")
     func requiredClientCertificate() async throws {
-        try await withAccessServer(requireClientCertificate: true) { server in
-            let issued = try await server.tokens.create(role: .agent, name: "sari", team: .sales)
-            let plain = try server.client()
+        try await withTestServer(services: .probe, certificates: .test(requireClientCertificate: true)) { server in
+            let issued = try await server.registry.create(role: .agent, name: "sari", team: .sales)
+            let plain = try server.rpcClient()
             let refused = await callStatus { _ = try await plain.unary(ProfileService.getProfile, .init(), options: accessOptions(token: issued.token)) }
             #expect(refused.code == .unavailable)
             #expect(refused.message.contains("certificateRequired"), "\(refused)")
             await plain.close()
-            let withCertificate = try server.client(identity: "client-agent")
+            let withCertificate = try server.rpcClient(certificate: server.testCertificates.identity("client-agent"))
             let response = try await withCertificate.unaryResponse(ProfileService.getProfile, .init(), options: accessOptions(token: issued.token))
             #expect(response.trailingMetadata.firstText("principal") == "agent:sari")
             await withCertificate.close()

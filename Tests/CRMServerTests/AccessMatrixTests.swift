@@ -1,6 +1,7 @@
 import CRMMessages
 import CRMRPC
 import CRMServer
+import CRMServerTesting
 import CRMWire
 import Testing
 
@@ -11,7 +12,7 @@ import Testing
 /// workflow's teams, a customer's scope, which `RoleBoundaryTests` checks row by row).
 @Suite("Access matrix")
 struct AccessMatrixTests {
-    static let callers: [As] = [.anonymous, .adapter, .sales, .afterSales, .chinaTeam, .warehouse, .supervisor, .customer("own")]
+    static let callers: [TestCaller] = [.anonymous, .adapter, .sales, .afterSales, .chinaTeam, .warehouse, .supervisor, .customer("own")]
 
     /// What the gate must do for `caller` on a method with `rule`.
     enum Expected: Equatable {
@@ -19,7 +20,7 @@ struct AccessMatrixTests {
         case unauthenticated
         case denied(needs: String)
 
-        init(rule: AccessRule?, caller: As) {
+        init(rule: AccessRule?, caller: TestCaller) {
             guard let rule else {
                 self = .denied(needs: "")
                 return
@@ -36,8 +37,8 @@ struct AccessMatrixTests {
 
     @Test("the methods served are exactly the methods of Protos/, and every one is in the policy")
     func servedMethodsAreThePolicysMethods() async throws {
-        try await withServices { h in
-            let served = try await h.client.unary(Reflection.listMethods, ListMethodsRequest()).methods.map(\.name)
+        try await withTestServer { h in
+            let served = try await h.rpc.unary(Reflection.listMethods, ListMethodsRequest()).methods.map(\.name)
             #expect(Set(served) == Set(AccessPolicy.protoMethods.map(\.path)))
             #expect(AccessPolicy.unlistedMethods(in: AccessPolicy.protoMethods) == [])
         }
@@ -45,9 +46,9 @@ struct AccessMatrixTests {
 
     @Test("each caller on each method served gets what AccessPolicy's table says, and the table has a row for each")
     func everyMethodEveryCaller() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             let own = try await h.seedOrder()
-            let served = try await h.client.unary(Reflection.listMethods, ListMethodsRequest()).methods
+            let served = try await h.rpc.unary(Reflection.listMethods, ListMethodsRequest()).methods
             #expect(served.count >= 35)
             for info in served {
                 let rule = AccessPolicy.rule(for: info.name)
@@ -55,8 +56,8 @@ struct AccessMatrixTests {
                 // The callers of one method at once: an allowed watch waits out its deadline.
                 let outcomes = try await withThrowingTaskGroup(of: (Int, RPCStatus).self) { group in
                     for (index, caller) in Self.callers.enumerated() {
-                        let who: As = caller == .customer("own") ? .customer(own) : caller
-                        group.addTask { (index, try await Self.call(info, as: who, harness: h)) }
+                        let who: TestCaller = caller == .customer("own") ? .customer(own) : caller
+                        group.addTask { (index, try await Self.call(info, as: who, server: h)) }
                     }
                     var outcomes: [Int: RPCStatus] = [:]
                     for try await (index, status) in group { outcomes[index] = status }
@@ -86,7 +87,7 @@ struct AccessMatrixTests {
 
     /// Calls the method at `info.name` with an empty request (or one empty request message on a stream) as `who`, and
     /// returns how it ended: the call's status, or OK once a stream is open and answering.
-    static func call(_ info: MethodInfo, as who: As, harness h: ServiceHarness) async throws -> RPCStatus {
+    static func call(_ info: MethodInfo, as who: TestCaller, server h: TestServer) async throws -> RPCStatus {
         let parts = info.name.split(separator: "/").map(String.init)
         guard parts.count == 2 else { return RPCStatus(code: .internal, message: "bad method name \(info.name)") }
         // The empty request encodes to nothing, so it is the empty request of every method; the response is not
@@ -100,21 +101,21 @@ struct AccessMatrixTests {
                 return RPCStatus(code: .internal, message: "reflection gave \(info.name) no call kind")
             case .unary:
                 let method = WireMethod<Empty, Empty>(service: parts[0], method: parts[1], kind: .unary)
-                _ = try await h.client.unary(method, Empty(), options: options)
+                _ = try await h.rpc.unary(method, Empty(), options: options)
             case .serverStreaming:
                 let method = WireMethod<Empty, Empty>(service: parts[0], method: parts[1], kind: .serverStreaming)
-                let stream = try await h.client.serverStreaming(method, Empty(), options: options)
+                let stream = try await h.rpc.serverStreaming(method, Empty(), options: options)
                 defer { stream.cancel() }
                 var iterator = stream.makeAsyncIterator()
                 _ = try await iterator.next()
             case .clientStreaming:
                 let method = WireMethod<Empty, Empty>(service: parts[0], method: parts[1], kind: .clientStreaming)
-                _ = try await h.client.clientStreaming(method, options: options) { writer in
+                _ = try await h.rpc.clientStreaming(method, options: options) { writer in
                     try await writer.write(Empty())
                 }
             case .bidirectionalStreaming:
                 let method = WireMethod<Empty, Empty>(service: parts[0], method: parts[1], kind: .bidirectionalStreaming)
-                let call = try await h.client.bidirectional(method, options: options)
+                let call = try await h.rpc.bidirectional(method, options: options)
                 defer { call.responses.cancel() }
                 try await call.requests.write(Empty())
                 call.requests.finish()

@@ -1,6 +1,7 @@
 import CRMMessages
 import CRMRPC
 import CRMServer
+import CRMServerTesting
 import CRMWire
 import Synchronization
 import Testing
@@ -58,13 +59,13 @@ struct AuthenticationThrottleTests {
 
     @Test("on the real server, the sixth bad token from an address is answered UNAUTHENTICATED after a delay it names")
     func throughTheServer() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             var options = CallOptions()
             options.metadata.add("authorization", "Bearer crm_not-a-real-token")
             var messages: [String] = []
             for _ in 1...6 {
                 do {
-                    _ = try await h.client.unary(ProfileService.getProfile, GetProfileRequest(customer: byID("cus_0")), options: options)
+                    _ = try await h.rpc.unary(ProfileService.getProfile, GetProfileRequest(customer: byID("cus_0")), options: options)
                     Issue.record("a bad token was accepted")
                 } catch let status as RPCStatus {
                     #expect(status.code == .unauthenticated)

@@ -1,5 +1,6 @@
 import CRMMessages
 import CRMRPC
+import CRMServerTesting
 import CRMWire
 import Foundation
 import Testing
@@ -16,7 +17,7 @@ struct BulkStreamTests {
     private struct StopSending: Error {}
 
     /// How many interactions the customer of `handle` has, through GetProfile (0 while the customer is unknown).
-    static func interactions(_ h: ServiceHarness, _ handle: CRMMessages.Handle) async throws -> UInt32 {
+    static func interactions(_ h: TestServer, _ handle: CRMMessages.Handle) async throws -> UInt32 {
         do {
             return try await h.call(CRMMessages.ProfileService.getProfile, GetProfileRequest(customer: byHandle(handle)), as: .sales)
                 .profile?.counters?.interactionsTotal ?? 0
@@ -27,11 +28,11 @@ struct BulkStreamTests {
 
     @Test("a bulk push stores each chunk while its stream is open; a stream that fails later keeps them")
     func chunksAreStoredWhileTheStreamIsOpen() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             let handle = phone("0812-3456-7890")
             var storedBeforeTheEnd: UInt32 = 0
             do {
-                _ = try await h.client.clientStreaming(
+                _ = try await h.rpc.clientStreaming(
                     CRMMessages.InteractionService.pushInteractions, options: try await h.options(.adapter)
                 ) { writer in
                     for n in 0..<(Self.chunk + 10) {
@@ -52,7 +53,7 @@ struct BulkStreamTests {
             #expect(try await Self.interactions(h, handle) == UInt32(Self.chunk))
 
             // Sent again in full, the stored items answer DUPLICATE and the rest are stored.
-            let again = try await h.client.clientStreaming(
+            let again = try await h.rpc.clientStreaming(
                 CRMMessages.InteractionService.pushInteractions, options: try await h.options(.adapter)
             ) { writer in
                 for n in 0..<(Self.chunk + 10) {

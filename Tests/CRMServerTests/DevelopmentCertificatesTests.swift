@@ -1,6 +1,7 @@
 import CRMMessages
 import CRMRPC
 import CRMServer
+import CRMServerTesting
 import CRMTLS
 import CRMWire
 import Foundation
@@ -10,9 +11,9 @@ import Testing
 struct DevelopmentCertificatesTests {
     @Test("made in <data>/certs on first run, reused afterwards, and they serve TLS and mTLS")
     func firstRunAndReuse() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crm-dev-\(UUID().uuidString)").path
+        let directory = TestServer.temporaryDataDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: directory, metricsPort: nil, logLevel: "error")
+        let configuration = try TestServer.configuration(directory: directory, certificates: .development)
 
         let first = try CRMServerApp.resolveTLS(configuration)
         let development = try #require(first.development)
@@ -41,15 +42,11 @@ struct DevelopmentCertificatesTests {
 
         // The server serves with them: a client trusting the development CA connects to
         // 127.0.0.1 as localhost, and the adapter certificate authenticates as an adapter.
-        let app = CRMServerApp(configuration: configuration, logger: quietLogger) { _ in [ProbeService()] }
-        try await app.start()
-        let port = try #require(app.port)
+        let server = try await TestServer.start(directory: directory, services: .probe, certificates: .development)
         func client(adapter: Bool, serverName: String) throws -> RPCClient {
-            let tls = TLSConfiguration.client(
-                serverName: serverName, trustRootsFile: development.caFile,
-                certificateChainFile: adapter ? development.adapterCertificateFile : nil,
-                privateKeyFile: adapter ? development.adapterKeyFile : nil)
-            return try RPCClient(configuration: .init(host: "127.0.0.1", port: port, tls: tls, serverName: serverName))
+            try server.rpcClient(
+                certificate: adapter ? (development.adapterCertificateFile, development.adapterKeyFile) : nil,
+                trusting: development.caFile, serverName: serverName)
         }
         for name in ["localhost", "127.0.0.1"] {
             let plain = try client(adapter: false, serverName: name)
@@ -60,6 +57,6 @@ struct DevelopmentCertificatesTests {
         let response = try await adapter.unaryResponse(InteractionService.pushInteraction, .init(), options: accessOptions(token: nil))
         #expect(response.trailingMetadata.firstText("principal") == "adapter:\(DevelopmentCertificates.adapterCommonName)")
         await adapter.close()
-        await app.shutdown(gracePeriod: .seconds(1))
+        await server.stop()
     }
 }

@@ -1,6 +1,7 @@
 import CRMMessages
 import CRMRPC
 import CRMServer
+import CRMServerTesting
 import CRMWire
 import Foundation
 import Testing
@@ -40,7 +41,7 @@ struct DiskFullTests {
         // Ballast to delete later: the space that frees the disk.
         let ballast = mountPoint + "/ballast"
         try Data(count: 2 << 20).write(to: URL(fileURLWithPath: ballast))
-        let h = try await ServiceHarness.start(directory: mountPoint + "/data")
+        let h = try await TestServer.start(directory: mountPoint + "/data")
         do {
             let body = String(repeating: "Barang saya belum sampai. ", count: 320)  // about 8 KB
             var acknowledged: [String] = []
@@ -88,7 +89,7 @@ struct DiskFullTests {
     }
 
     /// The external ids of the customer's whole timeline.
-    func timeline(_ h: ServiceHarness, customer: String) async throws -> Set<String> {
+    func timeline(_ h: TestServer, customer: String) async throws -> Set<String> {
         var ids: Set<String> = []
         var page = ""
         repeat {

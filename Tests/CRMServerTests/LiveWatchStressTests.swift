@@ -1,6 +1,7 @@
 import CRMMessages
 import CRMRPC
 import CRMServer
+import CRMServerTesting
 import CRMWire
 import Foundation
 import Synchronization
@@ -14,13 +15,13 @@ struct LiveWatchStressTests {
 
     @Test("live watches opened while other calls run return at once and each receive what is published after")
     func liveWatchesUnderLoad() async throws {
-        let h = try await ServiceHarness.start()
+        let h = try await TestServer.start()
         let opened = Counter()
         let received = Counter()
         let watchers = 6
         do {
             let customer = try await h.seedOrder()  // estimated delivery: 30 days from the start
-            for identity in [As.adapter, .supervisor, .sales, .customer(customer)] { _ = try await h.options(identity) }
+            for identity in [TestCaller.adapter, .supervisor, .sales, .customer(customer)] { _ = try await h.options(identity) }
             try await withTimeLimit(
                 .seconds(60),
                 progress: {
@@ -39,7 +40,7 @@ struct LiveWatchStressTests {
                                     ProfileService.getProfile, GetProfileRequest(customer: byID(customer)), as: .supervisor)
                                 _ = try await h.call(
                                     InteractionService.pushInteraction,
-                                    PushInteractionRequest(interaction: interaction("load-\(worker)-\(n)", at: ServiceHarness.now - 120_000)),
+                                    PushInteractionRequest(interaction: interaction("load-\(worker)-\(n)", at: TestServer.now - 120_000)),
                                     as: .adapter)
                                 n += 1
                             }
@@ -53,12 +54,12 @@ struct LiveWatchStressTests {
                                 let box: ResponseStreamBox
                                 if i % 2 == 0 {
                                     box = .notices(
-                                        try await h.client.serverStreaming(
+                                        try await h.rpc.serverStreaming(
                                             ComplaintService.watchMyNotices, WatchMyNoticesRequest(),
                                             options: try await h.options(i == 0 ? .customer(customer) : .supervisor)))
                                 } else {
                                     box = .interactions(
-                                        try await h.client.serverStreaming(
+                                        try await h.rpc.serverStreaming(
                                             InteractionService.watchInteractions, WatchInteractionsRequest(), options: try await h.options(.sales)))
                                 }
                                 opened.add()
@@ -104,12 +105,12 @@ struct LiveWatchStressTests {
     @Test("shutdown ends live watch streams at once instead of waiting out the grace period")
     func shutdownEndsLiveWatches() async throws {
         // A grace period far beyond the time limit: a shutdown that waited for the watches would fail the test.
-        let h = try await ServiceHarness.start(shutdownGracePeriod: .seconds(3_600))
+        let h = try await TestServer.start(shutdownGracePeriod: .seconds(3_600))
         do {
             try await withTimeLimit(.seconds(120), progress: { "\(await h.events.subscriberCount) subscribed on the server" }) {
-                let stream = try await h.client.serverStreaming(
+                let stream = try await h.rpc.serverStreaming(
                     ComplaintService.watchMyNotices, WatchMyNoticesRequest(), options: try await h.options(.supervisor))
-                let interactions = try await h.client.serverStreaming(
+                let interactions = try await h.rpc.serverStreaming(
                     InteractionService.watchInteractions, WatchInteractionsRequest(), options: try await h.options(.sales))
                 while await h.events.subscriberCount < 2 { try await Task.sleep(for: .milliseconds(5)) }
                 await h.app.shutdown()

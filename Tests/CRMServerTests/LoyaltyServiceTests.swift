@@ -1,5 +1,6 @@
 import CRMMessages
 import CRMRPC
+import CRMServerTesting
 import CRMWire
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 struct LoyaltyServiceTests {
     @Test("a customer's tier and the benefits of an order")
     func statusAndBenefits() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             let customer = try await h.seedOrder()
             let status = try await h.call(CRMMessages.LoyaltyService.getLoyaltyStatus, GetLoyaltyStatusRequest(customer: byID(customer)))
             #expect(status.loyalty?.tier == .silver)
@@ -35,7 +36,7 @@ struct LoyaltyServiceTests {
 
     @Test("a missing subject and an unknown order are refused")
     func validation() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             #expect(try await h.expectFailure(.invalidArgument, CRMMessages.LoyaltyService.getOrderBenefits, GetOrderBenefitsRequest()).hasPrefix("subject:"))
             try await h.expectFailure(.notFound, CRMMessages.LoyaltyService.getOrderBenefits, GetOrderBenefitsRequest(subject: .orderNumber("ORD-404")))
             #expect(try await h.expectFailure(.invalidArgument, CRMMessages.LoyaltyService.getLoyaltyStatus, GetLoyaltyStatusRequest()).hasPrefix("customer:"))

@@ -2,6 +2,7 @@ import CRMDomain
 import CRMMessages
 import CRMRPC
 import CRMServer
+import CRMServerTesting
 import CRMWire
 import Foundation
 import Testing
@@ -14,7 +15,7 @@ struct NoticeSweepTests {
 
     @Test("an overdue order gets exactly one delay notice: the sweep run twice, and again after a restart, sends it once; the customer's watch receives it")
     func delayNoticeOnce() async throws {
-        var h = try await ServiceHarness.start()
+        var h = try await TestServer.start()
         do {
             let customer = try await h.seedOrder()  // estimated delivery: 30 days from the start
             #expect(try await h.sweeps.sendDelayNotices().isEmpty)
@@ -24,7 +25,7 @@ struct NoticeSweepTests {
             let sent = try await h.sweeps.sendDelayNotices()
             #expect(sent.count == 1)
             #expect(try await h.sweeps.sendDelayNotices().isEmpty)
-            let estimate = ServiceHarness.now + 30 * Self.day
+            let estimate = TestServer.now + 30 * Self.day
             let notice = try #require(sent.first)
             #expect(notice.noticeID == "delay/ORD-1/\(estimate)")
             #expect(notice.kind == .orderPastEstimate)
@@ -33,7 +34,7 @@ struct NoticeSweepTests {
             #expect(notice.subject == .orderNumber("ORD-1"))
 
             // The customer's watch from the time of the sweep gets it (once).
-            let stream = try await h.client.serverStreaming(
+            let stream = try await h.rpc.serverStreaming(
                 ComplaintService.watchMyNotices, WatchMyNoticesRequest(sinceMs: sweptAt), options: try await h.options(.customer(customer)))
             var notices = stream.makeAsyncIterator()
             let received = try await notices.next()
@@ -70,7 +71,7 @@ struct NoticeSweepTests {
 
     @Test("a complaint gets one warning per clock and threshold (near at 80 %, past), across runs and restarts; staff watches receive them")
     func serviceLevelWarningsOnce() async throws {
-        var h = try await ServiceHarness.start()
+        var h = try await TestServer.start()
         do {
             try await h.seedOrder()
             let opened = try await h.openComplaint("sla-1")  // Lost at Customs: first response 24 h, resolution 14 days
@@ -92,7 +93,7 @@ struct NoticeSweepTests {
             #expect(past.first?.kind == .complaintPastSla)
             #expect(try await h.sweeps.sendServiceLevelWarnings().isEmpty)
             // A staff watch from the start gets both, in order.
-            let stream = try await h.client.serverStreaming(
+            let stream = try await h.rpc.serverStreaming(
                 ComplaintService.watchMyNotices, WatchMyNoticesRequest(kinds: [.complaintNearSla, .complaintPastSla], sinceMs: start),
                 options: try await h.options(.supervisor))
             var notices = stream.makeAsyncIterator()
@@ -126,7 +127,7 @@ struct NoticeSweepTests {
 
     @Test("a warning already past its deadline at the first sweep is sent as past, without a near one before or after")
     func pastWithoutNear() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             try await h.seedOrder()
             _ = try await h.openComplaint("sla-2")
             h.clock.advance(by: 2 * Self.day)
@@ -137,7 +138,7 @@ struct NoticeSweepTests {
 
     @Test("CRMServices provides both sweeps for the server's sweeper")
     func servicesProvideSweeps() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             let services = CRMServices(store: h.store, events: h.events, now: h.clock.read)
             #expect(services.sweeps(interval: .seconds(5)).map(\.name) == ["overdue-orders", "complaint-service-levels"])
             #expect(services.sweeps().allSatisfy { $0.interval == .seconds(60) })
@@ -147,16 +148,16 @@ struct NoticeSweepTests {
     @Test("shutdown ends open watch streams at once instead of waiting out the grace period")
     func shutdownEndsWatches() async throws {
         // A grace period far beyond the time limit: a shutdown that waited for the watches would fail the test.
-        let h = try await ServiceHarness.start(shutdownGracePeriod: .seconds(3_600))
+        let h = try await TestServer.start(shutdownGracePeriod: .seconds(3_600))
         do {
             try await h.seedOrder()
             _ = try await h.call(InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("sd-1")), as: .adapter)
             h.clock.advance(by: 31 * Self.day)
             try await h.sweeps.sendDelayNotices()
             // Each watch has answered its replayed event, so its handler is subscribed and waiting for live ones.
-            let stream = try await h.client.serverStreaming(
+            let stream = try await h.rpc.serverStreaming(
                 ComplaintService.watchMyNotices, WatchMyNoticesRequest(sinceMs: 1), options: try await h.options(.supervisor))
-            let interactions = try await h.client.serverStreaming(
+            let interactions = try await h.rpc.serverStreaming(
                 InteractionService.watchInteractions, WatchInteractionsRequest(sinceMs: 1), options: try await h.options(.sales))
             var iterator = stream.makeAsyncIterator()
             var other = interactions.makeAsyncIterator()

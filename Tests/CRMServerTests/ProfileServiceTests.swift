@@ -1,5 +1,6 @@
 import CRMMessages
 import CRMRPC
+import CRMServerTesting
 import CRMWire
 import Testing
 
@@ -7,9 +8,9 @@ import Testing
 struct ProfileServiceTests {
     @Test("a profile is found by any handle and by id; an unknown caller gets only the routing")
     func profileAndSnapshot() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             let customer = try await h.seedOrder()
-            _ = try await h.call(CRMMessages.InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("p-1")), as: As.adapter)
+            _ = try await h.call(CRMMessages.InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("p-1")), as: TestCaller.adapter)
             let byPhone = try await h.call(CRMMessages.ProfileService.getProfile, GetProfileRequest(customer: byHandle(phone("62812-3456-7890"))))
             #expect(byPhone.profile?.customerID == customer)
             #expect(byPhone.profile?.identities.map { $0.handle?.kind } == [.phone, .orderSystemID])
@@ -33,14 +34,14 @@ struct ProfileServiceTests {
 
     @Test("observed names are searchable; a too-short query and an unknown id are refused")
     func observeAndSearch() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             try await h.seedOrder()
             let observed = try await h.call(
                 CRMMessages.ProfileService.observeProfileField,
                 ObserveProfileFieldRequest(observation: CRMMessages.FieldObservation(
                     key: key("name-1", adapter: "agent-desk"), subject: phone("0812-3456-7890"), field: .fullName, value: "Budi Santoso",
-                    source: .agent, observedMs: ServiceHarness.now - 1_000)),
-                as: As.sales)
+                    source: .agent, observedMs: TestServer.now - 1_000)),
+                as: TestCaller.sales)
             #expect(observed.outcome == .accepted)
             #expect(observed.current?.value == "Budi Santoso")
             let found = try await h.call(CRMMessages.ProfileService.searchProfiles, SearchProfilesRequest(nameQuery: "budi"))
@@ -58,36 +59,36 @@ struct ProfileServiceTests {
 
     @Test("link joins two handles into one customer and unlink separates them")
     func linkAndUnlink() async throws {
-        try await withServices { h in
-            _ = try await h.call(CRMMessages.InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("l-1")), as: As.adapter)
+        try await withTestServer { h in
+            _ = try await h.call(CRMMessages.InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("l-1")), as: TestCaller.adapter)
             let email = CRMMessages.Handle(kind: .email, value: " Budi@Example.co.id ")
             let linked = try await h.call(
                 CRMMessages.ProfileService.linkIdentities,
                 LinkIdentitiesRequest(key: key("link-1", adapter: "agent-desk"), firstHandle: phone("0812-3456-7890"), secondHandle: email, evidence: .agentAsserted),
-                as: As.sales)
+                as: TestCaller.sales)
             #expect(linked.outcome == .accepted)
             #expect(linked.fact?.secondHandle?.value == "budi@example.co.id" || linked.fact?.firstHandle?.value == "budi@example.co.id")
             let profile = try await h.call(CRMMessages.ProfileService.getProfile, GetProfileRequest(customer: byHandle(email)))
             #expect(profile.profile?.customerID == linked.customerID)
             let unlinked = try await h.call(
                 CRMMessages.ProfileService.unlinkIdentities,
-                UnlinkIdentitiesRequest(key: key("unlink-1", adapter: "agent-desk"), firstHandle: phone("0812-3456-7890"), secondHandle: email, note: "two people", observedMs: ServiceHarness.now + 1),
-                as: As.supervisor)
+                UnlinkIdentitiesRequest(key: key("unlink-1", adapter: "agent-desk"), firstHandle: phone("0812-3456-7890"), secondHandle: email, note: "two people", observedMs: TestServer.now + 1),
+                as: TestCaller.supervisor)
             #expect(unlinked.outcome == .accepted)
             #expect(unlinked.firstCustomerID != unlinked.secondCustomerID)
             // A retry of the same key (observed_ms 0 = now, so a different fact) changes nothing.
             let retry = try await h.call(
                 CRMMessages.ProfileService.unlinkIdentities,
                 UnlinkIdentitiesRequest(key: key("unlink-1", adapter: "agent-desk"), firstHandle: phone("0812-3456-7890"), secondHandle: email, note: "two people"),
-                as: As.supervisor)
+                as: TestCaller.supervisor)
             #expect(retry.outcome == .duplicate)
             #expect(retry.firstCustomerID == unlinked.firstCustomerID && retry.secondCustomerID == unlinked.secondCustomerID)
             // A customer cannot join someone else's handle to their profile.
-            _ = try await h.call(CRMMessages.InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("l-2", handle: phone("0813-1111-2222"))), as: As.adapter)
+            _ = try await h.call(CRMMessages.InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("l-2", handle: phone("0813-1111-2222"))), as: TestCaller.adapter)
             try await h.expectFailure(
                 .permissionDenied, CRMMessages.ProfileService.linkIdentities,
                 LinkIdentitiesRequest(key: key("link-3"), firstHandle: phone("0812-3456-7890"), secondHandle: phone("0813-1111-2222")),
-                as: As.customer(unlinked.firstCustomerID))
+                as: TestCaller.customer(unlinked.firstCustomerID))
             let same = try await h.expectFailure(
                 .invalidArgument, CRMMessages.ProfileService.linkIdentities,
                 LinkIdentitiesRequest(key: key("link-2"), firstHandle: phone("0812-3456-7890"), secondHandle: phone("+6281234567890")))

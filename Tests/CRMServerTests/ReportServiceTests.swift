@@ -1,5 +1,6 @@
 import CRMMessages
 import CRMRPC
+import CRMServerTesting
 import CRMWire
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 struct ReportServiceTests {
     @Test("reports reflect decided complaints, ratings and buyers")
     func reports() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             try await h.seedOrder()
             let opened = try await h.openComplaint("rep-1")
             for (n, state) in [("1", CRMMessages.ComplaintState.inReview), ("2", .decided)] {
@@ -16,7 +17,7 @@ struct ReportServiceTests {
                     TransitionComplaintRequest(
                         key: key("rep-t\(n)"), complaintID: opened.complaintID, toState: state,
                         decision: state == .decided ? ComplaintServiceTests.missingThree : nil),
-                    as: As.afterSales)
+                    as: TestCaller.afterSales)
             }
             // May 2024 and June 2024 in Jakarta time.
             let period = CRMMessages.TimeRange(fromMs: 1_714_496_400_000, toMs: 1_719_766_800_000)
@@ -33,7 +34,7 @@ struct ReportServiceTests {
 
             _ = try await h.call(
                 CRMMessages.FeedbackService.submitRating,
-                SubmitRatingRequest(key: key("rr-1"), customer: byHandle(phone("0812-3456-7890")), stars: 4, ratedMs: ServiceHarness.now - 1))
+                SubmitRatingRequest(key: key("rr-1"), customer: byHandle(phone("0812-3456-7890")), stars: 4, ratedMs: TestServer.now - 1))
             let ratings = try await h.call(CRMMessages.ReportService.getRatingDistribution, GetRatingDistributionRequest())
             #expect(ratings.total == 1 && ratings.averageX100 == 400)
             #expect(ratings.buckets.map(\.stars) == [5, 4, 3, 2, 1])
@@ -49,7 +50,7 @@ struct ReportServiceTests {
 
     @Test("a report without its period is refused")
     func validation() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             let message = try await h.expectFailure(.invalidArgument, CRMMessages.ReportService.getRefundRecap, GetRefundRecapRequest())
             #expect(message.hasPrefix("period:"))
             let backwards = try await h.expectFailure(

@@ -1,5 +1,6 @@
 import CRMMessages
 import CRMRPC
+import CRMServerTesting
 import CRMWire
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
 struct RequestValidationTests {
     /// Expects INVALID_ARGUMENT naming `field` (the message is `field: reason`).
     func expectInvalid<Request, Response>(
-        _ h: ServiceHarness, _ field: String, _ method: WireMethod<Request, Response>, _ request: Request, as identity: As = .supervisor,
+        _ h: TestServer, _ field: String, _ method: WireMethod<Request, Response>, _ request: Request, as identity: TestCaller = .supervisor,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
         let message = try await h.expectFailure(.invalidArgument, method, request, as: identity, sourceLocation: sourceLocation)
@@ -19,7 +20,7 @@ struct RequestValidationTests {
 
     @Test("a missing required field")
     func missingField() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             try await expectInvalid(h, "customer", ProfileService.getProfile, GetProfileRequest())
             var noKey = interaction("v-1")
             noKey.key = nil
@@ -33,7 +34,7 @@ struct RequestValidationTests {
 
     @Test("a malformed handle")
     func malformedHandle() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             try await expectInvalid(h, "customer.handle.value", ProfileService.getProfile, GetProfileRequest(customer: byHandle(phone("not a phone"))))
             try await expectInvalid(
                 h, "interaction.handle.value", InteractionService.pushInteraction,
@@ -43,7 +44,7 @@ struct RequestValidationTests {
 
     @Test("an enum left unspecified or out of range")
     func enums() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             try await h.seedOrder()
             try await expectInvalid(
                 h, "category", ComplaintService.openComplaint,
@@ -61,7 +62,7 @@ struct RequestValidationTests {
 
     @Test("bad money or quantity")
     func moneyAndQuantity() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             try await expectInvalid(
                 h, "order.items[0].quantity", OrderService.upsertOrder, UpsertOrderRequest(key: key("v-7", adapter: "oms"), order: order("ORD-V", quantity: 0)),
                 as: .adapter)
@@ -78,11 +79,11 @@ struct RequestValidationTests {
 
     @Test("a bad time window")
     func timeWindow() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             let customer = try await h.seedOrder()
             try await expectInvalid(
                 h, "window", InteractionService.getTimeline,
-                GetTimelineRequest(customer: byID(customer), window: CRMMessages.TimeRange(fromMs: ServiceHarness.now, toMs: ServiceHarness.now - 1)))
+                GetTimelineRequest(customer: byID(customer), window: CRMMessages.TimeRange(fromMs: TestServer.now, toMs: TestServer.now - 1)))
             try await expectInvalid(
                 h, "period", ReportService.getRefundRecap,
                 GetRefundRecapRequest(period: CRMMessages.TimeRange(fromMs: 2_000, toMs: 1_000), granularity: .month))
@@ -92,7 +93,7 @@ struct RequestValidationTests {
 
     @Test("a page token this server did not issue")
     func pageToken() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             let customer = try await h.seedOrder()
             try await expectInvalid(
                 h, "page.page_token", InteractionService.getTimeline,
@@ -105,7 +106,7 @@ struct RequestValidationTests {
 
     @Test("an oversized field or too many items")
     func oversized() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             try await expectInvalid(
                 h, "interaction.body", InteractionService.pushInteraction,
                 PushInteractionRequest(interaction: interaction("v-9", body: String(repeating: "a", count: 64 * 1024 + 1))), as: .adapter)

@@ -1,6 +1,7 @@
 import CRMMessages
 import CRMRPC
 import CRMServer
+import CRMServerTesting
 import CRMWire
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
 @Suite("Role boundaries")
 struct RoleBoundaryTests {
     /// The callers, in the order of each row's statuses.
-    static let callers: [As] = [.anonymous, .adapter, .sales, .afterSales, .chinaTeam, .warehouse, .supervisor, .customer(ownPlaceholder)]
+    static let callers: [TestCaller] = [.anonymous, .adapter, .sales, .afterSales, .chinaTeam, .warehouse, .supervisor, .customer(ownPlaceholder)]
     static let ownPlaceholder = "own"
 
     /// OK, UNAUTHENTICATED, PERMISSION_DENIED.
@@ -23,7 +24,7 @@ struct RoleBoundaryTests {
         let expected: [RPCStatus.Code]
         var serviceDenies: Set<Int> = []
         /// Calls the method as the caller (the caller's index makes idempotency keys and fixtures unique).
-        let call: @Sendable (ServiceHarness, As, Int, Fixture) async throws -> RPCStatus
+        let call: @Sendable (TestServer, TestCaller, Int, Fixture) async throws -> RPCStatus
     }
 
     /// What the rows' requests refer to.
@@ -35,17 +36,17 @@ struct RoleBoundaryTests {
         let returnComplaint: String
     }
 
-    static func unary<Request, Response>(_ method: WireMethod<Request, Response>, _ request: @escaping @Sendable (Int, Fixture) -> Request) -> @Sendable (ServiceHarness, As, Int, Fixture) async throws -> RPCStatus {
+    static func unary<Request, Response>(_ method: WireMethod<Request, Response>, _ request: @escaping @Sendable (Int, Fixture) -> Request) -> @Sendable (TestServer, TestCaller, Int, Fixture) async throws -> RPCStatus {
         { h, who, i, f in try await h.status(method, request(i, f), as: who) }
     }
 
-    static func watch<Request, Response>(_ method: WireMethod<Request, Response>, _ request: Request) -> @Sendable (ServiceHarness, As, Int, Fixture) async throws -> RPCStatus {
+    static func watch<Request, Response>(_ method: WireMethod<Request, Response>, _ request: Request) -> @Sendable (TestServer, TestCaller, Int, Fixture) async throws -> RPCStatus {
         { h, who, _, _ in
             var options = try await h.options(who)
             options.timeout = .seconds(10)
             do {
                 // Replay makes an allowed watch answer at once.
-                let stream = try await h.client.serverStreaming(method, request, options: options)
+                let stream = try await h.rpc.serverStreaming(method, request, options: options)
                 var iterator = stream.makeAsyncIterator()
                 _ = try await iterator.next()
                 stream.cancel()
@@ -100,13 +101,13 @@ struct RoleBoundaryTests {
                 RecordReturnQualityCheckRequest(check: ReturnQualityCheck(
                     key: key("rb-qc-\(i)", adapter: "warehouse"), complaintID: f.returnComplaint, orderNumber: "ORD-1",
                     items: [QualityCheckItem(sku: "SKU-1", quantityReturned: 1, quantityAccepted: 1)], verdict: .passed,
-                    receivedMs: ServiceHarness.now - 1_000))
+                    receivedMs: TestServer.now - 1_000))
             }),
         Row(name: "loyalty", path: LoyaltyService.getLoyaltyStatus.info.path, expected: [U, D, K, K, K, K, K, K],
             call: unary(LoyaltyService.getLoyaltyStatus) { _, f in GetLoyaltyStatusRequest(customer: byID(f.own)) }),
         Row(name: "rating submit", path: FeedbackService.submitRating.info.path, expected: [U, D, K, K, K, K, K, K],
             call: unary(FeedbackService.submitRating) { i, f in
-                SubmitRatingRequest(key: key("rb-rating-\(i)"), customer: byID(f.own), stars: 4, ratedMs: ServiceHarness.now - 1_000)
+                SubmitRatingRequest(key: key("rb-rating-\(i)"), customer: byID(f.own), stars: 4, ratedMs: TestServer.now - 1_000)
             }),
         Row(name: "reports", path: ReportService.getRefundRecap.info.path, expected: [U, D, D, D, D, D, K, D],
             call: unary(ReportService.getRefundRecap) { _, _ in GetRefundRecapRequest(period: period, granularity: .month) }),
@@ -119,7 +120,7 @@ struct RoleBoundaryTests {
     ]
 
     /// The status the access policy alone gives `caller` on `path`.
-    static func policyStatus(_ path: String, _ caller: As) -> RPCStatus.Code {
+    static func policyStatus(_ path: String, _ caller: TestCaller) -> RPCStatus.Code {
         guard let rule = AccessPolicy.rule(for: path) else { return D }
         if case .open = rule { return K }
         guard let grant = caller.grant else { return U }
@@ -143,7 +144,7 @@ struct RoleBoundaryTests {
 
     @Test("each caller gets exactly the expected status on each class of method")
     func matrix() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             let own = try await h.seedOrder()
             let other = try await h.seedOrder("ORD-2", customer: omsID("OMS-2"), contacts: [phone("0813-1111-2222")])
             _ = try await h.call(InteractionService.pushInteraction, PushInteractionRequest(interaction: interaction("rb-seed")), as: .adapter)
@@ -158,7 +159,7 @@ struct RoleBoundaryTests {
                 returnComplaint: returnComplaint.complaintID)
             for row in Self.rows {
                 for (i, caller) in Self.callers.enumerated() {
-                    let who: As = caller == .customer(Self.ownPlaceholder) ? .customer(own) : caller
+                    let who: TestCaller = caller == .customer(Self.ownPlaceholder) ? .customer(own) : caller
                     let status = try await row.call(h, who, i, fixture)
                     #expect(status.code == row.expected[i], "\(row.name) as \(caller): \(status)")
                 }
@@ -168,7 +169,7 @@ struct RoleBoundaryTests {
 
     @Test("another customer's complaint is refused with the same message as one that does not exist")
     func noHintOfExistence() async throws {
-        try await withServices { h in
+        try await withTestServer { h in
             let own = try await h.seedOrder()
             try await h.seedOrder("ORD-2", customer: omsID("OMS-2"), contacts: [phone("0813-1111-2222")])
             let other = try await h.openComplaint("nh-1", order: "ORD-2", customer: phone("0813-1111-2222"))

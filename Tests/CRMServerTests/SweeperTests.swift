@@ -1,5 +1,5 @@
 import CRMServer
-import CRMTestSupport
+import CRMServerTesting
 import Foundation
 import Synchronization
 import Testing
@@ -14,15 +14,9 @@ struct SweeperTests {
         let failures = Count()
         let held = Count()
         let released = Count()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crm-sweep-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let certificates = try TestCertificates.shared()
-        let configuration = ServerConfiguration(
-            host: "127.0.0.1", port: 0, dataDirectory: directory, certificateFile: certificates.serverCertificate,
-            privateKeyFile: certificates.serverKey, metricsPort: nil, logLevel: "critical")
-        let app = CRMServerApp(configuration: configuration, logger: quietLogger) { _ in
-            ServerComponents(
-                services: [ProbeService()],
+        try await withTestServer(
+            services: .custom(
+                [ProbeService()],
                 sweeps: [
                     SweepTask(name: "count", interval: .milliseconds(20)) { runs.add() },
                     SweepTask(name: "fail", interval: .milliseconds(20)) {
@@ -40,22 +34,23 @@ struct SweeperTests {
                         released.add()
                     },
                 ])
+        ) { server in
+            // A generous wait, not a timing claim: the whole suite shares two cores, and a sweep's task may wait its
+            // turn.
+            let deadline = ContinuousClock.now + .seconds(120)
+            while (runs.value < 3 || failures.value < 3 || held.value < 1) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(runs.value >= 3)
+            #expect(failures.value >= 3)
+            #expect(held.value == 1)
+            #expect(released.value == 0)
+            await server.app.shutdown(gracePeriod: .seconds(1))
+            // Shutdown cancelled the sweeps and waited for them: the run in progress has ended, and no loop is left to
+            // start another (the sweeper's task group is over when shutdown returns).
+            #expect(released.value == 1)
+            #expect(held.value == 1)
         }
-        try await app.start()
-        // A generous wait, not a timing claim: the whole suite shares two cores, and a sweep's task may wait its turn.
-        let deadline = ContinuousClock.now + .seconds(120)
-        while (runs.value < 3 || failures.value < 3 || held.value < 1) && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(runs.value >= 3)
-        #expect(failures.value >= 3)
-        #expect(held.value == 1)
-        #expect(released.value == 0)
-        await app.shutdown(gracePeriod: .seconds(1))
-        // Shutdown cancelled the sweeps and waited for them: the run in progress has ended, and no loop is left to
-        // start another (the sweeper's task group is over when shutdown returns).
-        #expect(released.value == 1)
-        #expect(held.value == 1)
     }
 
     struct SweepFailure: Error {}

@@ -1,6 +1,7 @@
 import CRMDataset
 import CRMDomain
 import CRMMessages
+import CRMServerTesting
 import Foundation
 import Testing
 
@@ -27,8 +28,8 @@ struct WireConvergenceTests {
         let sequential = Self.batches(facts.shuffled(using: &random), &random)
         let raced = Self.batches(facts.shuffled(using: &random), &random)
 
-        let a = try await ServiceHarness.start()
-        let b = try await ServiceHarness.start()
+        let a = try await TestServer.start()
+        let b = try await TestServer.start()
         do {
             for batch in sequential { _ = try await a.store.append(batch) }
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -73,7 +74,7 @@ struct WireConvergenceTests {
     /// Ten generated customers (orders, complaints, interactions), links joining some of them, an unlink, an id reused
     /// by a different fact, and a fifth of the facts again.
     static func factSet(seed: UInt64, _ random: inout SplitMix64) throws -> [Fact] {
-        let generator = DatasetGenerator(seed: seed, now: ServiceHarness.now, interactionsPerCustomer: 6)
+        let generator = DatasetGenerator(seed: seed, now: TestServer.now, interactionsPerCustomer: 6)
         let customers = (0..<10).map(generator.customer)
         var facts = customers.flatMap(\.facts)
         var linked: [HandlePair] = []
@@ -83,12 +84,12 @@ struct WireConvergenceTests {
             let pair = try HandlePair(first.phone, other)
             linked.append(pair)
             facts.append(Fact(
-                id: try FactID("wire-link-\(n)"), observedAt: ServiceHarness.now - Int64(10 - n) * Milliseconds.hour, source: .agent,
+                id: try FactID("wire-link-\(n)"), observedAt: TestServer.now - Int64(10 - n) * Milliseconds.hour, source: .agent,
                 payload: .identityLink(pair)))
         }
         if let pair = linked.first {
             facts.append(Fact(
-                id: try FactID("wire-unlink"), observedAt: ServiceHarness.now - Milliseconds.hour, source: .agent, payload: .identityUnlink(pair)))
+                id: try FactID("wire-unlink"), observedAt: TestServer.now - Milliseconds.hour, source: .agent, payload: .identityUnlink(pair)))
         }
         let reused = facts[Int(random.next() % UInt64(facts.count))]
         facts.append(Fact(
