@@ -170,7 +170,7 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "CRMRPC", "CRMWire", "CRMTLS", "CRMClient", "CRMMessages", "CRMDomain", "CRMStore", "CRMDataset",
+                "CRMRPC", "CRMWire", "CRMTLS", "CRMClient", "CRMMessages", "CRMDomain", "CRMStore", "CRMDataset", "CRMServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

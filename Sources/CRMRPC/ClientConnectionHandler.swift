@@ -289,7 +289,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ConnectionHandling {
         _ message: M, for call: any ClientStreamDelegate, continuation: CheckedContinuation<Void, any Error>
     ) {
         guard let stream = openStream(of: call) else {
-            return continuation.resume(throwing: RPCStatus(code: .cancelled, message: "the call is over; nothing more can be sent"))
+            return continuation.resume(throwing: Self.callOver)
         }
         send(message, endStream: false, on: stream, continuation: continuation)
         scheduleFlush()
@@ -346,6 +346,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ConnectionHandling {
         flush()
     }
 
+    private static let callOver = RPCStatus(code: .cancelled, message: "the call is over; nothing more can be sent")
+
     /// Ends a call from this side: RST_STREAM with `status`, and the call fails with it.
     private func reset(_ stream: ClientStream, _ status: RPCStatus) {
         guard core.streams[stream.id.rawValue] != nil else { return }
@@ -389,8 +391,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ConnectionHandling {
     // MARK: Closing
 
     private func closeStream(_ stream: ClientStream) {
-        let over = RPCStatus(code: .cancelled, message: "the call is over; nothing more can be sent")
-        guard core.remove(stream, failingWritesWith: over, now: now) else { return }
+        guard core.remove(stream, failingWritesWith: Self.callOver, now: now) else { return }
         switch core.phase {
         case .open:
             openWaitingCalls()

@@ -368,14 +368,17 @@ struct ConnectionCore<Stream: ConnectionStream> {
 
     /// Forgets a stream: what it still had to send fails with `status`, its unread bytes return to the connection
     /// window. False when it was not open. When it was the last, the idle timeout starts.
+    /// (`status` and `now` are made only when needed: a stream closes on every call.)
     @discardableResult
-    mutating func remove(_ stream: Stream, failingWritesWith status: RPCStatus, now: NIODeadline) -> Bool {
+    mutating func remove(
+        _ stream: Stream, failingWritesWith status: @autoclosure () -> RPCStatus, now: @autoclosure () -> NIODeadline
+    ) -> Bool {
         guard streams.removeValue(forKey: stream.id.rawValue) != nil else { return false }
         stream.state = .closed
         stream.stopTimers()
-        stream.failPending(with: status)
+        stream.failPending(with: status())
         consumeConnection(stream.receiveWindow.dropBuffered())
-        if streams.isEmpty { startIdleClock(now: now) }
+        if streams.isEmpty { startIdleClock(now: now()) }
         return true
     }
 

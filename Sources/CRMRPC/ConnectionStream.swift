@@ -34,9 +34,9 @@ extension ConnectionStream {
     }
 
     /// The stream is over: every writer still waiting fails with `status`.
-    func failPending(with status: RPCStatus) {
+    func failPending(with status: @autoclosure () -> RPCStatus) {
         while let frame = pending.popFirst() {
-            if case .message(_, _, let continuation) = frame { continuation?.resume(throwing: status) }
+            if case .message(_, _, let continuation?) = frame { continuation.resume(throwing: status()) }
         }
     }
 

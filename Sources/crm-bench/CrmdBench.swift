@@ -4,6 +4,7 @@ import CRMDataset
 import CRMDomain
 import CRMMessages
 import CRMRPC
+import CRMServer
 import CRMStore
 import CRMWire
 import Foundation
@@ -380,64 +381,21 @@ struct CrmdPush: AsyncParsableCommand {
     }
 }
 
-/// Wire interactions from the generator's facts, as a channel adapter would send them.
+/// Wire interactions from the generator's facts, as a channel adapter would send them, in the server's own mapping.
 enum WireInteraction {
     static func make(_ fact: Fact) throws -> CRMMessages.Interaction {
         guard case .interaction(let interaction) = fact.payload else {
             throw ValidationError("fact \(fact.id) is not an interaction")
         }
-        let raw = fact.id.rawValue
-        let slash = raw.firstIndex(of: "/") ?? raw.endIndex
         var wire = CRMMessages.Interaction()
-        wire.key = IdempotencyKey(
-            adapterID: String(raw[..<slash]), externalID: slash < raw.endIndex ? String(raw[raw.index(after: slash)...]) : "")
-        wire.channel = channel(interaction.channel)
-        wire.direction = interaction.direction == .inbound ? .inbound : .outbound
-        wire.handle = CRMMessages.Handle(kind: handleKind(interaction.handle.kind), value: interaction.handle.value)
+        wire.key = IdempotencyKey(factID: fact.id)
+        wire.channel = interaction.channel.wire
+        wire.direction = interaction.direction.wire
+        wire.handle = interaction.handle.wire
         wire.occurredMs = fact.observedAt
         wire.summary = interaction.summary
-        wire.intent = intent(interaction.intent)
+        wire.intent = interaction.intent.wire
         return wire
-    }
-
-    static func channel(_ channel: CRMDomain.Channel) -> CRMMessages.Channel {
-        switch channel {
-        case .whatsApp: .whatsapp
-        case .instagram: .instagramDm
-        case .tiktok: .tiktok
-        case .facebookMessenger: .facebookMessenger
-        case .email: .email
-        case .phoneCall: .phoneCall
-        case .videoCall: .videoCall
-        case .sms: .sms
-        case .webChat: .webChat
-        case .letter: .letter
-        case .fax: .fax
-        case .inPerson: .inPerson
-        case .internalNote: .internalNote
-        }
-    }
-
-    static func handleKind(_ kind: CRMDomain.HandleKind) -> CRMMessages.HandleKind {
-        switch kind {
-        case .phone: .phone
-        case .email: .email
-        case .instagram: .instagram
-        case .tiktok: .tiktok
-        case .facebook: .facebook
-        case .orderSystem: .orderSystemID
-        case .webChat: .webChatVisitor
-        }
-    }
-
-    static func intent(_ intent: InteractionIntent) -> CRMMessages.Intent {
-        switch intent {
-        case .complaint: .complaint
-        case .order: .order
-        case .informationRequest: .informationRequest
-        case .feedback: .feedback
-        case .other: .other
-        }
     }
 }
 

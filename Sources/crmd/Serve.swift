@@ -106,9 +106,6 @@ struct ServerService: Service {
             }
             print("mTLS:     client certificates \(tls.configuration.clientCertificateMode.rawValue)")
         }
-        if !ServedServices.includesCRMServices {
-            print("services: health and reflection only (the CRM services are not registered in this build)")
-        }
         print("tokens:   crmd token create --role agent --team sales --name NAME --data-dir \(configuration.dataDirectory)")
         print("Stop with Ctrl-C or SIGTERM.")
         fflush(nil)

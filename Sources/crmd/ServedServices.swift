@@ -10,7 +10,4 @@ enum ServedServices {
         let services = CRMServices(store: store, events: events, now: unixMillisecondsNow)
         return ServerComponents(services: services.all, sweeps: services.sweeps(), events: events)
     }
-
-    /// Whether the CRM services are registered (false: health and reflection only).
-    static let includesCRMServices = true
 }

@@ -36,8 +36,8 @@ extension CRMDomain.Handle {
         }
     }
 
-    /// The wire form.
-    var wire: CRMMessages.Handle {
+    /// The wire form (also what `crm-bench` sends as an adapter).
+    package var wire: CRMMessages.Handle {
         let kind: CRMMessages.HandleKind = switch self.kind {
         case .phone: .phone
         case .email: .email
@@ -74,7 +74,7 @@ extension CRMDomain.Channel: WireFilterable {
     }
 
     /// The wire form.
-    var wire: CRMMessages.Channel {
+    package var wire: CRMMessages.Channel {
         switch self {
         case .whatsApp: .whatsapp
         case .instagram: .instagramDm
@@ -128,7 +128,7 @@ extension CRMDomain.Direction {
         }
     }
 
-    var wire: CRMMessages.Direction { self == .inbound ? .inbound : .outbound }
+    package var wire: CRMMessages.Direction { self == .inbound ? .inbound : .outbound }
 }
 
 extension InteractionIntent {
@@ -145,7 +145,7 @@ extension InteractionIntent {
         }
     }
 
-    var wire: Intent {
+    package var wire: Intent {
         switch self {
         case .complaint: .complaint
         case .order: .order

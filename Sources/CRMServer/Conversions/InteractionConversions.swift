@@ -80,7 +80,7 @@ extension InteractionSubmission {
 
 extension IdempotencyKey {
     /// The key a fact id was made from (`adapter/external`, split at the first `/`).
-    init(factID: FactID) {
+    package init(factID: FactID) {
         let raw = factID.rawValue
         if let slash = raw.firstIndex(of: "/") {
             self.init(adapterID: String(raw[..<slash]), externalID: String(raw[raw.index(after: slash)...]))
