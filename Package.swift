@@ -259,3 +259,10 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `public` means public: an `import` is internal unless written `public import`, so a module's public API names
+// exactly the modules its users must see, and `package` members (such as the server's wire mappings for crm-bench)
+// stay inside this package.
+for target in package.targets where target.type != .system && target.name != "CRMProtoC" {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("InternalImportsByDefault")]
+}

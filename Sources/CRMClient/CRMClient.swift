@@ -1,5 +1,5 @@
 import CRMMessages
-import CRMRPC
+public import CRMRPC
 import CRMTLS
 import CRMWire
 

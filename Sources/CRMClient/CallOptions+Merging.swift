@@ -1,5 +1,5 @@
-import CRMRPC
-import CRMWire
+public import CRMRPC
+public import CRMWire
 
 extension CallOptions {
     /// The options of one call of a generated client: these (the client's defaults) with the

@@ -1,5 +1,5 @@
 import CRMRPC
-import CRMWire
+public import CRMWire
 
 /// A method called by its name with JSON messages (`crm call`): the typed method of the generated registry
 /// (``CRMCallableMethods``) and its messages' generated JSON mapping, so any method can be called without code of

@@ -1,4 +1,4 @@
-import CRMRPC
+public import CRMRPC
 
 /// Where a client connects and how it proves who it is.
 ///

@@ -1,7 +1,7 @@
-import ArgumentParser
-import CRMMessages
-import CRMWire
-import Foundation
+package import ArgumentParser
+package import CRMMessages
+package import CRMWire
+package import Foundation
 
 // MARK: Handles
 

@@ -1,4 +1,4 @@
-import CRMMessages
+package import CRMMessages
 import CRMWire
 import Foundation
 

@@ -1,6 +1,6 @@
 import ArgumentParser
-import CRMMessages
-import Foundation
+package import CRMMessages
+package import Foundation
 
 /// A calendar period named relative to today in Jakarta time (`--period this-month`), so that a report command works
 /// on any day without editing its dates. Weeks start on Monday.

@@ -1,4 +1,4 @@
-import CRMDomain
+public import CRMDomain
 
 /// A small, fast, seedable random number generator (SplitMix64), so a dataset is the same on every run.
 public struct SplitMix64: RandomNumberGenerator {

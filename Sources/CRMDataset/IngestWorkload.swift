@@ -1,5 +1,5 @@
-import CRMDomain
-import CRMStore
+public import CRMDomain
+public import CRMStore
 
 extension DatasetGenerator {
     /// The interactions of the ingest benchmarks: `interactions` follow-up messages (WhatsApp, e-mail, IVR, SMS,

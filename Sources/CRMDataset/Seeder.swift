@@ -1,5 +1,5 @@
 import CRMDomain
-import CRMStore
+public import CRMStore
 import Foundation
 
 /// Fills a store with generated customers, several appenders in parallel, a chunk of customers per append.

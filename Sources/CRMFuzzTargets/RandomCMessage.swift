@@ -1,5 +1,5 @@
-import CProtobufC
-import CRMWire
+package import CProtobufC
+package import CRMWire
 
 /// A small deterministic random number generator (SplitMix64), so that every failure
 /// can be reproduced from its seed.

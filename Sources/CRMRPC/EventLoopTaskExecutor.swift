@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A `TaskExecutor` that runs jobs on one NIO event loop.
 ///

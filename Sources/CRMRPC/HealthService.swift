@@ -1,4 +1,4 @@
-import CRMWire
+public import CRMWire
 import Synchronization
 
 /// The built-in `crm.v1.Health` service: `Check` answers a service's serving status at once,

@@ -1,4 +1,4 @@
-import CRMWire
+public import CRMWire
 
 /// Key-value pairs that travel with a call: in the request headers, the response headers and the
 /// trailers (docs/PROTOCOL.md, section 9). Order is kept and a key may repeat.

@@ -1,4 +1,4 @@
-import CRMWire
+public import CRMWire
 
 /// A set of methods a server serves: implement it to bundle a service's handlers.
 ///

@@ -1,7 +1,7 @@
-import CRMTLS
-import CRMWire
-import NIOCore
-import NIOPosix
+public import CRMTLS
+public import CRMWire
+public import NIOCore
+public import NIOPosix
 
 /// A crm/1 client: one TLS connection (made on the first call, remade when it goes away)
 /// multiplexing every call, with typed calls of the four kinds.

@@ -1,6 +1,6 @@
-import CRMTLS
-import CRMWire
-import NIOCore
+public import CRMTLS
+public import CRMWire
+public import NIOCore
 import Synchronization
 
 /// What a handler knows about the call it serves, and how it adds metadata to the answer.

@@ -1,7 +1,7 @@
-import CRMTLS
-import CRMWire
-import NIOCore
-import NIOPosix
+public import CRMTLS
+public import CRMWire
+public import NIOCore
+public import NIOPosix
 import Synchronization
 
 /// A crm/1 server: listens on TCP, speaks TLS with ALPN `crm/1` (required), and serves the

@@ -1,4 +1,4 @@
-import CRMWire
+public import CRMWire
 import NIOCore
 
 /// Keeps a client call alive while its caller holds it: when the last handle goes away before

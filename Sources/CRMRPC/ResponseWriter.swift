@@ -1,4 +1,4 @@
-import CRMWire
+public import CRMWire
 
 /// Writes the responses of a server-streaming or bidirectional call.
 ///

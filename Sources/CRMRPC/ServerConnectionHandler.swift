@@ -1,6 +1,6 @@
 import CRMTLS
-import CRMWire
-import NIOCore
+package import CRMWire
+package import NIOCore
 
 /// The server's end of one crm/1 connection (docs/PROTOCOL.md, sections 3 to 16): the NIO glue around a
 /// `ConnectionCore` in the server role, and what only a server does: accepting streams and starting their calls,

@@ -1,5 +1,5 @@
-import CRMRPC
-import CRMStore
+public import CRMRPC
+public import CRMStore
 import Foundation
 
 /// Everything `crmd serve` needs to start: where to listen, where the data lives, the TLS files,

@@ -1,4 +1,4 @@
-import CRMDomain
+package import CRMDomain
 
 /// The binary encoding of a fact's payload in the `facts` table.
 ///

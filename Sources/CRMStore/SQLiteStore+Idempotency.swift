@@ -1,4 +1,4 @@
-import CRMDomain
+public import CRMDomain
 import GRDB
 
 extension SQLiteStore {

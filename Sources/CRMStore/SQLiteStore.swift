@@ -1,4 +1,4 @@
-import CRMDomain
+public import CRMDomain
 import Foundation
 import GRDB
 

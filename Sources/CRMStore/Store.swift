@@ -1,4 +1,4 @@
-import CRMDomain
+public import CRMDomain
 
 /// The persistence the services use: facts in, profiles, snapshots, orders, complaints and report data out.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 
 /// What a backup holds: its file, its size, and the facts and customers in it.

@@ -1,4 +1,4 @@
-import CRMDomain
+public import CRMDomain
 
 /// A position in a timeline: the time and fact id of the last record of a page (records sort by both).
 public struct TimelineCursor: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A NIO channel handler that runs TLS over the channel with system OpenSSL: ciphertext below it,
 /// plaintext `ByteBuffer`s above it.

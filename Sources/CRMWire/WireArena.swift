@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CProtobufC
+public import CProtobufC
 
 /// A bump allocator for the C structs of one message, freed all at once.
 ///

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CProtobufC
+public import CProtobufC
 
 /// Reads the C struct protobuf-c unpacked into an arena; the generated `init(decodingC:)`
 /// calls it field by field. It checks what protobuf-c does not: UTF-8, NUL bytes in

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CProtobufC
+public import CProtobufC
 
 /// Builds the C struct of a message in an arena; the generated `encodeC` calls it field by field.
 public struct WireCEncoder {

@@ -1,4 +1,4 @@
-import CProtobufC
+public import CProtobufC
 
 /// Encodes messages through protobuf-c, reusing one arena across calls.
 ///

@@ -1,4 +1,4 @@
-import CProtobufC
+public import CProtobufC
 
 /// protobuf-c's descriptor of one message, with what the decoder derives from it once.
 public final class WireDescriptor: @unchecked Sendable {

@@ -1,5 +1,5 @@
 import CRMDomain
-import CRMServer
+public import CRMServer
 import Synchronization
 
 /// Who a test call runs as. Each caller but ``anonymous`` calls with a real token, issued by the server's

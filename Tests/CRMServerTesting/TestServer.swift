@@ -1,10 +1,10 @@
-import CRMClient
-import CRMRPC
-import CRMServer
-import CRMStore
+public import CRMClient
+public import CRMRPC
+public import CRMServer
+public import CRMStore
 import CRMTLS
-import CRMTestSupport
-import CRMWire
+public import CRMTestSupport
+public import CRMWire
 import Foundation
 import Logging
 import Synchronization

@@ -2,8 +2,8 @@
 // change the .proto file and run tools/gen-protos.
 
 import CProtobufC
-import CRMProtoC
-import CRMWire
+public import CRMProtoC
+public import CRMWire
 
 /// The four after-sales complaint categories.
 public enum ComplaintCategory: WireEnum {

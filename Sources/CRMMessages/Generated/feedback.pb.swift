@@ -2,8 +2,8 @@
 // change the .proto file and run tools/gen-protos.
 
 import CProtobufC
-import CRMProtoC
-import CRMWire
+public import CRMProtoC
+public import CRMWire
 
 /// Where a rating was given.
 public enum RatingSource: WireEnum {

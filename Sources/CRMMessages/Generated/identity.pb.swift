@@ -2,8 +2,8 @@
 // change the .proto file and run tools/gen-protos.
 
 import CProtobufC
-import CRMProtoC
-import CRMWire
+public import CRMProtoC
+public import CRMWire
 
 /// Whether an identity fact joins two handles into one customer or separates them.
 public enum LinkAction: WireEnum {

@@ -2,8 +2,8 @@
 // change the .proto file and run tools/gen-protos.
 
 import CProtobufC
-import CRMProtoC
-import CRMWire
+public import CRMProtoC
+public import CRMWire
 
 /// A file attached to an interaction, stored outside the CRM.
 public struct AttachmentRef: WireMessage {

@@ -2,8 +2,8 @@
 // change the .proto file and run tools/gen-protos.
 
 import CProtobufC
-import CRMProtoC
-import CRMWire
+public import CRMProtoC
+public import CRMWire
 
 /// A customer's loyalty tier, from their total order value in the loyalty period.
 public enum Tier: WireEnum {

@@ -2,8 +2,8 @@
 // change the .proto file and run tools/gen-protos.
 
 import CProtobufC
-import CRMProtoC
-import CRMWire
+public import CRMProtoC
+public import CRMWire
 
 /// What a proactive notice is about.
 public enum NoticeKind: WireEnum {

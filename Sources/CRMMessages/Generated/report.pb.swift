@@ -2,8 +2,8 @@
 // change the .proto file and run tools/gen-protos.
 
 import CProtobufC
-import CRMProtoC
-import CRMWire
+public import CRMProtoC
+public import CRMWire
 
 /// The size of the time buckets a report is split into.
 public enum ReportGranularity: WireEnum {

@@ -1,6 +1,6 @@
 import CRMMessages
-import CRMRPC
-import CRMWire
+public import CRMRPC
+public import CRMWire
 
 /// Who may call a method: anyone (no credentials), or callers in one of some roles.
 public enum AccessRule: Sendable, Hashable, CustomStringConvertible {

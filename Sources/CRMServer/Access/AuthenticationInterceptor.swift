@@ -1,6 +1,6 @@
-import CRMRPC
+public import CRMRPC
 import CRMWire
-import Logging
+public import Logging
 
 /// Establishes who is calling and whether they may call the method, then runs the handler with
 /// ``Principal/current`` set.

@@ -1,4 +1,4 @@
-import CRMDomain
+public import CRMDomain
 
 /// The role a caller acts in; it decides which methods it may call (see ``AccessPolicy``).
 public enum CallerRole: String, Sendable, Hashable, CaseIterable, Codable {

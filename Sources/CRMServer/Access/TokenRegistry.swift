@@ -1,5 +1,5 @@
-import CRMDomain
-import CRMStore
+public import CRMDomain
+public import CRMStore
 import Foundation
 
 /// A token as `crmd token create` issues it: the text, shown once, and what it grants.

@@ -1,5 +1,5 @@
 import CRMDomain
-import CRMMessages
+package import CRMMessages
 import CRMStore
 
 // Proto <-> domain mappings shared by every service. Where the two models disagree, the comment on the mapping

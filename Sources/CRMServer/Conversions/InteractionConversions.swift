@@ -1,4 +1,4 @@
-import CRMDomain
+package import CRMDomain
 import CRMMessages
 import CRMStore
 

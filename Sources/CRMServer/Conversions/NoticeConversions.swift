@@ -1,5 +1,5 @@
-import CRMDomain
-import CRMMessages
+public import CRMDomain
+public import CRMMessages
 
 extension ProactiveNotice {
     /// The notice of an order past its estimate, for the sweeper to publish on the ``EventHub`` (after recording

@@ -1,4 +1,4 @@
-import CRMMessages
+public import CRMMessages
 
 /// Something that happened, as the watch streams show it.
 public enum CRMEvent: Sendable {

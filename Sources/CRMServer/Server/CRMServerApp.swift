@@ -1,8 +1,8 @@
-import CRMRPC
-import CRMStore
-import CRMTLS
+public import CRMRPC
+public import CRMStore
+public import CRMTLS
 import CRMWire
-import Logging
+public import Logging
 import Metrics
 import Synchronization
 

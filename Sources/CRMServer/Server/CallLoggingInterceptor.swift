@@ -1,6 +1,6 @@
-import CRMRPC
+public import CRMRPC
 import CRMWire
-import Logging
+public import Logging
 
 /// Logs every call's end with swift-log: method, status, duration, client address. Successful
 /// calls and calls the client cancelled (a watch it closed, a caller that gave up) at `debug`, refused ones

@@ -1,4 +1,4 @@
-import CRMRPC
+public import CRMRPC
 import CRMWire
 import Metrics
 import Synchronization

@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 /// One periodic background job of the server, such as sending proactive delay notices for
 /// overdue orders or flagging complaints past their service level. The services provide them;

@@ -1,5 +1,5 @@
-import CRMRPC
-import CRMStore
+public import CRMRPC
+public import CRMStore
 
 /// Every CRM service of the server, over one store and one event hub.
 ///

@@ -8,12 +8,12 @@ import CRMWire
 ///
 /// Scoping: a `customer` principal sees only its own customer's complaints and notices; any other complaint
 /// answers PERMISSION_DENIED with the same message as one that does not exist.
-public struct ComplaintServiceProvider: RPCService {
+struct ComplaintServiceProvider: RPCService {
     let env: ServiceEnvironment
 
     init(env: ServiceEnvironment) { self.env = env }
 
-    public func registerMethods(with router: inout MethodRouter) {
+    func registerMethods(with router: inout MethodRouter) {
         router.register(CRMMessages.ComplaintService.openComplaint) { request, _ in try await open(request) }
         router.register(CRMMessages.ComplaintService.getComplaint, idempotent: true) { request, _ in try await get(request) }
         router.register(CRMMessages.ComplaintService.listComplaints, idempotent: true) { request, _ in try await list(request) }

@@ -5,12 +5,12 @@ import CRMStore
 import CRMWire
 
 /// crm.v1.FeedbackService: ratings.
-public struct FeedbackServiceProvider: RPCService {
+struct FeedbackServiceProvider: RPCService {
     let env: ServiceEnvironment
 
     init(env: ServiceEnvironment) { self.env = env }
 
-    public func registerMethods(with router: inout MethodRouter) {
+    func registerMethods(with router: inout MethodRouter) {
         router.register(CRMMessages.FeedbackService.submitRating) { request, _ in try await submit(request) }
         router.register(CRMMessages.FeedbackService.listRatings, idempotent: true) { request, _ in try await list(request) }
     }

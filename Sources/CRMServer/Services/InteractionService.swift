@@ -6,12 +6,12 @@ import CRMWire
 
 /// crm.v1.InteractionService: ingests interactions (one at a time, in bulk, and in agent sessions), streams them
 /// to queue watchers, and serves the cross-channel timeline.
-public struct InteractionServiceProvider: RPCService {
+struct InteractionServiceProvider: RPCService {
     let env: ServiceEnvironment
 
     init(env: ServiceEnvironment) { self.env = env }
 
-    public func registerMethods(with router: inout MethodRouter) {
+    func registerMethods(with router: inout MethodRouter) {
         router.register(CRMMessages.InteractionService.pushInteraction) { request, _ in
             try await pushOne(request)
         }

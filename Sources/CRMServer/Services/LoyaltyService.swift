@@ -5,13 +5,13 @@ import CRMStore
 import CRMWire
 
 /// crm.v1.LoyaltyService: tiers and the programmes that apply to an order.
-public struct LoyaltyServiceProvider: RPCService {
+struct LoyaltyServiceProvider: RPCService {
     let env: ServiceEnvironment
     let policy = LoyaltyPolicy.standard
 
     init(env: ServiceEnvironment) { self.env = env }
 
-    public func registerMethods(with router: inout MethodRouter) {
+    func registerMethods(with router: inout MethodRouter) {
         router.register(CRMMessages.LoyaltyService.getLoyaltyStatus, idempotent: true) { request, _ in try await status(request) }
         router.register(CRMMessages.LoyaltyService.getOrderBenefits, idempotent: true) { request, _ in try await benefits(request) }
     }

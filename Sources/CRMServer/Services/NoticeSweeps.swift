@@ -1,6 +1,6 @@
-import CRMDomain
-import CRMMessages
-import CRMStore
+public import CRMDomain
+public import CRMMessages
+public import CRMStore
 
 /// The proactive notices the server sends by itself, on a schedule: delay notices for orders past their estimate,
 /// and service-level warnings for complaints near or past a deadline.

@@ -5,12 +5,12 @@ import CRMStore
 import CRMWire
 
 /// crm.v1.OrderService: orders from the order management system, imports and tracking.
-public struct OrderServiceProvider: RPCService {
+struct OrderServiceProvider: RPCService {
     let env: ServiceEnvironment
 
     init(env: ServiceEnvironment) { self.env = env }
 
-    public func registerMethods(with router: inout MethodRouter) {
+    func registerMethods(with router: inout MethodRouter) {
         router.register(CRMMessages.OrderService.upsertOrder) { request, _ in try await upsert(request) }
         router.registerClientStreaming(CRMMessages.OrderService.importOrders) { requests, _ in try await importOrders(requests) }
         router.register(CRMMessages.OrderService.getOrder, idempotent: true) { request, _ in try await getOrder(request) }

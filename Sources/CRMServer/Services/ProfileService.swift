@@ -6,12 +6,12 @@ import CRMWire
 
 /// crm.v1.ProfileService: the convergent profile, the caller snapshot, search, identity links and field
 /// observations.
-public struct ProfileServiceProvider: RPCService {
+struct ProfileServiceProvider: RPCService {
     let env: ServiceEnvironment
 
     init(env: ServiceEnvironment) { self.env = env }
 
-    public func registerMethods(with router: inout MethodRouter) {
+    func registerMethods(with router: inout MethodRouter) {
         router.register(CRMMessages.ProfileService.getProfile, idempotent: true) { request, _ in try await getProfile(request) }
         // The caller's screen runs on the connection's event loop: one read of the read model (about 30 µs of CPU on
         // pages in memory) and a small computation, cheaper than the two thread hops of the global executor. It can

@@ -5,13 +5,13 @@ import CRMStore
 import CRMWire
 
 /// crm.v1.ReportService: analytical reports, computed by the domain's report types from the store's data.
-public struct ReportServiceProvider: RPCService {
+struct ReportServiceProvider: RPCService {
     let env: ServiceEnvironment
     let loyalty = LoyaltyPolicy.standard
 
     init(env: ServiceEnvironment) { self.env = env }
 
-    public func registerMethods(with router: inout MethodRouter) {
+    func registerMethods(with router: inout MethodRouter) {
         router.register(CRMMessages.ReportService.getRefundRecap, idempotent: true) { request, _ in try await refundRecap(request) }
         router.register(CRMMessages.ReportService.getComplaintVolume, idempotent: true) { request, _ in try await volume(request) }
         router.register(CRMMessages.ReportService.getServiceLevelReport, idempotent: true) { request, _ in try await serviceLevels(request) }

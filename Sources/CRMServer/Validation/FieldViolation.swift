@@ -1,6 +1,6 @@
 import CRMDomain
-import CRMMessages
-import CRMWire
+public import CRMMessages
+public import CRMWire
 
 /// One refused request field: its path (e.g. `interaction.handle.value`) and why, in words that say what to send.
 ///

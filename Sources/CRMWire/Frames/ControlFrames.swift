@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 // Builders and readers for the frames whose payload is one of the protocol's own control
 // messages (Protos/crm/v1/rpc.proto), keeping flags and payload in agreement.

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// One frame: its header's type, flags and stream, and its payload.
 ///

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Turns the bytes a connection receives into `Frame`s: a `FrameParser` in a
 /// `ByteToMessageDecoder`.

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Writes `Frame`s as bytes: header, then payload. Use it in a `MessageToByteHandler`.
 ///

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// The 10 bytes before every frame's payload (docs/PROTOCOL.md, "Frames"):
 ///

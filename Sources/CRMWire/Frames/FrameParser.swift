@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Cuts the bytes one side receives into frames, checking everything a frame says by
 /// itself; the per-stream rules are the connection's business.

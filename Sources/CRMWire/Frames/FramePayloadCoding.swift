@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 // Protobuf payloads straight into and out of ByteBuffers: decoding reads the buffer's own
 // bytes in place; encoding packs into the encoder's arena and copies once into the buffer.

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// The limits and timers of one side of a connection, each with the protocol's default
 /// (docs/PROTOCOL.md, "Settings" and "Limits").

@@ -2,7 +2,7 @@
 // change the .proto file and run tools/gen-protos.
 
 import CProtobufC
-import CRMProtoC
+public import CRMProtoC
 
 /// The outcome of a call, numbered exactly like gRPC's status codes.
 public enum StatusCode: WireEnum {

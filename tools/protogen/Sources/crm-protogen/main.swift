@@ -36,7 +36,9 @@ func run() throws {
     var args = Array(CommandLine.arguments.dropFirst())
     var descriptorSet = ""
     var out = ""
+    // Whole import lines: `--import M` is internal, `--public-import M` is for modules the generated public API names.
     var imports: [String] = []
+    var registryOnly = false
     var registry = ""
     var protos: [String] = []
     var clients = false
@@ -49,7 +51,9 @@ func run() throws {
         switch a {
         case "--descriptor-set": descriptorSet = try value()
         case "--out": out = try value()
-        case "--import": imports.append(try value())
+        case "--import": imports.append("import \(try value())")
+        case "--public-import": imports.append("public import \(try value())")
+        case "--registry-only": registryOnly = true
         case "--registry": registry = try value()
         case "--clients": clients = true
         default:
@@ -58,14 +62,14 @@ func run() throws {
         }
     }
     guard !descriptorSet.isEmpty, !out.isEmpty, !protos.isEmpty else {
-        throw GeneratorError.usage("usage: crm-protogen --descriptor-set FILE --out DIR [--import MODULE]... [--registry NAME] [--clients] PROTO...")
+        throw GeneratorError.usage("usage: crm-protogen --descriptor-set FILE --out DIR [--import MODULE]... [--public-import MODULE]... [--registry NAME [--registry-only]] [--clients] PROTO...")
     }
     let files = try DescriptorSetDecoder.decode(try readFile(descriptorSet))
     let table = try TypeTable(files: files)
     try table.checkAcyclic()
     if clients {
-        let emitter = ClientEmitter(table: table, moduleImports: imports)
-        for proto in protos {
+        let emitter = ClientEmitter(table: table, importLines: imports)
+        for proto in protos where !registryOnly {
             guard let file = files.first(where: { $0.name == proto }) else {
                 throw GeneratorError.usage("\(proto) is not in \(descriptorSet)")
             }
@@ -79,7 +83,7 @@ func run() throws {
         }
         return
     }
-    let emitter = SwiftEmitter(table: table, moduleImports: imports)
+    let emitter = SwiftEmitter(table: table, importLines: imports)
     var selected: [FileDescriptor] = []
     for proto in protos {
         guard let file = files.first(where: { $0.name == proto }) else {
