@@ -105,6 +105,7 @@ let package = Package(
                 "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -236,7 +237,8 @@ let package = Package(
             name: "CRMServerTests",
             dependencies: [
                 "CRMServer", "CRMServerTesting", "CRMClient", "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMDataset",
-                "CRMTestSupport",
+                "CRMTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The agent CLI run as a child process against a real crmd.

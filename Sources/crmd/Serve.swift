@@ -73,28 +73,22 @@ struct Serve: AsyncParsableCommand {
         defer { withExtendedLifetime(directoryLock) {} }
         print(CRMDVersion.text)
         if let configFile { print("config:   \(configFile)") }
-        let app = CRMServerApp(configuration: configuration, logger: logger) { store in
+        let app = CRMServerApp(configuration: configuration, logger: logger, onServing: Self.announce) { store in
             try ServedServices.make(store: store)
         }
         var services: [any Service] = []
         if let metricsPort = configuration.metricsPort {
             services.append(MetricsEndpoint(port: metricsPort, registry: registry, logger: logger))
         }
-        services.append(ServerService(app: app, configuration: configuration))
+        services.append(app)
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
-}
 
-/// The server as a lifecycle service: starts, then waits for graceful shutdown.
-struct ServerService: Service {
-    let app: CRMServerApp
-    let configuration: ServerConfiguration
-
-    func run() async throws {
-        try await app.start()
-        let port = app.port ?? configuration.port
-        print("listen:   \(configuration.host):\(port) (TLS, ALPN crm/1)")
+    /// Says where the server listens, with what certificates, and how to make a token.
+    @Sendable private static func announce(_ app: CRMServerApp) {
+        let configuration = app.configuration
+        print("listen:   \(configuration.host):\(app.port ?? configuration.port) (TLS, ALPN crm/1)")
         print("database: \(configuration.store.databasePath)")
         if let tls = app.tls {
             if let development = tls.development {
@@ -109,7 +103,5 @@ struct ServerService: Service {
         print("tokens:   crmd token create --role agent --team sales --name NAME --data-dir \(configuration.dataDirectory)")
         print("Stop with Ctrl-C or SIGTERM.")
         fflush(nil)
-        try? await gracefulShutdown()
-        await app.shutdown()
     }
 }

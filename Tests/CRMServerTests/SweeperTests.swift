@@ -1,6 +1,8 @@
 import CRMServer
 import CRMServerTesting
 import Foundation
+import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -51,6 +53,41 @@ struct SweeperTests {
             #expect(released.value == 1)
             #expect(held.value == 1)
         }
+    }
+
+    @Test(
+        "as a service in a group the server runs its sweeps beside it; the group's graceful shutdown stops the sweeper, then the server, and run() returns",
+        .timeLimit(.minutes(3)))
+    func runAsService() async throws {
+        let runs = Count()
+        let directory = TestServer.temporaryDataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let served = Count()
+        let app = CRMServerApp(
+            configuration: try TestServer.configuration(directory: directory), onServing: { _ in served.add() }
+        ) { _ in
+            ServerComponents(
+                services: [ProbeService()], sweeps: [SweepTask(name: "count", interval: .milliseconds(20)) { runs.add() }])
+        }
+        let group = ServiceGroup(services: [app], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            // A generous wait, not a timing claim (see above).
+            let deadline = ContinuousClock.now + .seconds(120)
+            while runs.value < 2 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(runs.value >= 2)
+            #expect(served.value == 1)
+            #expect(app.port != nil)
+            await group.triggerGracefulShutdown()
+            try await tasks.next()
+        }
+        #expect(app.port == nil)
+        #expect(app.store == nil)
+        let after = runs.value
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(runs.value == after)
     }
 
     struct SweepFailure: Error {}

@@ -4,6 +4,7 @@ public import CRMTLS
 import CRMWire
 public import Logging
 import Metrics
+public import ServiceLifecycle
 import Synchronization
 
 /// What the server serves, made once the store is open: the RPC services and the background
@@ -26,18 +27,21 @@ public struct ServerComponents: Sendable {
 
 /// The CRM server assembled: the SQLite store in the data directory, TLS (configured or
 /// development certificates), the RPC server with the interceptors [metrics, logging,
-/// authentication], and the background sweeper.
+/// authentication], and the sweeper of the services' periodic jobs.
+///
+/// It is a ServiceLifecycle `Service`, as `crmd serve` runs it: in a `ServiceGroup`, ``run()`` starts it, serves
+/// until the group's graceful shutdown, then shuts it down, with the ``Sweeper`` running beside the server as a
+/// sibling service. Embedded (tests, tools) it is started and stopped by hand:
 ///
 /// ```swift
 /// let app = CRMServerApp(configuration: configuration, logger: logger) { store in
 ///     let services = CRMServices(store: store, events: EventHub(), now: unixMillisecondsNow)
 ///     return ServerComponents(services: services.all)
 /// }
-/// try await app.start()
-/// // ...
-/// await app.shutdown()
+/// try await ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger).run()
+/// // or: try await app.start(); ...; await app.shutdown()
 /// ```
-public final class CRMServerApp: Sendable {
+public final class CRMServerApp: Service, Sendable {
     /// Makes the services once the store is open.
     public typealias MakeComponents = @Sendable (any Store) throws -> ServerComponents
 
@@ -60,15 +64,20 @@ public final class CRMServerApp: Sendable {
     public let configuration: ServerConfiguration
     private let logger: Logger
     private let makeComponents: MakeComponents
+    private let onServing: @Sendable (CRMServerApp) -> Void
     private let state = Mutex(State.idle)
 
     /// A server whose services `makeComponents` makes from the store. It logs through `logger`, at
-    /// `configuration.logLevel` or above.
-    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "crmd"), makeComponents: @escaping MakeComponents) {
+    /// `configuration.logLevel` or above, and calls `onServing` once it listens (to say where, for example).
+    public init(
+        configuration: ServerConfiguration, logger: Logger = Logger(label: "crmd"),
+        onServing: @escaping @Sendable (CRMServerApp) -> Void = { _ in }, makeComponents: @escaping MakeComponents
+    ) {
         self.configuration = configuration
         var logger = logger
         if let level = Logger.Level(rawValue: configuration.logLevel), level > logger.logLevel { logger.logLevel = level }
         self.logger = logger
+        self.onServing = onServing
         self.makeComponents = makeComponents
     }
 
@@ -101,11 +110,46 @@ public final class CRMServerApp: Sendable {
         public var developmentCreated: Bool
     }
 
-    /// Opens the store, makes the development certificates if needed, binds and starts serving.
+    /// Runs the server as a service: starts it, serves until the service group's graceful shutdown (or until the
+    /// task is cancelled), then shuts it down. The sweeps run as a sibling service that stops first.
+    ///
+    /// - Throws: what ``start()`` throws.
+    public func run() async throws {
+        let sweeps = try await start(sweepingInBackground: false)
+        // A service group shuts its services down in reverse order: the sweeper before the server and its store.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: Serving(app: self)), .init(service: Sweeper(tasks: sweeps, logger: logger))],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await shutdown()
+            throw error
+        }
+    }
+
+    /// The server's part of ``run()``: serves until the graceful shutdown, then shuts the server down.
+    private struct Serving: Service {
+        let app: CRMServerApp
+
+        func run() async throws {
+            try? await gracefulShutdown()
+            await app.shutdown()
+        }
+    }
+
+    /// Opens the store, makes the development certificates if needed, binds and starts serving; the sweeps run in
+    /// the background until ``shutdown(gracePeriod:)``.
     ///
     /// - Throws: ``StoreError`` when the store cannot be opened, ``DevelopmentCertificateError`` or
     ///   `TLSError` for certificates, or the bind error.
     public func start() async throws {
+        _ = try await start(sweepingInBackground: true)
+    }
+
+    /// Starts serving; returns the services' sweeps, which run in the background when `sweepingInBackground`.
+    private func start(sweepingInBackground: Bool) async throws -> [SweepTask] {
         try state.withLock { state in
             guard case .idle = state else {
                 throw RPCStatus(code: .failedPrecondition, message: "the server was already started; make a new CRMServerApp")
@@ -147,7 +191,7 @@ public final class CRMServerApp: Sendable {
                 try? await store.close()
                 throw error
             }
-            let sweeper = Sweeper(tasks: components.sweeps, logger: logger)
+            let sweeper = Sweeper(tasks: sweepingInBackground ? components.sweeps : [], logger: logger)
             let background = Task { [logger] in
                 await withDiscardingTaskGroup { group in
                     group.addTask { await sweeper.run() }
@@ -177,6 +221,8 @@ public final class CRMServerApp: Sendable {
                     "address": "\(configuration.host):\(server.localAddress?.port ?? configuration.port)", "database": "\(configuration.store.databasePath)",
                     "client_certificates": "\(tls.configuration.clientCertificateMode.rawValue)",
                 ])
+            onServing(self)
+            return components.sweeps
         } catch {
             state.withLock { $0 = .stopped }
             throw error

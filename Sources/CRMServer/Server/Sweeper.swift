@@ -1,4 +1,5 @@
 public import Logging
+public import ServiceLifecycle
 
 /// One periodic background job of the server, such as sending proactive delay notices for
 /// overdue orders or flagging complaints past their service level. The services provide them;
@@ -18,9 +19,9 @@ public struct SweepTask: Sendable {
     }
 }
 
-/// Runs each ``SweepTask`` every `interval` until cancelled; a run in progress finishes first
-/// unless it honours cancellation.
-public struct Sweeper: Sendable {
+/// Runs each ``SweepTask`` every `interval` until cancelled or, as a ServiceLifecycle `Service` in a group, until the
+/// group's graceful shutdown; a run in progress finishes first unless it honours cancellation.
+public struct Sweeper: Service, Sendable {
     /// The tasks.
     public let tasks: [SweepTask]
     private let logger: Logger
@@ -30,11 +31,13 @@ public struct Sweeper: Sendable {
         self.logger = logger
     }
 
-    /// Runs the tasks until the calling task is cancelled.
+    /// Runs the tasks until the calling task is cancelled or a graceful shutdown begins.
     public func run() async {
-        await withDiscardingTaskGroup { group in
-            for task in tasks {
-                group.addTask { await loop(task) }
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for task in tasks {
+                    group.addTask { await loop(task) }
+                }
             }
         }
     }
