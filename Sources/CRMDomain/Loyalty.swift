@@ -18,6 +18,27 @@ public enum LoyaltyTier: String, Sendable, Hashable, CaseIterable, Comparable {
         let rank: (LoyaltyTier) -> Int = { $0 == .silver ? 0 : $0 == .gold ? 1 : 2 }
         return rank(lhs) < rank(rhs)
     }
+
+    /// What a customer of this tier is entitled to, in the order the business lists them: every customer gets free
+    /// shipping in Jabodetabek (from the programme's minimum), the new-customer discount on their first order and the
+    /// 50% instalment plan; Gold and Diamond add priority service, special prices and the lower service fee; Diamond
+    /// adds free-shipping vouchers, the tier discount and priority delivery. Only the programmes
+    /// (``FreeShippingProgram``, ``NewCustomerDiscount``, ``InstalmentPlan``) have amounts; the business prices none
+    /// of the others.
+    public func benefits(firstOrder: Bool) -> [LoyaltyBenefit] {
+        var result: [LoyaltyBenefit] = [.freeShippingJabodetabek]
+        if firstOrder { result.append(.newCustomerDiscount) }
+        result.append(.instalment50)
+        if hasPriorityService { result += [.priorityService, .specialPrice, .lowerServiceFee] }
+        if self == .diamond { result += [.freeShippingVoucher, .tierDiscount, .priorityDelivery] }
+        return result
+    }
+}
+
+/// One thing a loyalty tier or programme entitles a customer to.
+public enum LoyaltyBenefit: String, Sendable, Hashable, CaseIterable {
+    case freeShippingJabodetabek, newCustomerDiscount, instalment50, priorityService, specialPrice, lowerServiceFee
+    case freeShippingVoucher, tierDiscount, priorityDelivery
 }
 
 /// How tiers are computed: order value within a rolling window.
@@ -75,6 +96,16 @@ public struct LoyaltyPolicy: Sendable, Hashable {
     /// The tier earned by `orders` (as the read model keeps them) at `now`.
     public func tier(for orders: some Sequence<OrderDigest>, now: Int64) -> LoyaltyTier {
         tier(forValue: qualifyingValue(of: orders, now: now))
+    }
+
+    /// The tier above `tier` and the order value still missing to reach it, for a customer whose qualifying value is
+    /// `value`; nil for Diamond, the top.
+    public func nextTier(after tier: LoyaltyTier, value: Int64) -> (tier: LoyaltyTier, missing: Int64)? {
+        switch tier {
+        case .silver: (.gold, goldMinimum - value)
+        case .gold: (.diamond, goldMaximum + 1 - value)
+        case .diamond: nil
+        }
     }
 
     /// Whether `instant` is inside the window ending at `now`.

@@ -81,4 +81,29 @@ struct ProgramsTests {
         }
         #expect(ProgramError.negativeAmount(field: "subtotal", value: -1).description == "The subtotal is negative (-1); amounts are 0 or more.")
     }
+
+    @Test("What each tier is entitled to, in the business's order; the new-customer discount only before a first order")
+    func tierBenefits() {
+        #expect(LoyaltyTier.silver.benefits(firstOrder: true) == [.freeShippingJabodetabek, .newCustomerDiscount, .instalment50])
+        #expect(LoyaltyTier.silver.benefits(firstOrder: false) == [.freeShippingJabodetabek, .instalment50])
+        #expect(
+            LoyaltyTier.gold.benefits(firstOrder: false)
+                == [.freeShippingJabodetabek, .instalment50, .priorityService, .specialPrice, .lowerServiceFee])
+        #expect(
+            LoyaltyTier.diamond.benefits(firstOrder: false)
+                == [
+                    .freeShippingJabodetabek, .instalment50, .priorityService, .specialPrice, .lowerServiceFee,
+                    .freeShippingVoucher, .tierDiscount, .priorityDelivery,
+                ])
+    }
+
+    @Test("The next tier and what is missing to reach it: Gold from exactly Rp 100,000,000, Diamond from Rp 500,000,001")
+    func nextTier() throws {
+        let policy = LoyaltyPolicy.standard
+        let fromSilver = try #require(policy.nextTier(after: .silver, value: 99_999_999))
+        #expect(fromSilver.tier == .gold && fromSilver.missing == 1)
+        let fromGold = try #require(policy.nextTier(after: .gold, value: 500_000_000))
+        #expect(fromGold.tier == .diamond && fromGold.missing == 1)
+        #expect(policy.nextTier(after: .diamond, value: 900_000_000) == nil)
+    }
 }

@@ -166,6 +166,22 @@ extension LoyaltyTier {
     }
 }
 
+extension LoyaltyBenefit {
+    var wire: BenefitKind {
+        switch self {
+        case .freeShippingJabodetabek: .freeShippingJabodetabek
+        case .newCustomerDiscount: .newCustomerDiscount
+        case .instalment50: .instalment50
+        case .priorityService: .priorityService
+        case .specialPrice: .specialPrice
+        case .lowerServiceFee: .lowerServiceFee
+        case .freeShippingVoucher: .freeShippingVoucher
+        case .tierDiscount: .tierDiscount
+        case .priorityDelivery: .priorityDelivery
+        }
+    }
+}
+
 extension QueuePriority {
     var wire: RoutingPriority {
         switch self {

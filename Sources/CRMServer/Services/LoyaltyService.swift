@@ -16,19 +16,6 @@ struct LoyaltyServiceProvider: RPCService {
         router.register(CRMMessages.LoyaltyService.getOrderBenefits, idempotent: true) { request, _ in try await benefits(request) }
     }
 
-    /// The benefits of a tier, in enum order. Decision: the domain's programmes cover free shipping, the
-    /// new-customer discount, the instalment plan and priority service/delivery; special prices, the lower service
-    /// fee, free-shipping vouchers and tier discounts are listed from the tier as the proto's tier table states them,
-    /// with no amount (the domain prices none of them).
-    static func benefits(of tier: LoyaltyTier, firstOrder: Bool) -> [BenefitKind] {
-        var result: [BenefitKind] = [.freeShippingJabodetabek]
-        if firstOrder { result.append(.newCustomerDiscount) }
-        result.append(.instalment50)
-        if tier.hasPriorityService { result += [.priorityService, .specialPrice, .lowerServiceFee] }
-        if tier == .diamond { result += [.freeShippingVoucher, .tierDiscount, .priorityDelivery] }
-        return result
-    }
-
     func status(_ request: GetLoyaltyStatusRequest) async throws -> GetLoyaltyStatusResponse {
         let now = try validated { try request.asOfMs.map { v throws(RequestFieldError) in try Check.time(v.value, "as_of_ms.value") } } ?? env.now()
         let customer = try await env.resolve(request.customer, field: "customer")
@@ -39,18 +26,14 @@ struct LoyaltyServiceProvider: RPCService {
         status.period = CRMMessages.TimeRange(fromMs: now - policy.windowLength + 1, toMs: now + 1)
         status.orderValueRupiah = value
         status.orderCount = UInt32(clamping: summary.orders.count { $0.status != .cancelled && policy.contains($0.placedAt, now: now) })
-        switch tier {
-        case .silver:
-            status.nextTier = .gold
-            status.rupiahToNextTier = policy.goldMinimum - value
-        case .gold:
-            status.nextTier = .diamond
-            status.rupiahToNextTier = policy.goldMaximum + 1 - value
-        case .diamond:
+        if let next = policy.nextTier(after: tier, value: value) {
+            status.nextTier = next.tier.wire
+            status.rupiahToNextTier = next.missing
+        } else {
             status.nextTier = .unspecified
         }
         let firstOrder = summary.orders.isEmpty
-        status.benefits = Self.benefits(of: tier, firstOrder: firstOrder)
+        status.benefits = tier.benefits(firstOrder: firstOrder).map(\.wire)
         status.firstOrderDiscountAvailable = firstOrder
         status.asOfMs = now
         return GetLoyaltyStatusResponse(loyalty: status)
