@@ -127,7 +127,8 @@ struct FactCodecTests {
     @Test("facts written by version 1 of the encoding still decode, with the fields added since empty")
     func decodesVersion1() throws {
         func decode(_ kind: String) throws -> FactPayload {
-            let hex = try #require(Self.version1.first(where: { $0.kind == kind })?.hex)
+            let recorded = Self.version1.first(where: { $0.kind == kind })?.hex
+            let hex = try #require(recorded)
             var bytes: [UInt8] = []
             var index = hex.startIndex
             while index < hex.endIndex {
