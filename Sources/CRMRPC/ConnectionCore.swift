@@ -536,12 +536,6 @@ struct ConnectionCore<Stream: ConnectionStream> {
         return nil
     }
 
-    // MARK: Writing
-
-    /// Writes and flushes the appended frames.
-    mutating func flush(context: ChannelHandlerContext) {
-        frames.flush(context: context)
-    }
 }
 
 extension ConnectionCore.Liveness {

@@ -66,8 +66,19 @@ extension ConnectionHandling {
     /// Writes what the core appended and arms the timer for its next deadline.
     func flush() {
         guard let context else { return }
-        if !core.frames.isEmpty { core.flush(context: context) }
+        // No access to `core` may last across the write: a failed write closes the channel at once, and the
+        // handler's close reads and changes `core` (overlapping accesses trap).
+        if let count = Self.write(core.frames.pending, to: context) { core.frames.written(count) }
         armTimer()
+    }
+
+    /// Writes and flushes `bytes`; returns how many. The copy is gone when this returns, so the core's buffer is
+    /// the storage's only owner again and can be reused.
+    private static func write(_ bytes: ByteBuffer?, to context: ChannelHandlerContext) -> Int? {
+        guard let bytes else { return nil }
+        context.write(NIOAny(bytes), promise: nil)
+        context.flush()
+        return bytes.readableBytes
     }
 
     /// Flushes once the event loop has run the tasks already queued: calls that finish in the same tick share one

@@ -90,13 +90,15 @@ struct OutboundFrames {
         return buffer
     }
 
-    /// Writes and flushes everything appended, then reuses the buffer's storage.
-    mutating func flush(context: ChannelHandlerContext) {
-        guard !isEmpty else { return }
-        context.write(NIOAny(buffer), promise: nil)
-        context.flush()
-        // TLS has encrypted the bytes during the flush and let go of the buffer, so clearing
-        // reuses its storage.
+    /// What is appended, to write: a copy that shares the storage, so the write happens outside any access to the
+    /// connection's state (a failed write calls back into the handler at once: the channel closes). Nil when empty.
+    var pending: ByteBuffer? { isEmpty ? nil : buffer }
+
+    /// The first `count` bytes of ``pending`` were written and are dropped; what was appended meanwhile stays. Once
+    /// nothing is left the storage is reused: TLS encrypted the bytes during the write and let go of them.
+    mutating func written(_ count: Int) {
+        buffer.moveReaderIndex(forwardBy: count)
+        guard buffer.readableBytes == 0 else { return }
         if buffer.capacity > Self.retainedCapacity {
             buffer = allocator.buffer(capacity: 1024)
         } else {
