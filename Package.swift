@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swiftcsv/SwiftCSV.git", from: "0.10.0"),
         .package(url: "https://github.com/onevcat/Rainbow.git", from: "4.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // System libraries: protobuf-c and OpenSSL 3, found through pkg-config.
@@ -88,10 +90,14 @@ let package = Package(
         // loyalty, reports. No I/O.
         .target(name: "CRMDomain"),
 
-        // Persistence of the domain: SQLite through GRDB now, PostgreSQL later.
+        // Persistence of the domain: SQLite through GRDB; PostgreSQL through postgres-nio (its first part: the fact log).
         .target(
             name: "CRMStore",
-            dependencies: ["CRMDomain", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "CRMDomain", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // A realistic generated dataset (customers, their facts, follow-up messages) and the seeding and store-only
@@ -231,7 +237,14 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMDomain", "CRMDataset", "CRMTestSupport"]),
+        // The store on SQLite files, and (growing towards one conformance suite for every store) on a PostgreSQL
+        // cluster each test starts for itself.
+        .testTarget(
+            name: "CRMStoreTests",
+            dependencies: [
+                "CRMStore", "CRMDomain", "CRMDataset", "CRMTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
         // The services end to end: a real server over TLS on loopback with real tokens and SQLite.
         .testTarget(
             name: "CRMServerTests",

@@ -110,3 +110,32 @@ struct StoredFactRow: Sendable {
         }
     }
 }
+
+/// What an append does with a fact whose id is already stored, by the domain's rule, in every store: the same content
+/// is a duplicate; a different content is a conflict, settled under ``ConflictPolicy/convergent`` by keeping the fact
+/// with the smaller canonical encoding, whichever arrived first, and under ``ConflictPolicy/keepStored`` by keeping the
+/// stored one.
+enum StoredFactResolution {
+    case duplicate
+    /// A conflict; the stored fact stays.
+    case keepStored
+    /// A conflict; the new fact replaces `old`.
+    case replace(old: Fact)
+
+    init(_ new: PreparedFact, stored: StoredFactRow, conflicts: ConflictPolicy, handles: HandleCache) throws(FactDecodingError) {
+        if stored.observedAt == new.fact.observedAt && stored.sourceCode == new.sourceCode && stored.payload == new.payload {
+            self = .duplicate
+            return
+        }
+        let old = try stored.decode(handles: handles)
+        if old == new.fact {
+            self = .duplicate
+        } else if conflicts == .convergent,
+            new.fact.canonicalDescription.utf8.lexicographicallyPrecedes(old.canonicalDescription.utf8)
+        {
+            self = .replace(old: old)
+        } else {
+            self = .keepStored
+        }
+    }
+}

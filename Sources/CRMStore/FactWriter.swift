@@ -138,14 +138,16 @@ struct FactWriter {
         }
         let stored = StoredFactRow(
             seq: row[0], id: row[1], observedAt: row[2], sourceCode: UInt8(truncatingIfNeeded: row[3] as Int64), payload: row[4])
-        if stored.observedAt == p.fact.observedAt && stored.sourceCode == p.sourceCode && stored.payload == p.payload {
-            return .duplicate
+        let old: Fact
+        do {
+            switch try StoredFactResolution(p, stored: stored, conflicts: conflicts, handles: handles) {
+            case .duplicate: return .duplicate
+            case .keepStored: return .conflict(replaced: false)
+            case .replace(let stale): old = stale
+            }
+        } catch {
+            throw StoreError.corruptFact(id: stored.id, reason: error.description)
         }
-        let old = try stored.decoded(handles: handles)
-        if old == p.fact { return .duplicate }
-        guard conflicts == .convergent else { return .conflict(replaced: false) }
-        let newWins = p.fact.canonicalDescription.utf8.lexicographicallyPrecedes(old.canonicalDescription.utf8)
-        guard newWins else { return .conflict(replaced: false) }
         try db.cachedStatement(sql: Self.replace).execute(
             arguments: [p.kind.rawValue, p.fact.observedAt, Int64(p.sourceCode), p.payload, stored.seq])
         let delete = try db.cachedStatement(sql: Self.deleteKey)

@@ -1,0 +1,208 @@
+import CRMDomain
+import CRMTestSupport
+import Foundation
+import PostgresNIO
+import Testing
+@testable import CRMStore
+
+/// The PostgreSQL store's first part (opening, migrations, the fact log) on a cluster each test starts for itself.
+@Suite("PostgreSQL store: opening and the fact log")
+struct PostgresStoreTests {
+    @Test("a database URL is read as libpq writes it; sslmode and the port have defaults")
+    func location() throws {
+        let plain = try PostgresLocation(url: "postgres://crm@db.example:6543/crm", environment: ["PGPASSWORD": "s3cret"])
+        #expect(plain.host == "db.example" && plain.port == 6543 && plain.user == "crm" && plain.database == "crm")
+        #expect(plain.sslMode == .disable && plain.password == "s3cret")
+        #expect(!plain.description.contains("s3cret"))
+        let defaults = try PostgresLocation(url: "postgresql://crm@localhost/crm?sslmode=require")
+        #expect(defaults.port == 5432 && defaults.sslMode == .require && defaults.password == nil)
+        let verified = try PostgresLocation(url: "postgres://crm@h:1/d?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+        #expect(verified.sslMode == .verifyFull(caFile: "/etc/ca.pem"))
+    }
+
+    @Test(
+        "a database URL that cannot be used is refused with what to write instead, never echoing a password",
+        arguments: [
+            ("mysql://crm@h/d", "does not start with postgres://"),
+            ("postgres://crm@h", "names no database"),
+            ("postgres://h:5432/d", "names no user"),
+            ("postgres://crm:hunter2@h/d", "holds a password; give it in the environment variable PGPASSWORD"),
+            ("postgres://crm@h:99999/d", "has a port that is not a number from 1 to 65535"),
+            ("postgres://crm@h/d?sslmode=prefer", "has sslmode=prefer; use disable, require or verify-full"),
+            ("postgres://crm@h/d?sslmode=verify-full", "without sslrootcert"),
+            ("postgres://crm@h/d?application_name=x", "has the parameter application_name"),
+        ])
+    func badLocation(url: String, problem: String) {
+        do {
+            _ = try PostgresLocation(url: url)
+            Issue.record("\(url) was accepted")
+        } catch {
+            #expect(error.description.contains(problem), "\(error.description)")
+            #expect(!error.description.contains("hunter2"))
+        }
+    }
+
+    @Test("opening migrates a new database once; a second node opening at the same time waits and finds it migrated")
+    func openAndMigrate() async throws {
+        try await withCluster { cluster in
+            let location = try PostgresLocation(url: cluster.url)
+            async let first = PostgresStore.open(location)
+            async let second = PostgresStore.open(location)
+            let stores = try await [first, second]
+            for store in stores {
+                #expect(try await store.schemaVersion() == PostgresMigrations.all.count)
+                await store.close()
+            }
+        }
+    }
+
+    @Test("a database migrated by a newer version is refused at open, saying which versions")
+    func newerSchema() async throws {
+        try await withCluster { cluster in
+            let location = try PostgresLocation(url: cluster.url)
+            let store = try await PostgresStore.open(location)
+            await store.close()
+            try await withClient(cluster) { client in
+                try await client.query("INSERT INTO schema_migrations (version, name) VALUES (99, 'from the future')")
+            }
+            await #expect {
+                _ = try await PostgresStore.open(location)
+            } throws: { error in
+                "\(error)".contains("the database is at schema version 99, newer than this crmd knows (\(PostgresMigrations.all.count))")
+            }
+        }
+    }
+
+    @Test("a server that refuses the user, or a database that does not exist, stops the open with the server's words")
+    func refusedAtOpen() async throws {
+        try await withCluster { cluster in
+            let noUser = try PostgresLocation(url: "postgres://nobody@127.0.0.1:\(cluster.port)/postgres")
+            await #expect {
+                _ = try await PostgresStore.open(noUser)
+            } throws: { error in
+                "\(error)".contains("role \"nobody\" does not exist")
+            }
+            let noDatabase = try PostgresLocation(url: "postgres://\(PostgresTestCluster.user)@127.0.0.1:\(cluster.port)/nowhere")
+            await #expect {
+                _ = try await PostgresStore.open(noDatabase)
+            } throws: { error in
+                "\(error)".contains("database \"nowhere\" does not exist")
+            }
+        }
+    }
+
+    @Test("a server nobody listens on stops the open at once, saying where it looked and that it was refused")
+    func unreachable() async throws {
+        let cluster = try PostgresTestCluster.start()
+        let port = cluster.port
+        cluster.stop()
+        let location = try PostgresLocation(url: "postgres://\(PostgresTestCluster.user)@127.0.0.1:\(port)/postgres")
+        await #expect {
+            _ = try await PostgresStore.open(location)
+        } throws: { error in
+            guard case StoreError.openFailed(let path, let reason) = error else { return false }
+            return path.contains("127.0.0.1:\(port)") && reason.lowercased().contains("refused")
+        }
+    }
+
+    @Test("appends: a new fact is inserted, the same again a duplicate, another content under its id a conflict settled the domain's way")
+    func appendOutcomes() async throws {
+        try await withStore { store in
+            let ana = try phone("0812-1111-2222")
+            let first = try message("wa/1", from: ana, on: .whatsApp, at: jan2024, summary: "halo")
+            #expect(try await store.appendFacts([[first]], conflicts: .convergent) == [.inserted])
+            #expect(try await store.appendFacts([[first]], conflicts: .convergent) == [.duplicate])
+            #expect(try await store.containsFact(first.id))
+            #expect(try await store.lastFactPosition() == 1)
+
+            // Another content under the same id: the smaller canonical encoding stays, whichever came first.
+            let other = try message("wa/1", from: ana, on: .whatsApp, at: jan2024, summary: "zzz")
+            let winner = [first, other].min { $0.canonicalDescription.utf8.lexicographicallyPrecedes($1.canonicalDescription.utf8) }!
+            let outcome = try await store.appendFacts([[other]], conflicts: .convergent)
+            #expect(outcome == [.conflict(replaced: winner == other)])
+            #expect(try await store.facts(mentioning: ana) == [winner])
+            // keepStored never replaces.
+            let third = try message("wa/1", from: ana, on: .whatsApp, at: jan2024, summary: "aaa")
+            #expect(try await store.appendFacts([[third]], conflicts: .keepStored) == [.conflict(replaced: false)])
+            #expect(try await store.facts(mentioning: ana) == [winner])
+        }
+    }
+
+    @Test("keepStored: a request whose first fact is stored is a retry and stores none of its other facts")
+    func retriedRequest() async throws {
+        try await withStore { store in
+            let ana = try phone("0812-1111-2222")
+            let budi = try phone("0813-3333-4444")
+            let push = try message("wa/2", from: ana, on: .whatsApp, at: jan2024)
+            let stated = try link("wa/2/link", ana, budi, at: jan2024)
+            #expect(try await store.appendFacts([[push]], conflicts: .keepStored) == [.inserted])
+            #expect(try await store.appendFacts([[push, stated]], conflicts: .keepStored) == [.duplicate, .duplicate])
+            #expect(try await !store.containsFact(stated.id))
+        }
+    }
+
+    @Test("two nodes pushing the same facts at the same moment store each once")
+    func twoNodesAtOnce() async throws {
+        try await withCluster { cluster in
+            let location = try PostgresLocation(url: cluster.url)
+            let nodes = [try await PostgresStore.open(location), try await PostgresStore.open(location)]
+            let ana = try phone("0812-1111-2222")
+            let facts = try (0..<200).map { try message("wa/\($0)", from: ana, on: .whatsApp, at: jan2024 + Int64($0)) }
+            let outcomes = try await withThrowingTaskGroup(of: [IngestOutcome].self) { group in
+                for (n, node) in nodes.enumerated() {
+                    // Each node pushes every fact, one request each, in its own order, several at once.
+                    let order = n == 0 ? facts : facts.reversed()
+                    for chunk in stride(from: 0, to: order.count, by: 20).map({ Array(order[$0..<min($0 + 20, order.count)]) }) {
+                        group.addTask { try await node.appendFacts(chunk.map { [$0] }, conflicts: .keepStored) }
+                    }
+                }
+                var all: [IngestOutcome] = []
+                for try await result in group { all += result }
+                return all
+            }
+            #expect(outcomes.count { $0 == .inserted } == facts.count)
+            #expect(outcomes.count { $0 == .duplicate } == facts.count)
+            #expect(try await nodes[1].lastFactPosition() >= Int64(facts.count))
+            #expect(try await nodes[0].facts(mentioning: ana).count == facts.count)
+            for node in nodes { await node.close() }
+        }
+    }
+
+    // MARK: Helpers
+
+    private func withCluster(_ body: (PostgresTestCluster) async throws -> Void) async throws {
+        let cluster = try PostgresTestCluster.start()
+        do {
+            try await body(cluster)
+        } catch {
+            cluster.stop()
+            throw error
+        }
+        cluster.stop()
+    }
+
+    private func withStore(_ body: (PostgresStore) async throws -> Void) async throws {
+        try await withCluster { cluster in
+            let store = try await PostgresStore.open(try PostgresLocation(url: cluster.url))
+            do {
+                try await body(store)
+            } catch {
+                await store.close()
+                throw error
+            }
+            await store.close()
+        }
+    }
+
+    private func withClient(_ cluster: PostgresTestCluster, _ body: (PostgresClient) async throws -> Void) async throws {
+        let client = PostgresClient(
+            configuration: PostgresClient.Configuration(
+                host: "127.0.0.1", port: cluster.port, username: PostgresTestCluster.user, password: nil,
+                database: PostgresTestCluster.database, tls: .disable))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            try await body(client)
+            group.cancelAll()
+        }
+    }
+}

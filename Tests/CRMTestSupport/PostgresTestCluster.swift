@@ -1,0 +1,143 @@
+import Foundation
+
+/// A throwaway PostgreSQL server of a test's own: `initdb` in a new temporary directory, started on a free loopback
+/// port with its socket in that directory, and stopped and removed by ``stop()``. PostgreSQL refuses to run as root,
+/// so when the tests run as root its programs run as the `postgres` user that Debian's package creates (through
+/// `runuser`). Nothing is skipped when PostgreSQL is missing: ``start(options:)`` throws and says how to install it.
+public final class PostgresTestCluster: Sendable {
+    /// The role the tests connect as: the cluster's superuser, trusted on loopback without a password.
+    public static let user = "crm"
+    /// The database made with the cluster.
+    public static let database = "postgres"
+
+    /// The directory holding the data directory, the socket and the server's log.
+    public let directory: String
+    /// The loopback port the server listens on.
+    public let port: Int
+    private let binaries: String
+
+    private init(directory: String, port: Int, binaries: String) {
+        self.directory = directory
+        self.port = port
+        self.binaries = binaries
+    }
+
+    /// `postgres://crm@127.0.0.1:PORT/postgres`.
+    public var url: String { "postgres://\(Self.user)@127.0.0.1:\(port)/\(Self.database)" }
+
+    /// Makes and starts a cluster; `options` are extra server settings (`-c name=value`).
+    ///
+    /// - Throws: ``PostgresTestClusterError`` when PostgreSQL is not installed or a step fails, with its output.
+    public static func start(options: [String: String] = [:]) throws -> PostgresTestCluster {
+        let binaries = try findBinaries()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crm-pg-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        if getuid() == 0 { try handToPostgresUser(directory) }
+        let data = "\(directory)/data"
+        do {
+            try run(
+                "\(binaries)/initdb",
+                ["-D", data, "-U", user, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], in: directory)
+            let port = try freePort()
+            var settings = ["listen_addresses": "127.0.0.1", "port": "\(port)", "unix_socket_directories": directory]
+            settings.merge(options) { _, new in new }
+            let serverOptions = settings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }.joined(separator: " ")
+            try run(
+                "\(binaries)/pg_ctl", ["-D", data, "-l", "\(directory)/server.log", "-w", "-t", "60", "-o", serverOptions, "start"],
+                in: directory)
+            return PostgresTestCluster(directory: directory, port: port, binaries: binaries)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    /// Stops the server at once (no checkpoint: the data is thrown away) and removes its directory.
+    public func stop() {
+        try? Self.run("\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "-w", "stop"], in: directory)
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The server's log so far, for a failing test's message.
+    public var log: String {
+        (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""
+    }
+
+    // MARK: Steps
+
+    /// The newest installed PostgreSQL's programs (Debian keeps them in /usr/lib/postgresql/VERSION/bin).
+    private static func findBinaries() throws -> String {
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+            .compactMap(Int.init).sorted(by: >)
+        for version in versions where FileManager.default.isExecutableFile(atPath: "\(root)/\(version)/bin/initdb") {
+            return "\(root)/\(version)/bin"
+        }
+        throw PostgresTestClusterError(
+            "PostgreSQL is not installed (no \(root)/VERSION/bin/initdb): run tools/install-deps, which installs Debian's "
+                + "postgresql package, or apt-get install -y postgresql")
+    }
+
+    /// Gives `directory` to the `postgres` user, which the server runs as when the tests run as root.
+    private static func handToPostgresUser(_ directory: String) throws {
+        guard let account = getpwnam("postgres") else {
+            throw PostgresTestClusterError(
+                "the tests run as root and there is no postgres user to run PostgreSQL as: install Debian's postgresql "
+                    + "package (tools/install-deps), which creates it")
+        }
+        guard chown(directory, account.pointee.pw_uid, account.pointee.pw_gid) == 0 else {
+            throw PostgresTestClusterError("cannot give \(directory) to the postgres user: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Runs a PostgreSQL program to its end (as the postgres user when root); throws with its output when it fails.
+    private static func run(_ program: String, _ arguments: [String], in directory: String) throws {
+        let process = ChildProcess()
+        if getuid() == 0 {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", "postgres", "--", program] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = arguments
+        }
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+            throw PostgresTestClusterError(
+                "\((program as NSString).lastPathComponent) \(arguments.joined(separator: " ")) failed: \(text)")
+        }
+    }
+
+    /// A loopback port nothing listens on now (the kernel's choice for a socket bound to port 0).
+    private static func freePort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw PostgresTestClusterError("cannot open a socket to find a free port") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(socket, address, length) == 0 && getsockname(socket, address, &length) == 0
+            }
+        }
+        guard bound else { throw PostgresTestClusterError("cannot bind a socket to find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Why a test's PostgreSQL cluster could not be made or started, and what to do.
+public struct PostgresTestClusterError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
