@@ -12,12 +12,7 @@ struct PostgresClusterTests {
         let cluster = try PostgresTestCluster.start()
         var stopped = false
         defer { if !stopped { cluster.stop() } }
-        let client = PostgresClient(
-            configuration: PostgresClient.Configuration(
-                host: "127.0.0.1", port: cluster.port, username: PostgresTestCluster.user, password: nil,
-                database: PostgresTestCluster.database, tls: .disable))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
+        try await withPostgresClient(cluster) { client in
             var versions: [Int] = []
             for try await (version, user) in try await client.query(
                 "SELECT current_setting('server_version_num')::int, current_user::text"
@@ -37,7 +32,6 @@ struct PostgresClusterTests {
                 names.append(stored)
             }
             #expect(names == [name])
-            group.cancelAll()
         }
         cluster.stop()
         stopped = true

@@ -62,7 +62,7 @@ struct PostgresStoreTests {
             let location = try PostgresLocation(url: cluster.url)
             let store = try await PostgresStore.open(location)
             await store.close()
-            try await withClient(cluster) { client in
+            try await withPostgresClient(cluster) { client in
                 try await client.query("INSERT INTO schema_migrations (version, name) VALUES (99, 'from the future')")
             }
             await #expect {
@@ -194,15 +194,4 @@ struct PostgresStoreTests {
         }
     }
 
-    private func withClient(_ cluster: PostgresTestCluster, _ body: (PostgresClient) async throws -> Void) async throws {
-        let client = PostgresClient(
-            configuration: PostgresClient.Configuration(
-                host: "127.0.0.1", port: cluster.port, username: PostgresTestCluster.user, password: nil,
-                database: PostgresTestCluster.database, tls: .disable))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            try await body(client)
-            group.cancelAll()
-        }
-    }
 }
