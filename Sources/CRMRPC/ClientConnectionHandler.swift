@@ -52,7 +52,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ConnectionHandling {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        connectionGone()
+        connectionGone(closedHere: false)
         self.context = nil
         // The ref holds this handler: kept, it would keep the handler (and all it holds) alive for ever.
         ref = nil
@@ -85,7 +85,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ConnectionHandling {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        connectionGone()
+        connectionGone(closedHere: false)
         context.fireChannelInactive()
     }
 
@@ -445,7 +445,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ConnectionHandling {
     }
 
     /// Fails everything still open: the connection is closed or closing.
-    func connectionGone() {
+    func connectionGone(closedHere: Bool) {
         core.close()
         timer.cancel()
         reportUnusable()

@@ -20,8 +20,9 @@ protocol ConnectionHandling: AnyObject {
     func expired(_ expiry: ConnectionCore<Stream>.Expiry)
     /// A connection error: GOAWAY with its status where the role sends one, then close.
     func fail(_ failure: ConnectionFailure)
-    /// The connection is closed or closing: stop the timers and end every call still open.
-    func connectionGone()
+    /// The connection is closed or closing: stop the timers and end every call still open. `closedHere`: this end
+    /// closed it (a connection error, the idle timeout, a shutdown), rather than the peer or the network.
+    func connectionGone(closedHere: Bool)
 }
 
 extension ConnectionHandling {
@@ -110,7 +111,7 @@ extension ConnectionHandling {
     func closeChannel(afterError: Bool) {
         guard let context, !core.isClosed else { return }
         flush()
-        connectionGone()
+        connectionGone(closedHere: true)
         if afterError { context.closeAfterConnectionError() } else { context.close(promise: nil) }
     }
 }

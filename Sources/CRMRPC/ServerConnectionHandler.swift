@@ -73,21 +73,23 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ConnectionHandling {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        connectionGone()
+        connectionGone(closedHere: false)
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        connectionGone()
+        connectionGone(closedHere: false)
         self.context = nil
         // The ref holds this handler: kept, it would keep the handler (and all it holds) alive for ever.
         ref = nil
     }
 
-    func connectionGone() {
+    func connectionGone(closedHere: Bool) {
         core.close()
         timer.cancel()
-        let status = RPCStatus(code: .unavailable, message: "the connection closed before the call finished")
+        let status = RPCStatus(
+            code: .unavailable,
+            message: closedHere ? "the server closed the connection" : "the connection closed before the call finished")
         for stream in core.removeAll(failingWritesWith: status) { stream.call.close(status) }
     }
 
