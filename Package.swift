@@ -9,6 +9,7 @@
 //                      │   CRMTLS ── COpenSSL                │
 //                      └─────┴──────── CRMWire ──────────────┘ ── CRMProtoC (generated C) ── CProtobufC
 //
+// CRMPostgresStore (the PostgreSQL store, begun; postgres-nio) builds on CRMStore and is not used by crmd yet.
 // docs/ARCHITECTURE.md explains each target; tools/protogen, Fuzz/ and Benchmarks/grpc-peer are packages of their own.
 import PackageDescription
 
@@ -90,13 +91,19 @@ let package = Package(
         // loyalty, reports. No I/O.
         .target(name: "CRMDomain"),
 
-        // Persistence of the domain: SQLite through GRDB; PostgreSQL through postgres-nio (its first part: the fact log).
+        // Persistence of the domain: SQLite through GRDB.
         .target(
             name: "CRMStore",
+            dependencies: ["CRMDomain", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+
+        // The store on PostgreSQL through postgres-nio, for several crmd nodes on one database (its first part: the
+        // fact log). Its own target, so that what does not use it (the fuzz targets, the tools) does not build it.
+        .target(
+            name: "CRMPostgresStore",
             dependencies: [
-                "CRMDomain", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
+                "CRMStore", "CRMDomain", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -242,7 +249,8 @@ let package = Package(
         .testTarget(
             name: "CRMStoreTests",
             dependencies: [
-                "CRMStore", "CRMDomain", "CRMDataset", "CRMTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CRMStore", "CRMPostgresStore", "CRMDomain", "CRMDataset", "CRMTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         // The services end to end: a real server over TLS on loopback with real tokens and SQLite.

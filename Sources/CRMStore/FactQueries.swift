@@ -1,4 +1,4 @@
-import CRMDomain
+package import CRMDomain
 import Foundation
 import GRDB
 
@@ -50,7 +50,7 @@ struct FactQueries {
 
 extension StoredFactRow {
     /// The fact, or ``StoreError/corruptFact(id:reason:)``.
-    func decoded(handles: HandleCache = HandleCache()) throws(StoreError) -> Fact {
+    package func decoded(handles: HandleCache = HandleCache()) throws(StoreError) -> Fact {
         do { return try decode(handles: handles) } catch { throw .corruptFact(id: id, reason: error.description) }
     }
 }

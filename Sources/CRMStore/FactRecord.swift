@@ -1,8 +1,8 @@
-import CRMDomain
-import Foundation
+package import CRMDomain
+package import Foundation
 
 /// The kind of a stored fact: the `kind` column of `facts` and `fact_keys`, and the tag byte of its encoding.
-enum FactKind: Int64, Sendable, CaseIterable {
+package enum FactKind: Int64, Sendable, CaseIterable {
     case interaction = 1
     case identityLink = 2
     case identityUnlink = 3
@@ -15,7 +15,7 @@ enum FactKind: Int64, Sendable, CaseIterable {
     case delayNoticeSent = 10
     case returnInspection = 11
 
-    init(_ payload: FactPayload) {
+    package init(_ payload: FactPayload) {
         switch payload {
         case .interaction: self = .interaction
         case .identityLink: self = .identityLink
@@ -34,9 +34,9 @@ enum FactKind: Int64, Sendable, CaseIterable {
 
 /// The lookup keys of facts in the `fact_keys` table. Every key is a property of the fact itself (never of other
 /// facts), so the index is the same whatever order facts arrived in.
-enum FactKey {
+package enum FactKey {
     /// Facts that mention a handle (any kind).
-    static func handle(_ h: Handle) -> String { "h/" + h.canonical }
+    package static func handle(_ h: Handle) -> String { "h/" + h.canonical }
     /// Order records, tracking events and delay notices of an order.
     static func order(_ number: OrderNumber) -> String { "o/" + number.rawValue }
     static func order(_ number: String) -> String { "o/" + number }
@@ -65,14 +65,14 @@ enum FactKey {
 
 /// A fact made ready for the writer on the caller's task: encoded, keyed and checked against the store's limits,
 /// so the single writer only writes.
-struct PreparedFact: Sendable {
-    let fact: Fact
-    let kind: FactKind
-    let sourceCode: UInt8
-    let payload: Data
-    let keys: [String]
+package struct PreparedFact: Sendable {
+    package let fact: Fact
+    package let kind: FactKind
+    package let sourceCode: UInt8
+    package let payload: Data
+    package let keys: [String]
 
-    init(_ fact: Fact, index: Int, limits: StoreLimits) throws(StoreError) {
+    package init(_ fact: Fact, index: Int, limits: StoreLimits) throws(StoreError) {
         let bytes: [UInt8]
         do { bytes = try FactCodec.encode(fact.payload) } catch { throw .invalidFact(index: index, id: fact.id.rawValue, reason: error.description) }
         guard bytes.count <= limits.maximumFactBytes else {
@@ -91,14 +91,22 @@ struct PreparedFact: Sendable {
 }
 
 /// A fact row as read back: enough to decode it, and its arrival sequence number.
-struct StoredFactRow: Sendable {
-    let seq: Int64
-    let id: String
-    let observedAt: Int64
-    let sourceCode: UInt8
-    let payload: Data
+package struct StoredFactRow: Sendable {
+    package let seq: Int64
+    package let id: String
+    package let observedAt: Int64
+    package let sourceCode: UInt8
+    package let payload: Data
 
-    func decode(handles: HandleCache = HandleCache()) throws(FactDecodingError) -> Fact {
+    package init(seq: Int64, id: String, observedAt: Int64, sourceCode: UInt8, payload: Data) {
+        self.seq = seq
+        self.id = id
+        self.observedAt = observedAt
+        self.sourceCode = sourceCode
+        self.payload = payload
+    }
+
+    package func decode(handles: HandleCache = HandleCache()) throws(FactDecodingError) -> Fact {
         do {
             return try payload.withUnsafeBytes { raw in
                 try FactCodec.decodeFact(id: id, observedAt: observedAt, sourceCode: sourceCode, bytes: raw, handles: handles)
@@ -115,14 +123,14 @@ struct StoredFactRow: Sendable {
 /// is a duplicate; a different content is a conflict, settled under ``ConflictPolicy/convergent`` by keeping the fact
 /// with the smaller canonical encoding, whichever arrived first, and under ``ConflictPolicy/keepStored`` by keeping the
 /// stored one.
-enum StoredFactResolution {
+package enum StoredFactResolution {
     case duplicate
     /// A conflict; the stored fact stays.
     case keepStored
     /// A conflict; the new fact replaces `old`.
     case replace(old: Fact)
 
-    init(_ new: PreparedFact, stored: StoredFactRow, conflicts: ConflictPolicy, handles: HandleCache) throws(FactDecodingError) {
+    package init(_ new: PreparedFact, stored: StoredFactRow, conflicts: ConflictPolicy, handles: HandleCache) throws(FactDecodingError) {
         if stored.observedAt == new.fact.observedAt && stored.sourceCode == new.sourceCode && stored.payload == new.payload {
             self = .duplicate
             return

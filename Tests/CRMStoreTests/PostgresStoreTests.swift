@@ -3,6 +3,7 @@ import CRMTestSupport
 import Foundation
 import PostgresNIO
 import Testing
+@testable import CRMPostgresStore
 @testable import CRMStore
 
 /// The PostgreSQL store's first part (opening, migrations, the fact log) on a cluster each test starts for itself.

@@ -1,4 +1,5 @@
 public import CRMDomain
+public import CRMStore
 import Foundation
 public import Logging
 import NIOSSL
