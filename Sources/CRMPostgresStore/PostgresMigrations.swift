@@ -35,5 +35,40 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX fact_keys_by_fact ON fact_keys (fact_seq)",
             ]),
+        Migration(
+            name: "v2_audit_tokens_notices",
+            statements: [
+                """
+                CREATE TABLE audit_log (
+                    seq bigserial PRIMARY KEY,           -- one trail for every node, in commit order of the sequence
+                    at bigint NOT NULL,
+                    actor text NOT NULL,
+                    action text NOT NULL,
+                    subject text NOT NULL,
+                    detail text NOT NULL
+                )
+                """,
+                "CREATE INDEX audit_by_subject ON audit_log (subject, seq)",
+                """
+                CREATE TABLE access_tokens (
+                    digest bytea PRIMARY KEY,            -- SHA-256 of the token; the token is never stored
+                    principal text NOT NULL,
+                    role text NOT NULL,
+                    created_at bigint NOT NULL,
+                    expires_at bigint,
+                    revoked_at bigint,
+                    team text,
+                    customer_id text
+                )
+                """,
+                """
+                CREATE TABLE sent_notices (
+                    notice_id text PRIMARY KEY,          -- deterministic: recording it once is sending it once
+                    subject text NOT NULL,
+                    sent_at bigint NOT NULL
+                )
+                """,
+                "CREATE INDEX sent_notices_by_time ON sent_notices (sent_at, notice_id)",
+            ]),
     ]
 }

@@ -145,6 +145,24 @@ public final class PostgresStore: Sendable {
         return version
     }
 
+    // MARK: Statements
+
+    /// Runs one statement and returns its rows.
+    func read(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+        try await client.query(query, logger: logger)
+    }
+
+    /// Runs one statement whose rows do not matter.
+    func write(_ query: PostgresQuery) async throws {
+        try await client.query(query, logger: logger)
+    }
+
+    /// Runs `body` in one transaction on one connection.
+    func withTransaction(_ body: (PostgresConnection, Logger) async throws -> Void) async throws {
+        let logger = self.logger
+        try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
+    }
+
     // MARK: Facts
 
     /// Appends the facts of `requests` in one transaction and says, per fact, what happened to it, with the same rules

@@ -40,6 +40,12 @@ public struct SentNotice: Sendable, Hashable {
     public let subject: String
     /// When it was sent, Unix ms.
     public let at: Int64
+
+    package init(id: String, subject: String, at: Int64) {
+        self.id = id
+        self.subject = subject
+        self.at = at
+    }
 }
 
 extension SQLiteStore {

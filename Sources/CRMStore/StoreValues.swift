@@ -161,6 +161,11 @@ public struct AuditRecord: Sendable, Hashable {
     public let sequence: Int64
     /// The entry.
     public let entry: AuditEntry
+
+    package init(sequence: Int64, entry: AuditEntry) {
+        self.sequence = sequence
+        self.entry = entry
+    }
 }
 
 /// An access token's record. Only a digest of the token is stored (the caller hashes, for example with SHA-256), so a

@@ -169,6 +169,65 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("two nodes share one token registry, one audit trail and one record of sent notices")
+    func sharedRecords() async throws {
+        try await withCluster { cluster in
+            let location = try PostgresLocation(url: cluster.url)
+            let a = try await PostgresStore.open(location)
+            let b = try await PostgresStore.open(location)
+
+            // A token issued on one node works on the other; revoked on one, it is refused by the other's next check.
+            let token = AccessTokenRecord(
+                digest: Array(repeating: 7, count: 32), principal: "sari", role: "agent", createdAt: jan2024,
+                expiresAt: nil, team: "sales")
+            try await a.saveToken(token)
+            #expect(try await b.token(digest: token.digest) == token)
+            #expect(try await b.revokeToken(digest: token.digest, at: jan2024 + 5))
+            #expect(try await a.token(digest: token.digest)?.revokedAt == jan2024 + 5)
+            #expect(try await !a.revokeToken(digest: Array(repeating: 9, count: 32), at: jan2024))
+            #expect(try await a.allTokens().map(\.principal) == ["sari"])
+
+            // One trail: entries from both nodes at once, each once, in one sequence.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (n, node) in [a, b].enumerated() {
+                    for i in 0..<20 {
+                        group.addTask {
+                            try await node.appendAudit([
+                                AuditEntry(at: jan2024, actor: "node\(n)", action: "Push", subject: i % 2 == 0 ? "cus_even" : "cus_odd", detail: "\(i)")
+                            ])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let trail = try await a.auditEntries(subject: nil, after: nil, limit: 100)
+            #expect(trail.count == 40)
+            #expect(trail.map(\.sequence) == trail.map(\.sequence).sorted())
+            let even = try await b.auditEntries(subject: "cus_even", after: nil, limit: 100)
+            #expect(even.count == 20)
+            let page = try await b.auditEntries(subject: "cus_even", after: even[9].sequence, limit: 100)
+            #expect(page.map(\.sequence) == Array(even[10...].map(\.sequence)))
+
+            // A notice both nodes would send is recorded by one of them: that one sends it.
+            let recorded = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for node in [a, b, a, b] {
+                    group.addTask { try await node.recordNoticeSent("sla/K-1/first-response", subject: "K-1", at: jan2024) }
+                }
+                var results: [Bool] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+            #expect(recorded.count { $0 } == 1)
+            #expect(try await b.noticeSent("sla/K-1/first-response"))
+            #expect(try await b.recordNoticeSent("sla/K-2/resolution", subject: "K-2", at: jan2024 + 1))
+            let notices = try await a.sentNotices(since: jan2024, after: nil, limit: 10)
+            #expect(notices.map(\.id) == ["sla/K-1/first-response", "sla/K-2/resolution"])
+            #expect(try await a.sentNotices(since: jan2024, after: notices[0], limit: 10).map(\.id) == ["sla/K-2/resolution"])
+            await a.close()
+            await b.close()
+        }
+    }
+
     // MARK: Helpers
 
     private func withCluster(_ body: (PostgresTestCluster) async throws -> Void) async throws {
