@@ -302,12 +302,23 @@ public final class PostgresStore: Sendable {
 
     /// The facts filed under `handle` (every fact that mentions it), in time order then id.
     public func facts(mentioning handle: Handle) async throws -> [Fact] {
+        try await facts(filedUnder: FactKey.handle(handle), kinds: FactKind.allCases)
+    }
+
+    /// The return-inspection facts of a complaint, oldest check first (as ``Store/returnInspections(of:)``).
+    public func returnInspections(of complaint: ComplaintID) async throws -> [Fact] {
+        try await facts(filedUnder: FactKey.complaint(complaint), kinds: [.returnInspection]).sorted { $0.precedence < $1.precedence }
+    }
+
+    /// The facts of `kinds` filed under `key` in `fact_keys`, in time order then id.
+    private func facts(filedUnder key: String, kinds: [FactKind]) async throws -> [Fact] {
         var facts: [Fact] = []
         let handles = HandleCache()
+        let codes = kinds.map { Int16($0.rawValue) }
         for try await (id, observedAt, source, payload) in try await client.query(
             """
             SELECT f.fact_id, f.observed_at, f.source, f.payload FROM fact_keys k JOIN facts f ON f.seq = k.fact_seq
-            WHERE k.key = \(FactKey.handle(handle)) ORDER BY k.observed_at, k.fact_id
+            WHERE k.key = \(key) AND k.kind = ANY(\(codes)) ORDER BY k.observed_at, k.fact_id
             """, logger: logger
         ).decode((String, Int64, Int16, Data).self) {
             let row = StoredFactRow(seq: 0, id: id, observedAt: observedAt, sourceCode: UInt8(truncatingIfNeeded: source), payload: payload)

@@ -41,7 +41,7 @@ package enum FactKey {
     static func order(_ number: OrderNumber) -> String { "o/" + number.rawValue }
     static func order(_ number: String) -> String { "o/" + number }
     /// Openings and steps of a complaint.
-    static func complaint(_ id: ComplaintID) -> String { "k/" + id.rawValue }
+    package static func complaint(_ id: ComplaintID) -> String { "k/" + id.rawValue }
     static func complaint(_ id: String) -> String { "k/" + id }
     /// Every rating, by time (for reports).
     static let ratings = "ratings"

@@ -129,6 +129,23 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("a complaint's return inspections are read back by complaint, oldest check first")
+    func returnInspections() async throws {
+        try await withStore { store in
+            func check(_ id: String, at: Int64, accepted: Int64) throws -> Fact {
+                try fact(id, at: at, source: .agent, .returnInspection(ReturnInspection(
+                    complaintID: ComplaintID("K-7"), orderNumber: OrderNumber("ORD-7"), verdict: .partial,
+                    items: [InspectedItem(sku: "SKU-1", returned: 2, accepted: accepted, finding: "")],
+                    localShippingCost: 15_000, receivedAt: nil, inspectedBy: "gudang", notes: "")))
+            }
+            let later = try check("qc/2", at: jan2024 + day, accepted: 2)
+            let earlier = try check("qc/1", at: jan2024, accepted: 1)
+            _ = try await store.appendFacts([[later], [earlier]], conflicts: .convergent)
+            #expect(try await store.returnInspections(of: ComplaintID("K-7")) == [earlier, later])
+            #expect(try await store.returnInspections(of: ComplaintID("K-8")).isEmpty)
+        }
+    }
+
     @Test("keepStored: a request whose first fact is stored is a retry and stores none of its other facts")
     func retriedRequest() async throws {
         try await withStore { store in
