@@ -76,7 +76,7 @@ public struct Fact: Sendable, Hashable {
     /// Which of two facts with the same id to keep: ids are idempotency keys, so two different facts sharing one
     /// is an adapter bug; keeping the one with the smaller ``canonicalDescription`` makes the choice independent of
     /// which arrived first.
-    static func keep(_ existing: Fact, or candidate: Fact) -> Fact {
+    public static func keep(_ existing: Fact, or candidate: Fact) -> Fact {
         if existing == candidate { return existing }
         return candidate.canonicalDescription.utf8.lexicographicallyPrecedes(existing.canonicalDescription.utf8) ? candidate : existing
     }

@@ -106,7 +106,7 @@ public final class PostgresStore: Sendable {
 
     /// Applies the migrations the database lacks, in order, one node at a time (a transaction-scoped advisory lock).
     private func migrate() async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await withTransaction { connection, logger in
             try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockKey))", logger: logger)
             try await connection.query(
                 """
@@ -137,9 +137,7 @@ public final class PostgresStore: Sendable {
     /// The schema version the database is at.
     public func schemaVersion() async throws -> Int {
         var version = 0
-        for try await value in try await client.query("SELECT coalesce(max(version), 0) FROM schema_migrations", logger: logger)
-            .decode(Int.self)
-        {
+        for try await value in try await read("SELECT coalesce(max(version), 0) FROM schema_migrations").decode(Int.self) {
             version = value
         }
         return version
@@ -157,10 +155,12 @@ public final class PostgresStore: Sendable {
         try await client.query(query, logger: logger)
     }
 
-    /// Runs `body` in one transaction on one connection.
-    func withTransaction(_ body: (PostgresConnection, Logger) async throws -> Void) async throws {
+    /// Runs `body` in one transaction on one connection; it is rolled back when `body` throws.
+    func withTransaction<Result: Sendable>(
+        _ body: (PostgresConnection, Logger) async throws -> Result
+    ) async throws -> Result {
         let logger = self.logger
-        try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
+        return try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
     }
 
     // MARK: Facts
@@ -188,11 +188,10 @@ public final class PostgresStore: Sendable {
             next += request.count
         }
         let requestStarts = starts
-        let logger = self.logger
         // Every append first locks its facts' ids, in one order for all (transaction-scoped advisory locks): two nodes
         // appending overlapping facts then wait for each other instead of deadlocking on the unique index.
         let locks = Array(Set(prepared.map { Self.lockKey($0.fact.id) })).sorted()
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await withTransaction { connection, logger in
             try await connection.query("SELECT pg_advisory_xact_lock(k) FROM unnest(\(locks)::bigint[]) AS k", logger: logger)
             var outcomes: [IngestOutcome] = []
             var retried = false
@@ -285,7 +284,7 @@ public final class PostgresStore: Sendable {
     /// Whether a fact with id `id` is stored.
     public func containsFact(_ id: FactID) async throws -> Bool {
         var found = false
-        for try await _ in try await client.query("SELECT 1 FROM facts WHERE fact_id = \(id.rawValue)", logger: logger) {
+        for try await _ in try await read("SELECT 1 FROM facts WHERE fact_id = \(id.rawValue)") {
             found = true
         }
         return found
@@ -294,7 +293,7 @@ public final class PostgresStore: Sendable {
     /// The position of the newest fact in arrival order; 0 for an empty store.
     public func lastFactPosition() async throws -> Int64 {
         var position: Int64 = 0
-        for try await value in try await client.query("SELECT coalesce(max(seq), 0) FROM facts", logger: logger).decode(Int64.self) {
+        for try await value in try await read("SELECT coalesce(max(seq), 0) FROM facts").decode(Int64.self) {
             position = value
         }
         return position
@@ -315,11 +314,11 @@ public final class PostgresStore: Sendable {
         var facts: [Fact] = []
         let handles = HandleCache()
         let codes = kinds.map { Int16($0.rawValue) }
-        for try await (id, observedAt, source, payload) in try await client.query(
+        for try await (id, observedAt, source, payload) in try await read(
             """
             SELECT f.fact_id, f.observed_at, f.source, f.payload FROM fact_keys k JOIN facts f ON f.seq = k.fact_seq
             WHERE k.key = \(key) AND k.kind = ANY(\(codes)) ORDER BY k.observed_at, k.fact_id
-            """, logger: logger
+            """
         ).decode((String, Int64, Int16, Data).self) {
             let row = StoredFactRow(seq: 0, id: id, observedAt: observedAt, sourceCode: UInt8(truncatingIfNeeded: source), payload: payload)
             facts.append(try row.decoded(handles: handles))

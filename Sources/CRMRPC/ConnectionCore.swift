@@ -209,16 +209,17 @@ struct ConnectionCore<Stream: ConnectionStream> {
         if let check = liveness.keepaliveCheck, check <= now {
             let interval = limits.keepaliveInterval
             let quiet = now - lastReadTime
-            guard quiet >= interval else {
+            if quiet < interval {
+                // Heard from lately: look again when the interval since the last read is over.
                 liveness.keepaliveCheck = now + (interval - quiet)
-                return nil
-            }
-            liveness.keepaliveCheck = now + interval
-            if liveness.ping == nil {
+            } else if liveness.ping == nil {
+                liveness.keepaliveCheck = now + interval
                 let opaque = UInt64.random(in: 1...UInt64.max)
                 liveness.ping = (opaque, now + limits.keepaliveTimeout)
                 frames.appendControl(.ping, streamID: .connection, message: Ping(opaqueData: opaque, ack: false))
                 return .pingSent
+            } else {
+                liveness.keepaliveCheck = now + interval
             }
         }
         if let idle = liveness.idle, idle <= now {

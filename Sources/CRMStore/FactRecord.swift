@@ -119,9 +119,9 @@ package struct StoredFactRow: Sendable {
     }
 }
 
-/// What an append does with a fact whose id is already stored, by the domain's rule, in every store: the same content
-/// is a duplicate; a different content is a conflict, settled under ``ConflictPolicy/convergent`` by keeping the fact
-/// with the smaller canonical encoding, whichever arrived first, and under ``ConflictPolicy/keepStored`` by keeping the
+/// What an append does with a fact whose id is already stored, in every store: the same content is a duplicate; a
+/// different content is a conflict, settled under ``ConflictPolicy/convergent`` by the domain's `Fact.keep(_:or:)`
+/// (the smaller canonical encoding, whichever arrived first), and under ``ConflictPolicy/keepStored`` by keeping the
 /// stored one.
 package enum StoredFactResolution {
     case duplicate
@@ -138,9 +138,7 @@ package enum StoredFactResolution {
         let old = try stored.decode(handles: handles)
         if old == new.fact {
             self = .duplicate
-        } else if conflicts == .convergent,
-            new.fact.canonicalDescription.utf8.lexicographicallyPrecedes(old.canonicalDescription.utf8)
-        {
+        } else if conflicts == .convergent, Fact.keep(old, or: new.fact) == new.fact {
             self = .replace(old: old)
         } else {
             self = .keepStored

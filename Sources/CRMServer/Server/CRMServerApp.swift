@@ -191,10 +191,11 @@ public final class CRMServerApp: Service, Sendable {
                 try? await store.close()
                 throw error
             }
-            let sweeper = Sweeper(tasks: sweepingInBackground ? components.sweeps : [], logger: logger)
+            // Run as a service, the sweeper is a sibling of the server (run()); embedded, it runs in the background.
+            let sweeper: Sweeper? = sweepingInBackground ? Sweeper(tasks: components.sweeps, logger: logger) : nil
             let background = Task { [logger] in
                 await withDiscardingTaskGroup { group in
-                    group.addTask { await sweeper.run() }
+                    if let sweeper { group.addTask { await sweeper.run() } }
                     group.addTask { await Self.sampleGauges(server: server, store: store) }
                     group.addTask { await FreedMemory.releasePeriodically() }
                 }
