@@ -1,33 +1,20 @@
 import CRMDomain
-import GRDB
 
 /// The `customers` and `customer_name_words` rows: a customer's anchor, first sighting and current name, company
 /// and city, for search and listings.
-struct CustomerRecords {
-    let db: Database
-
-    private static let upsert = """
-        INSERT INTO customers (customer_id, anchor, first_seen_at) VALUES (?, ?, ?)
-        ON CONFLICT (customer_id) DO UPDATE SET anchor = excluded.anchor, first_seen_at = excluded.first_seen_at
-        """
-    private static let members = "SELECT handle FROM handles WHERE customer_id = ?"
-    private static let setFields = "UPDATE customers SET name = ?, company = ?, city = ? WHERE customer_id = ?"
-    private static let deleteWords = "DELETE FROM customer_name_words WHERE customer_id = ?"
-    private static let insertWord = "INSERT OR IGNORE INTO customer_name_words (word, customer_id) VALUES (?, ?)"
-    private static let anyHandle = "SELECT 1 FROM handles WHERE customer_id = ? LIMIT 1"
-    private static let deleteCustomer = "DELETE FROM customers WHERE customer_id = ?"
+struct CustomerRecords<Tables: StoreTables> {
+    let tables: Tables
 
     /// Writes the row of a (re)computed component and recomputes its fields.
     func write(component: IdentityComponent, firstSeenAt: Int64) throws {
-        try db.cachedStatement(sql: Self.upsert).execute(arguments: [component.id.rawValue, component.anchor.canonical, firstSeenAt])
+        try tables.saveCustomer(component.id.rawValue, anchor: component.anchor.canonical, firstSeenAt: firstSeenAt)
         try refreshFields(of: component.id.rawValue, members: component.handles)
     }
 
     /// Removes a customer that no longer has handles (it merged into another or split apart).
     func delete(_ id: String) throws {
-        guard try Int64.fetchOne(db.cachedStatement(sql: Self.anyHandle), arguments: [id]) == nil else { return }
-        try db.cachedStatement(sql: Self.deleteCustomer).execute(arguments: [id])
-        try db.cachedStatement(sql: Self.deleteWords).execute(arguments: [id])
+        guard try !tables.hasHandles(id) else { return }
+        try tables.deleteCustomer(id)
     }
 
     /// Recomputes name, company and city: per field, the observation with the greatest ``FactPrecedence`` among the
@@ -37,12 +24,11 @@ struct CustomerRecords {
         if let known {
             members = known
         } else {
-            members = try String.fetchAll(db.cachedStatement(sql: Self.members), arguments: [id]).map { try Handle(canonical: $0) }
+            members = try tables.members(of: id).map { try Handle(canonical: $0) }
         }
-        let queries = FactQueries(db: db)
         var winners: [ProfileField: Fact] = [:]
         for handle in members {
-            for fact in try queries.facts(key: FactKey.handle(handle), kinds: FactKind.fieldObservation.rawValue...FactKind.fieldObservation.rawValue) {
+            for fact in try tables.facts(key: FactKey.handle(handle), kinds: FactKind.fieldObservation.rawValue...FactKind.fieldObservation.rawValue) {
                 guard case let .fieldObservation(o) = fact.payload else { continue }
                 if winners[o.field].map({ $0.precedence < fact.precedence }) ?? true { winners[o.field] = fact }
             }
@@ -52,10 +38,7 @@ struct CustomerRecords {
             return o.value
         }
         let name = value(.name)
-        try db.cachedStatement(sql: Self.setFields).execute(arguments: [name, value(.company), value(.city), id])
-        try db.cachedStatement(sql: Self.deleteWords).execute(arguments: [id])
-        let insert = try db.cachedStatement(sql: Self.insertWord)
-        for word in NameWords.words(of: name ?? "") { try insert.execute(arguments: [word, id]) }
+        try tables.saveFields(of: id, name: name, company: value(.company), city: value(.city), nameWords: NameWords.words(of: name ?? ""))
     }
 }
 
@@ -78,31 +61,22 @@ enum NameWords {
 }
 
 /// The `orders` rows: the winning record of each order number and the status its tracking gives.
-struct OrderRecords {
-    let db: Database
-
-    private static let upsert = """
-        INSERT OR REPLACE INTO orders (order_number, customer_handle, record_fact_id, placed_at, estimated_delivery_at,
-            status, is_final, subtotal, total, delivered_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """
-    private static let delete = "DELETE FROM orders WHERE order_number = ?"
-    private static let owner = "SELECT customer_handle FROM orders WHERE order_number = ?"
+struct OrderRecords<Tables: StoreTables> {
+    let tables: Tables
 
     /// Recomputes an order's row; returns the handle its previous row named and the order's view now.
     func refresh(_ number: String) throws -> OrderChange {
-        let previous = try String.fetchOne(db.cachedStatement(sql: Self.owner), arguments: [number])
-        let facts = try FactQueries(db: db).facts(key: FactKey.order(number))
+        let previous = try tables.orderOwner(number)
+        let facts = try tables.facts(key: FactKey.order(number))
         guard let view = OrderAssembly.view(from: facts) else {
-            try db.cachedStatement(sql: Self.delete).execute(arguments: [number])
+            try tables.deleteOrder(number)
             return OrderChange(number: try OrderNumber(number), previousOwner: previous, view: nil)
         }
         let r = view.record
-        // The column holds the estimate in force; an order without one is never overdue, so it sorts after every time.
-        try db.cachedStatement(sql: Self.upsert).execute(arguments: [
-            number, r.customer.canonical, view.recordFactID.rawValue, r.placedAt, view.estimatedDeliveryAt ?? Int64.max, view.status.rawValue,
-            view.status.isFinal, r.subtotal, r.total, view.deliveredAt,
-        ])
+        try tables.saveOrder(OrderRow(
+            number: number, customerHandle: r.customer.canonical, recordFactID: view.recordFactID.rawValue, placedAt: r.placedAt,
+            estimatedDeliveryAt: view.estimatedDeliveryAt ?? Int64.max, status: view.status.rawValue, isFinal: view.status.isFinal,
+            subtotal: r.subtotal, total: r.total, deliveredAt: view.deliveredAt))
         return OrderChange(number: view.orderNumber, previousOwner: previous, view: view)
     }
 }
@@ -142,29 +116,21 @@ enum OrderAssembly {
 }
 
 /// The `complaints` rows: state and clocks folded from each complaint's opening and steps.
-struct ComplaintRecords {
-    let db: Database
-
-    private static let upsert = """
-        INSERT OR REPLACE INTO complaints (complaint_id, customer_handle, order_number, category, state, opened_at,
-            first_response_at, resolved_at, decided_at, refund_total)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """
-    private static let delete = "DELETE FROM complaints WHERE complaint_id = ?"
-    private static let owner = "SELECT customer_handle FROM complaints WHERE complaint_id = ?"
+struct ComplaintRecords<Tables: StoreTables> {
+    let tables: Tables
 
     /// Recomputes a complaint's row; returns the handle its previous row named and the complaint now.
     func refresh(_ id: String) throws -> ComplaintChange {
-        let previous = try String.fetchOne(db.cachedStatement(sql: Self.owner), arguments: [id])
-        let facts = try FactQueries(db: db).facts(key: FactKey.complaint(id))
+        let previous = try tables.complaintOwner(id)
+        let facts = try tables.facts(key: FactKey.complaint(id))
         guard let c = ComplaintAssembly.complaints(from: facts).first(where: { $0.id.rawValue == id }) else {
-            try db.cachedStatement(sql: Self.delete).execute(arguments: [id])
+            try tables.deleteComplaint(id)
             return ComplaintChange(id: try ComplaintID(id), previousOwner: previous, complaint: nil)
         }
-        try db.cachedStatement(sql: Self.upsert).execute(arguments: [
-            id, c.customer.canonical, c.orderNumber.rawValue, c.category.rawValue, c.state.rawValue, c.openedAt,
-            c.firstResponseAt, c.resolvedAt, c.decidedAt, c.decision?.refund.total,
-        ])
+        try tables.saveComplaint(ComplaintRow(
+            id: id, customerHandle: c.customer.canonical, orderNumber: c.orderNumber.rawValue, category: c.category.rawValue,
+            state: c.state.rawValue, openedAt: c.openedAt, firstResponseAt: c.firstResponseAt, resolvedAt: c.resolvedAt,
+            decidedAt: c.decidedAt, refundTotal: c.decision?.refund.total))
         return ComplaintChange(id: c.id, previousOwner: previous, complaint: c)
     }
 }

@@ -1,42 +1,36 @@
 import CRMDomain
-import GRDB
 
 /// Brings the derived tables up to date for what one append touched, inside the writer's transaction.
 ///
 /// The common case — an interaction from a handle already known, no earlier than its first sighting — touches no
 /// derived table: such a fact changes neither identity (which depends only on links, unlinks and first-seen times),
 /// nor names, orders or complaints. Its profile changes, but profiles are projected from the facts when read.
-struct DerivedState {
-    let db: Database
-
-    private static let handleRow = "SELECT first_seen_at FROM handles WHERE handle = ?"
-    private static let customerOfHandle = "SELECT customer_id FROM handles WHERE handle = ?"
+struct DerivedState<Tables: StoreTables> {
+    let tables: Tables
 
     /// Brings the derived tables up to date and says what changed, for the read model.
     func update(for touched: Touched) throws -> DerivedChanges {
         var seeds = touched.identitySeeds
-        let lookup = try db.cachedStatement(sql: Self.handleRow)
         for (handle, time) in touched.handleTimes where !seeds.contains(handle) {
             // A new handle, or an earlier first sighting (which can move the anchor and so the customer id).
-            if let firstSeen = try Int64.fetchOne(lookup, arguments: [handle.canonical]), firstSeen <= time { continue }
+            if let row = try tables.handleRow(handle.canonical), row.firstSeenAt <= time { continue }
             seeds.insert(handle)
         }
         var changes = DerivedChanges()
         if !seeds.isEmpty {
-            changes.identity = try IdentityMaintenance(db: db).recompute(seeds: seeds, touched: touched)
+            changes.identity = try IdentityMaintenance(tables: tables).recompute(seeds: seeds, touched: touched)
         }
-        let customers = CustomerRecords(db: db)
+        let customers = CustomerRecords(tables: tables)
         var fieldCustomers: Set<String> = []
-        let owner = try db.cachedStatement(sql: Self.customerOfHandle)
         for handle in touched.fieldHandles {
-            if let id = try String.fetchOne(owner, arguments: [handle.canonical]), !changes.identity.written.contains(id) {
+            if let id = try tables.handleRow(handle.canonical)?.customer, !changes.identity.written.contains(id) {
                 fieldCustomers.insert(id)
             }
         }
         for id in fieldCustomers.sorted() { try customers.refreshFields(of: id) }
-        let orders = OrderRecords(db: db)
+        let orders = OrderRecords(tables: tables)
         for number in touched.orders.sorted() { changes.orders.append(try orders.refresh(number)) }
-        let complaints = ComplaintRecords(db: db)
+        let complaints = ComplaintRecords(tables: tables)
         for id in touched.complaints.sorted() { changes.complaints.append(try complaints.refresh(id)) }
         return changes
     }
@@ -68,25 +62,16 @@ struct IdentityChanges {
 /// (connected by winning links): exactly what ``IdentityGraph/init(identityFacts:firstSeen:)`` needs to give the same
 /// customers as a resolution over every fact. It also covers every customer a seed belonged to before, because a
 /// pair whose winner changed has both its handles among the seeds.
-struct IdentityMaintenance {
-    let db: Database
-
-    private static let handleRow = "SELECT customer_id, first_seen_at FROM handles WHERE handle = ?"
-    private static let firstSeen = "SELECT MIN(observed_at) FROM fact_keys WHERE key = ?"
-    private static let upsertHandle = """
-        INSERT INTO handles (handle, customer_id, first_seen_at) VALUES (?, ?, ?)
-        ON CONFLICT (handle) DO UPDATE SET customer_id = excluded.customer_id, first_seen_at = excluded.first_seen_at
-        """
-    private static let deleteHandle = "DELETE FROM handles WHERE handle = ?"
+struct IdentityMaintenance<Tables: StoreTables> {
+    let tables: Tables
 
     /// Recomputes the area around `seeds`; says which customers were rewritten, which changed and which are gone.
     func recompute(seeds: Set<Handle>, touched: Touched) throws -> IdentityChanges {
-        let queries = FactQueries(db: db)
         var visited = seeds
         var queue = Array(seeds)
         var identityFacts: [FactID: Fact] = [:]
         while let handle = queue.popLast() {
-            let facts = try queries.facts(key: FactKey.handle(handle), kinds: FactKind.identity)
+            let facts = try tables.facts(key: FactKey.handle(handle), kinds: FactKind.identity)
             var winners: [HandlePair: Fact] = [:]
             for fact in facts {
                 identityFacts[fact.id] = fact
@@ -100,23 +85,21 @@ struct IdentityMaintenance {
             }
         }
 
-        let rowStatement = try db.cachedStatement(sql: Self.handleRow)
-        let countStatement = try db.cachedStatement(sql: Self.firstSeen)
         var firstSeen: [Handle: Int64] = [:]
         var previous: [Handle: String] = [:]
         var previousCustomers: Set<String> = []
         var gone: [Handle] = []
         for handle in visited {
-            let row = try Row.fetchOne(rowStatement, arguments: [handle.canonical])
+            let row = try tables.handleRow(handle.canonical)
             if let row {
-                previousCustomers.insert(row[0])
-                previous[handle] = row[0]
+                previousCustomers.insert(row.customer)
+                previous[handle] = row.customer
             }
             let time: Int64?
             if touched.firstSeenToRecount.contains(handle) {
-                time = try Int64.fetchOne(countStatement, arguments: [FactKey.handle(handle)])
+                time = try tables.earliestObservation(key: FactKey.handle(handle))
             } else {
-                let stored: Int64? = row?[1]
+                let stored = row?.firstSeenAt
                 let new = touched.handleTimes[handle]
                 time = [stored, new].compactMap { $0 }.min()
             }
@@ -125,12 +108,11 @@ struct IdentityMaintenance {
         for handle in gone {
             // A replaced fact was the last to name it: the handle no longer exists.
             visited.remove(handle)
-            try db.cachedStatement(sql: Self.deleteHandle).execute(arguments: [handle.canonical])
+            try tables.deleteHandle(handle.canonical)
         }
 
         let graph = IdentityGraph(identityFacts: identityFacts.values, firstSeen: firstSeen)
-        let upsert = try db.cachedStatement(sql: Self.upsertHandle)
-        let customers = CustomerRecords(db: db)
+        let customers = CustomerRecords(tables: tables)
         var changes = IdentityChanges()
         // Members each previous customer had: the area holds every handle of every customer a seed belonged to.
         var previousSize: [String: Int] = [:]
@@ -143,7 +125,7 @@ struct IdentityMaintenance {
             let same = previousSize[id] == component.handles.count && component.handles.allSatisfy { previous[$0] == id }
             if !same { changes.changed.insert(id) }
             for handle in component.handles {
-                try upsert.execute(arguments: [handle.canonical, id, firstSeen[handle] ?? 0])
+                try tables.saveHandle(handle.canonical, customer: id, firstSeenAt: firstSeen[handle] ?? 0)
             }
             try customers.write(component: component, firstSeenAt: firstSeen[component.anchor] ?? 0)
         }

@@ -1,6 +1,5 @@
 import CRMDomain
 import Foundation
-import GRDB
 
 /// What one append touched, so that only that part of the derived state is recomputed.
 struct Touched {
@@ -41,27 +40,20 @@ struct Touched {
 }
 
 /// Writes one append's facts and brings the derived tables up to date, inside the writer's transaction.
-struct FactWriter {
-    let db: Database
+package struct FactWriter<Tables: StoreTables> {
+    let tables: Tables
     /// Normalised handles, shared with the read model's decoding.
     var handles = HandleCache()
 
-    private static let insertFact = """
-        INSERT INTO facts (fact_id, kind, observed_at, source, payload) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (fact_id) DO NOTHING
-        """
-    private static let insertKey = "INSERT OR IGNORE INTO fact_keys (key, kind, observed_at, fact_id, fact_seq) VALUES (?, ?, ?, ?, ?)"
-    private static let deleteKey = "DELETE FROM fact_keys WHERE key = ? AND kind = ? AND observed_at = ? AND fact_id = ?"
-    private static let existing = "SELECT seq, fact_id, observed_at, source, payload FROM facts WHERE fact_id = ?"
-    private static let replace = "UPDATE facts SET kind = ?, observed_at = ?, source = ?, payload = ? WHERE seq = ?"
-    private static let handleRow = "SELECT customer_id, first_seen_at FROM handles WHERE handle = ?"
-
-    private static let insertAudit = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)"
+    package init(tables: Tables, handles: HandleCache = HandleCache()) {
+        self.tables = tables
+        self.handles = handles
+    }
 
     /// Appends the facts, brings the derived tables and the read model up to date, writes `audit` when anything was
     /// stored, and says what happened to each fact and whose it is. `requestStarts` are the indexes of the requests'
     /// first facts: with ``ConflictPolicy/keepStored`` a request whose first fact was stored already stores nothing.
-    func append(
+    package func append(
         _ facts: [PreparedFact], requestStarts: [Int], conflicts: ConflictPolicy, audit: [AppendAudit]
     ) throws -> AppendReceipt {
         var touched = Touched()
@@ -69,7 +61,6 @@ struct FactWriter {
         var inserted: [Fact] = []
         var replaced: [Fact] = []
         outcomes.reserveCapacity(facts.count)
-        let insert = try db.cachedStatement(sql: Self.insertFact)
         let starts = Set(requestStarts)
         var retried = false
         var skipped: Set<Int> = []
@@ -82,10 +73,8 @@ struct FactWriter {
                 skipped.insert(index)
                 continue
             }
-            let id = p.fact.id.rawValue
-            try insert.execute(arguments: [id, p.kind.rawValue, p.fact.observedAt, Int64(p.sourceCode), p.payload])
-            if db.changesCount > 0 {
-                try insertKeys(p.keys, kind: p.kind, fact: p.fact, seq: db.lastInsertedRowID)
+            if let position = try tables.insertFact(p) {
+                try tables.insertKeys(p.keys, kind: p.kind, fact: p.fact, position: position)
                 touched.add(p.fact)
                 inserted.append(p.fact)
                 outcomes.append(.inserted)
@@ -94,8 +83,8 @@ struct FactWriter {
                 if conflicts == .keepStored && starts.contains(index) { retried = true }
             }
         }
-        let changes = try DerivedState(db: db).update(for: touched)
-        var readModel = ReadModelMaintenance(db: db, handles: handles)
+        let changes = try DerivedState(tables: tables).update(for: touched)
+        var readModel = ReadModelMaintenance(tables: tables, handles: handles)
         try readModel.apply(changes, inserted: inserted, replaced: replaced)
         var customers: [CustomerID?] = []
         customers.reserveCapacity(facts.count)
@@ -108,24 +97,16 @@ struct FactWriter {
         }
         let receipt = AppendReceipt(outcomes: outcomes, customers: customers)
         if receipt.storedSomething && !audit.isEmpty {
-            let statement = try db.cachedStatement(sql: Self.insertAudit)
             for entry in audit {
                 let subject: String
                 switch entry.subject {
                 case let .text(text): subject = text
                 case let .customerOfFact(index): subject = customers.indices.contains(index) ? customers[index]?.rawValue ?? "" : ""
                 }
-                try statement.execute(arguments: [entry.at, entry.actor, entry.action, subject, entry.detail])
+                try tables.insertAudit(at: entry.at, actor: entry.actor, action: entry.action, subject: subject, detail: entry.detail)
             }
         }
         return receipt
-    }
-
-    private func insertKeys(_ keys: [String], kind: FactKind, fact: Fact, seq: Int64) throws {
-        let statement = try db.cachedStatement(sql: Self.insertKey)
-        for key in keys {
-            try statement.execute(arguments: [key, kind.rawValue, fact.observedAt, fact.id.rawValue, seq])
-        }
     }
 
     /// A fact whose id is already stored: a duplicate, or a conflict settled the domain's way (the smaller canonical
@@ -133,11 +114,9 @@ struct FactWriter {
     private func resolveExisting(
         _ p: PreparedFact, conflicts: ConflictPolicy, touched: inout Touched, replaced: inout [Fact]
     ) throws -> IngestOutcome {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.existing), arguments: [p.fact.id.rawValue]) else {
+        guard let stored = try tables.storedFact(id: p.fact.id.rawValue) else {
             throw StoreError.writeFailed(reason: "fact \(p.fact.id) was neither inserted nor found")
         }
-        let stored = StoredFactRow(
-            seq: row[0], id: row[1], observedAt: row[2], sourceCode: UInt8(truncatingIfNeeded: row[3] as Int64), payload: row[4])
         let old: Fact
         do {
             switch try StoredFactResolution(p, stored: stored, conflicts: conflicts, handles: handles) {
@@ -148,14 +127,9 @@ struct FactWriter {
         } catch {
             throw StoreError.corruptFact(id: stored.id, reason: error.description)
         }
-        try db.cachedStatement(sql: Self.replace).execute(
-            arguments: [p.kind.rawValue, p.fact.observedAt, Int64(p.sourceCode), p.payload, stored.seq])
-        let delete = try db.cachedStatement(sql: Self.deleteKey)
-        let oldKind = FactKind(old.payload)
-        for key in FactKey.keys(of: old) {
-            try delete.execute(arguments: [key, oldKind.rawValue, old.observedAt, old.id.rawValue])
-        }
-        try insertKeys(p.keys, kind: p.kind, fact: p.fact, seq: stored.seq)
+        try tables.replaceFact(at: stored.seq, with: p)
+        try tables.deleteKeys(FactKey.keys(of: old), kind: FactKind(old.payload), observedAt: old.observedAt, factID: old.id.rawValue)
+        try tables.insertKeys(p.keys, kind: p.kind, fact: p.fact, position: stored.seq)
         touched.add(old, replaced: true)
         touched.add(p.fact, replaced: true)
         replaced += [old, p.fact]

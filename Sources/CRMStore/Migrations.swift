@@ -164,8 +164,8 @@ struct ReadModelBackfill {
     func run() throws {
         let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customers") ?? 0
         guard total > 0 else { return }
-        let loader = ProfileLoader(db: db)
-        let rows = SummaryRows(db: db)
+        let loader = ProfileLoader(tables: SQLiteTables(db: db))
+        let rows = SummaryRows(tables: SQLiteTables(db: db))
         var done = 0
         progress?("read model", 0, total)
         let ids = try String.fetchCursor(db, sql: "SELECT customer_id FROM customers ORDER BY customer_id")

@@ -34,7 +34,7 @@ struct QualityCheckFactsMigration {
         }
         guard !facts.isEmpty else { return }
         // Each check its own request: a key already stored keeps its fact.
-        _ = try FactWriter(db: db).append(facts, requestStarts: Array(facts.indices), conflicts: .keepStored, audit: [])
+        _ = try FactWriter(tables: SQLiteTables(db: db)).append(facts, requestStarts: Array(facts.indices), conflicts: .keepStored, audit: [])
     }
 
     /// The fact of one audit detail; nil when it is not a check this format describes, or the domain refuses it.

@@ -1,51 +1,29 @@
-import CRMDomain
+package import CRMDomain
 import Foundation
-import GRDB
 
 /// The rows of `customer_summaries`: each customer's ``CustomerSummary``, encoded by ``SummaryCodec``.
-struct SummaryRows {
-    let db: Database
-
-    private static let select = "SELECT summary FROM customer_summaries WHERE customer_id = ?"
-    private static let selectByHandle = """
-        SELECT h.customer_id, s.summary FROM handles h LEFT JOIN customer_summaries s ON s.customer_id = h.customer_id
-        WHERE h.handle = ?
-        """
-    private static let upsert = """
-        INSERT INTO customer_summaries (customer_id, summary) VALUES (?, ?)
-        ON CONFLICT (customer_id) DO UPDATE SET summary = excluded.summary
-        """
-    private static let delete = "DELETE FROM customer_summaries WHERE customer_id = ?"
+struct SummaryRows<Tables: StoreTables> {
+    let tables: Tables
 
     /// The stored summary of a customer, or nil when it has none.
     func summary(of customerID: String) throws -> CustomerSummary? {
-        guard let data = try Data.fetchOne(db.cachedStatement(sql: Self.select), arguments: [customerID]) else { return nil }
+        guard let data = try tables.summaryBytes(of: customerID) else { return nil }
         return try Self.decode(data, customer: customerID)
     }
 
-    /// What a look-up of a read model found.
-    enum Lookup {
-        /// No customer has the handle (or the id).
-        case unknown
-        /// The customer's stored summary.
-        case found(CustomerSummary)
-        /// The customer exists, but their summary is missing or cannot be decoded (the next write about them, or
-        /// `crmd verify --repair`, rebuilds it); readers project it from the facts meanwhile.
-        case unreadable(customer: String)
-    }
+    typealias Lookup = SummaryLookup
 
     /// The stored summary of the customer `handle` belongs to: one statement, one indexed read from any handle.
     func lookUp(handle: Handle) throws -> Lookup {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.selectByHandle), arguments: [handle.canonical]) else { return .unknown }
-        let customer: String = row[0]
-        guard let data: Data = row[1], let summary = try? Self.decode(data, customer: customer) else { return .unreadable(customer: customer) }
+        guard let (customer, data) = try tables.summaryLookup(handle: handle.canonical) else { return .unknown }
+        guard let data, let summary = try? Self.decode(data, customer: customer) else { return .unreadable(customer: customer) }
         return .found(summary)
     }
 
     /// The stored summary of a customer: one statement. Without a stored summary the id may name no customer at all;
     /// the reader's projection tells.
     func lookUp(customer: String) throws -> Lookup {
-        guard let data = try Data.fetchOne(db.cachedStatement(sql: Self.select), arguments: [customer]) else {
+        guard let data = try tables.summaryBytes(of: customer) else {
             return .unreadable(customer: customer)
         }
         guard let summary = try? Self.decode(data, customer: customer) else { return .unreadable(customer: customer) }
@@ -54,17 +32,17 @@ struct SummaryRows {
 
     /// The stored bytes of a customer's summary (for comparisons in tests and verification).
     func bytes(of customerID: String) throws -> [UInt8]? {
-        try Data.fetchOne(db.cachedStatement(sql: Self.select), arguments: [customerID]).map { [UInt8]($0) }
+        try tables.summaryBytes(of: customerID).map { [UInt8]($0) }
     }
 
     func save(_ summary: CustomerSummary) throws {
         let bytes: [UInt8]
         do { bytes = try SummaryCodec.encode(summary) } catch { throw StoreError.writeFailed(reason: error.description) }
-        try db.cachedStatement(sql: Self.upsert).execute(arguments: [summary.id.rawValue, Data(bytes)])
+        try tables.saveSummary(Data(bytes), of: summary.id.rawValue)
     }
 
     func delete(_ customerID: String) throws {
-        try db.cachedStatement(sql: Self.delete).execute(arguments: [customerID])
+        try tables.deleteSummary(of: customerID)
     }
 
     private static func decode(_ data: Data, customer: String) throws(StoreError) -> CustomerSummary {
@@ -82,18 +60,16 @@ struct SummaryRows {
 /// Where a fold cannot be exact the summary is rebuilt from the facts with the domain's projection: a customer that
 /// is new, merged, split or renamed (``IdentityChanges/changed``), a customer named by a fact that replaced another
 /// with the same id, and a customer whose summary is missing. A customer that no longer exists loses its row.
-struct ReadModelMaintenance {
-    let db: Database
-
-    private static let customerOfHandle = "SELECT customer_id FROM handles WHERE handle = ?"
+struct ReadModelMaintenance<Tables: StoreTables> {
+    let tables: Tables
 
     private var owners: [Handle: String?] = [:]
     private var loaded: [String: CustomerSummary] = [:]
     private var rebuild: Set<String> = []
     private let handles: HandleCache
 
-    init(db: Database, handles: HandleCache = HandleCache()) {
-        self.db = db
+    init(tables: Tables, handles: HandleCache = HandleCache()) {
+        self.tables = tables
         self.handles = handles
     }
 
@@ -128,9 +104,9 @@ struct ReadModelMaintenance {
             }
         }
 
-        let rows = SummaryRows(db: db)
+        let rows = SummaryRows(tables: tables)
         for id in changes.identity.removed.subtracting(rebuild) { try rows.delete(id) }
-        let loader = ProfileLoader(db: db)
+        let loader = ProfileLoader(tables: tables)
         for id in rebuild.sorted() {
             if let profile = try loader.profile(of: id) { try rows.save(profile.summary) } else { try rows.delete(id) }
         }
@@ -140,7 +116,7 @@ struct ReadModelMaintenance {
     /// The customer `handle` belongs to after this append's identity changes.
     mutating func owner(of handle: Handle) throws -> String? {
         if let known = owners[handle] { return known }
-        let id = try String.fetchOne(db.cachedStatement(sql: Self.customerOfHandle), arguments: [handle.canonical])
+        let id = try tables.handleRow(handle.canonical)?.customer
         owners[handle] = id
         return id
     }
@@ -156,7 +132,7 @@ struct ReadModelMaintenance {
         if loaded[id] == nil {
             let stored: CustomerSummary?
             do {
-                stored = try SummaryRows(db: db).summary(of: id)
+                stored = try SummaryRows(tables: tables).summary(of: id)
             } catch StoreError.corruptSummary {
                 // Damaged bytes are no reason to refuse a write: the facts are the truth, rebuild from them.
                 stored = nil
@@ -169,4 +145,15 @@ struct ReadModelMaintenance {
         }
         change(&loaded[id]!)
     }
+}
+
+/// What a look-up of a read model found.
+package enum SummaryLookup {
+    /// No customer has the handle (or the id).
+    case unknown
+    /// The customer's stored summary.
+    case found(CustomerSummary)
+    /// The customer exists, but their summary is missing or cannot be decoded (the next write about them, or
+    /// `crmd verify --repair`, rebuilds it); readers project it from the facts meanwhile.
+    case unreadable(customer: String)
 }

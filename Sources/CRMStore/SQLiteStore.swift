@@ -139,43 +139,37 @@ public final class SQLiteStore: Store {
     // MARK: Customers
 
     public func customerID(for handle: Handle) async throws -> CustomerID? {
-        try readOnCallingThread(oneStatement: true) { db in try Self.customerID(of: handle, db) }
+        try readOnCallingThread(oneStatement: true) { try $0.customerID(of: handle) }
     }
 
     public func customerIDs(for handles: [Handle]) async throws -> [Handle: CustomerID] {
         guard !handles.isEmpty else { return [:] }
-        return try await read { db in
-            var customers: [Handle: CustomerID] = [:]
-            for handle in Set(handles) {
-                if let customer = try Self.customerID(of: handle, db) { customers[handle] = customer }
-            }
-            return customers
-        }
+        return try await read { try $0.customerIDs(for: handles) }
     }
 
     public func profile(for handle: Handle) async throws -> CustomerProfile? {
-        try readOnCallingThread { db in try ProfileLoader(db: db).profile(ofHandle: handle) }
+        try readOnCallingThread { try $0.profile(for: handle) }
     }
 
     public func profile(of customer: CustomerID) async throws -> CustomerProfile? {
-        try readOnCallingThread { db in try ProfileLoader(db: db).profile(of: customer.rawValue) }
+        try readOnCallingThread { try $0.profile(of: customer.rawValue) }
     }
 
     public func summary(for handle: Handle) async throws -> CustomerSummary? {
-        try summary(from: readOnCallingThread(oneStatement: true) { db in try SummaryRows(db: db).lookUp(handle: handle) })
+        try summary(from: readOnCallingThread(oneStatement: true) { try $0.summaryLookup(for: handle) })
     }
 
     public func summary(of customer: CustomerID) async throws -> CustomerSummary? {
-        try summary(from: readOnCallingThread(oneStatement: true) { db in try SummaryRows(db: db).lookUp(customer: customer.rawValue) })
+        try summary(from: readOnCallingThread(oneStatement: true) { try $0.summaryLookup(of: customer) })
     }
 
     /// The summary a look-up found; a customer whose stored summary is missing or damaged is projected from the facts
     /// instead, so a read never answers less than the facts say.
-    private func summary(from lookup: SummaryRows.Lookup) throws -> CustomerSummary? {
+    private func summary(from lookup: SummaryLookup) throws -> CustomerSummary? {
         switch lookup {
         case .unknown: return nil
         case let .found(summary): return summary
-        case let .unreadable(customer): return try readOnCallingThread { db in try ProfileLoader(db: db).profile(of: customer)?.summary }
+        case let .unreadable(customer): return try readOnCallingThread { try $0.profile(of: customer)?.summary }
         }
     }
 
@@ -188,187 +182,64 @@ public final class SQLiteStore: Store {
     }
 
     public func searchCustomers(name: String, limit: Int) async throws -> [CustomerMatch] {
-        let words = NameWords.words(of: name).sorted { $0.count > $1.count }
-        guard let longest = words.first, limit > 0 else { return [] }
-        return try await read { db in
-            let candidates = try String.fetchAll(
-                db.cachedStatement(sql: "SELECT DISTINCT customer_id FROM customer_name_words WHERE word >= ? AND word < ? LIMIT 2000"),
-                arguments: [longest, longest + "\u{10FFFF}"])
-            var matches: [CustomerMatch] = []
-            let loader = ProfileLoader(db: db)
-            for id in candidates {
-                guard let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT name, company, city FROM customers WHERE customer_id = ?"), arguments: [id]),
-                    let current: String = row[0]
-                else { continue }
-                let nameWords = NameWords.words(of: current)
-                guard words.allSatisfy({ w in nameWords.contains { $0.hasPrefix(w) } }) else { continue }
-                matches.append(CustomerMatch(
-                    id: try CustomerID(id), name: current, company: row[1], city: row[2], handles: try loader.members(of: id)))
-            }
-            matches.sort { ($0.name ?? "", $0.id) < ($1.name ?? "", $1.id) }
-            return Array(matches.prefix(limit))
-        }
+        try await read { try $0.searchCustomers(name: name, limit: limit) }
     }
 
     public func timeline(of customer: CustomerID, before cursor: TimelineCursor?, limit: Int) async throws -> TimelinePage {
         guard limit > 0 else { throw StoreError.invalidArgument("A timeline page needs a limit of at least 1 (got \(limit)).") }
-        return try await read { db in
-            let members = try ProfileLoader(db: db).members(of: customer.rawValue)
-            let base = """
-                SELECT k.observed_at, k.fact_id, f.source, f.payload FROM fact_keys k JOIN facts f ON f.seq = k.fact_seq
-                WHERE k.key = ? AND k.kind = \(FactKind.interaction.rawValue)
-                """
-            let order = " ORDER BY k.observed_at DESC, k.fact_id DESC LIMIT ?"
-            let statement = try db.cachedStatement(sql: base + (cursor == nil ? "" : " AND (k.observed_at, k.fact_id) < (?, ?)") + order)
-            var records: [InteractionRecord] = []
-            for handle in members {
-                var arguments: StatementArguments = [FactKey.handle(handle)]
-                if let cursor { arguments += [cursor.at, cursor.factID.rawValue] }
-                arguments += [limit + 1]
-                for row in try Row.fetchAll(statement, arguments: arguments) {
-                    let stored = StoredFactRow(seq: 0, id: row[1], observedAt: row[0], sourceCode: UInt8(truncatingIfNeeded: row[2] as Int64), payload: row[3])
-                    let fact = try stored.decoded()
-                    guard case let .interaction(i) = fact.payload else { continue }
-                    records.append(InteractionRecord(interaction: i, at: fact.observedAt, source: fact.source, factID: fact.id))
-                }
-            }
-            records.sort { ($0.at, $0.factID) > ($1.at, $1.factID) }
-            let page = Array(records.prefix(limit))
-            let next = records.count > limit ? page.last.map { TimelineCursor(at: $0.at, factID: $0.factID) } : nil
-            return TimelinePage(records: page, next: next)
-        }
+        return try await read { try $0.timeline(of: customer, before: cursor, limit: limit) }
     }
 
     // MARK: Orders
 
     public func order(_ number: OrderNumber) async throws -> OrderView? {
-        try await read { db in try Self.orderView(number.rawValue, db) }
+        try await read { try $0.order(number.rawValue) }
     }
 
     public func orders(of customer: CustomerID) async throws -> [OrderView] {
-        try await read { db in
-            var views: [OrderView] = []
-            for handle in try ProfileLoader(db: db).members(of: customer.rawValue) {
-                let numbers = try String.fetchAll(
-                    db.cachedStatement(sql: "SELECT order_number FROM orders WHERE customer_handle = ?"), arguments: [handle.canonical])
-                for number in numbers { if let view = try Self.orderView(number, db) { views.append(view) } }
-            }
-            return views.sorted { ($0.record.placedAt, $0.orderNumber) < ($1.record.placedAt, $1.orderNumber) }
-        }
+        try await read { try $0.orders(of: customer) }
     }
 
     public func overdueOrders(now: Int64, limit: Int) async throws -> [OrderView] {
-        try await read { db in
-            let numbers = try String.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT order_number FROM orders WHERE is_final = 0 AND estimated_delivery_at < ?
-                    ORDER BY estimated_delivery_at, order_number LIMIT ?
-                    """),
-                arguments: [now, max(0, limit)])
-            return try numbers.compactMap { try Self.orderView($0, db) }
-        }
+        try await read { try $0.overdueOrders(now: now, limit: limit) }
     }
 
     public func trackingEvents(of order: OrderNumber) async throws -> [TrackingRecord] {
-        try await read { db in
-            let facts = try FactQueries(db: db).facts(key: FactKey.order(order))
-            if let view = OrderAssembly.view(from: facts) { return view.tracking }
-            // Tracking can arrive before the order record: list it by time, then fact id.
-            return facts.compactMap { fact -> TrackingRecord? in
-                guard case let .tracking(t) = fact.payload else { return nil }
-                return TrackingRecord(t, at: fact.observedAt, factID: fact.id)
-            }.sorted { ($0.at, $0.factID) < ($1.at, $1.factID) }
-        }
+        try await read { try $0.trackingEvents(of: order) }
     }
 
     // MARK: Complaints
 
     public func complaint(_ id: ComplaintID) async throws -> Complaint? {
-        try await read { db in try Self.complaints([id.rawValue], db).first }
+        try await read { try $0.complaints([id.rawValue]).first }
     }
 
     public func complaints(inStates states: Set<ComplaintState>, openedBefore: Int64?, limit: Int) async throws -> [Complaint] {
         guard limit > 0 else { return [] }
-        return try await read { db in
-            var found: [(openedAt: Int64, id: String)] = []
-            let statement = try db.cachedStatement(sql: """
-                SELECT opened_at, complaint_id FROM complaints WHERE state = ? AND opened_at < ?
-                ORDER BY opened_at, complaint_id LIMIT ?
-                """)
-            for state in states {
-                for row in try Row.fetchAll(statement, arguments: [state.rawValue, openedBefore ?? .max, limit]) {
-                    found.append((row[0], row[1]))
-                }
-            }
-            found.sort { ($0.openedAt, $0.id) < ($1.openedAt, $1.id) }
-            let ids = found.prefix(limit).map(\.id)
-            let byID = Dictionary(try Self.complaints(ids, db).map { ($0.id.rawValue, $0) }, uniquingKeysWith: { a, _ in a })
-            return ids.compactMap { byID[$0] }
-        }
+        return try await read { try $0.complaints(inStates: states, openedBefore: openedBefore, limit: limit) }
     }
 
     public func complaints(of customer: CustomerID) async throws -> [Complaint] {
-        try await read { db in
-            var ids: [String] = []
-            for handle in try ProfileLoader(db: db).members(of: customer.rawValue) {
-                ids += try String.fetchAll(
-                    db.cachedStatement(sql: "SELECT complaint_id FROM complaints WHERE customer_handle = ?"), arguments: [handle.canonical])
-            }
-            return try Self.complaints(ids, db).sorted { ($0.openedAt, $0.id) < ($1.openedAt, $1.id) }
-        }
+        try await read { try $0.complaints(of: customer) }
+    }
+
+    /// See ``Store/returnInspections(of:)``; the facts filed under the complaint's key, of the inspection kind.
+    public func returnInspections(of complaint: ComplaintID) async throws -> [Fact] {
+        try await read { try $0.returnInspections(of: complaint) }
     }
 
     // MARK: Ratings and reports
 
     public func ratings(of customer: CustomerID) async throws -> [RatingRecord] {
-        try await read { db in
-            var records: [RatingRecord] = []
-            let queries = FactQueries(db: db)
-            for handle in try ProfileLoader(db: db).members(of: customer.rawValue) {
-                for fact in try queries.facts(key: FactKey.handle(handle), kinds: FactKind.rating.rawValue...FactKind.rating.rawValue) {
-                    if case let .rating(r) = fact.payload { records.append(RatingRecord(rating: r, at: fact.observedAt, factID: fact.id)) }
-                }
-            }
-            return records.sorted { ($0.at, $0.factID) < ($1.at, $1.factID) }
-        }
+        try await read { try $0.ratings(of: customer) }
     }
 
     public func reportData(for period: TimeRange) async throws -> ReportData {
-        try await read { db in
-            let ids = try String.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT complaint_id FROM complaints WHERE opened_at >= ?1 AND opened_at < ?2
-                    UNION SELECT complaint_id FROM complaints WHERE decided_at >= ?1 AND decided_at < ?2
-                    """),
-                arguments: [period.start, period.end])
-            let complaints = try Self.complaints(ids, db)
-            var ratings: [RatingRecord] = []
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT f.seq, f.fact_id, f.observed_at, f.source, f.payload FROM fact_keys k JOIN facts f ON f.seq = k.fact_seq
-                    WHERE k.key = ? AND k.kind = ? AND k.observed_at >= ? AND k.observed_at < ?
-                    ORDER BY k.observed_at, k.fact_id
-                    """),
-                arguments: [FactKey.ratings, FactKind.rating.rawValue, period.start, period.end])
-            for row in rows {
-                let fact = try StoredFactRow(seq: row[0], id: row[1], observedAt: row[2], sourceCode: UInt8(truncatingIfNeeded: row[3] as Int64), payload: row[4]).decoded()
-                if case let .rating(r) = fact.payload { ratings.append(RatingRecord(rating: r, at: fact.observedAt, factID: fact.id)) }
-            }
-            return ReportData(period: period, complaints: complaints, ratings: ratings)
-        }
+        try await read { try $0.reportData(for: period) }
     }
 
     public func buyerProfiles(placedIn period: TimeRange?) async throws -> [CustomerProfile] {
-        try await read { db in
-            let sql = """
-                SELECT DISTINCT h.customer_id FROM orders o JOIN handles h ON h.handle = o.customer_handle
-                WHERE o.placed_at >= ? AND o.placed_at < ? ORDER BY h.customer_id
-                """
-            let ids = try String.fetchAll(db.cachedStatement(sql: sql), arguments: [period?.start ?? .min, period?.end ?? .max])
-            let loader = ProfileLoader(db: db)
-            return try ids.compactMap { try loader.profile(of: $0) }
-        }
+        try await read { try $0.buyerProfiles(placedIn: period) }
     }
 
     // MARK: Audit and access
@@ -379,7 +250,7 @@ public final class SQLiteStore: Store {
     }
 
     public func auditEntries(subject: String?, after: Int64?, limit: Int) async throws -> [AuditRecord] {
-        try await read { db in
+        try await readInPool { db in
             let columns = "SELECT seq, at, actor, action, subject, detail FROM audit_log"
             let rows: [Row]
             if let subject {
@@ -412,7 +283,7 @@ public final class SQLiteStore: Store {
     /// Read on the calling thread: every authenticated call looks its token up, and a revocation must hold from the
     /// next call, so the read is not cached; a point read costs less than the hop to a pool reader and back.
     public func token(digest: [UInt8]) async throws -> AccessTokenRecord? {
-        try readOnCallingThread(oneStatement: true) { db in
+        try readDatabaseOnCallingThread(oneStatement: true) { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(Self.tokenColumns) FROM access_tokens WHERE digest = ?"), arguments: [Data(digest)]
             ).map(Self.tokenRecord)
@@ -420,7 +291,7 @@ public final class SQLiteStore: Store {
     }
 
     public func allTokens() async throws -> [AccessTokenRecord] {
-        try await read { db in
+        try await readInPool { db in
             try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.tokenColumns) FROM access_tokens ORDER BY created_at, digest"))
                 .map(Self.tokenRecord)
         }
@@ -439,7 +310,12 @@ public final class SQLiteStore: Store {
         try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// One of ``Store``'s queries, in a read transaction of a pool reader.
+    private func read<T: Sendable>(_ query: @escaping @Sendable (StoreReads<SQLiteTables>) throws -> T) async throws -> T {
+        try await readForMaintenance { db in try query(StoreReads(SQLiteTables(db: db))) }
+    }
+
+    private func readInPool<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.read(body)
         } catch let error as StoreError {
@@ -457,7 +333,12 @@ public final class SQLiteStore: Store {
     /// connections: the read is CPU work on pages that are almost always in memory, so the thread is busy, not
     /// blocked, and no connection is ever waited for. A body that runs exactly one statement says `oneStatement`:
     /// the statement is then its own read transaction, without `BEGIN` and `COMMIT`.
-    private func readOnCallingThread<T>(oneStatement: Bool = false, _ body: (Database) throws -> T) throws -> T {
+    private func readOnCallingThread<T>(oneStatement: Bool = false, _ query: (StoreReads<SQLiteTables>) throws -> T) throws -> T {
+        try readDatabaseOnCallingThread(oneStatement: oneStatement) { db in try query(StoreReads(SQLiteTables(db: db))) }
+    }
+
+    /// ``readOnCallingThread(oneStatement:_:)`` for a statement of this store's own.
+    private func readDatabaseOnCallingThread<T>(oneStatement: Bool = false, _ body: (Database) throws -> T) throws -> T {
         do {
             return try oneStatement ? readers.readOneStatement(body) : readers.read(body)
         } catch let error as StoreError {
@@ -468,7 +349,7 @@ public final class SQLiteStore: Store {
     }
 
     func readForMaintenance<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await read(body)
+        try await readInPool(body)
     }
 
     func submit(_ operation: WriteOperation) async throws -> WriteResult {
@@ -477,28 +358,6 @@ public final class SQLiteStore: Store {
 
     func writerForMaintenance(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
         try await pool.write(body)
-    }
-
-    private static func customerID(of handle: Handle, _ db: Database) throws -> CustomerID? {
-        guard let raw = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT customer_id FROM handles WHERE handle = ?"), arguments: [handle.canonical])
-        else { return nil }
-        return try CustomerID(raw)
-    }
-
-    private static func orderView(_ number: String, _ db: Database) throws -> OrderView? {
-        OrderAssembly.view(from: try FactQueries(db: db).facts(key: FactKey.order(number)))
-    }
-
-    private static func complaints(_ ids: [String], _ db: Database) throws -> [Complaint] {
-        let queries = FactQueries(db: db)
-        var facts: [Fact] = []
-        var seen: Set<FactID> = []
-        for id in Set(ids) {
-            for fact in try queries.facts(key: FactKey.complaint(id)) where seen.insert(fact.id).inserted { facts.append(fact) }
-        }
-        let wanted = Set(ids)
-        return ComplaintAssembly.complaints(from: facts).filter { wanted.contains($0.id.rawValue) }
     }
 }
 
@@ -510,7 +369,7 @@ struct WriteApplier: Sendable {
     func apply(_ operation: WriteOperation, in db: Database) throws -> WriteResult {
         switch operation {
         case let .facts(facts, requestStarts, conflicts, audit):
-            return .facts(try FactWriter(db: db, handles: handles.cache).append(
+            return .facts(try FactWriter(tables: SQLiteTables(db: db), handles: handles.cache).append(
                 facts, requestStarts: requestStarts, conflicts: conflicts, audit: audit))
         case let .audit(entries):
             let insert = try db.cachedStatement(sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")

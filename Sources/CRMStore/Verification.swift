@@ -91,8 +91,8 @@ extension SQLiteStore {
             if repair && !differing.isEmpty {
                 let repairIDs = differing.map(\.customer)
                 try await writerForMaintenance { db in
-                    let loader = ProfileLoader(db: db)
-                    let rows = SummaryRows(db: db)
+                    let loader = ProfileLoader(tables: SQLiteTables(db: db))
+                    let rows = SummaryRows(tables: SQLiteTables(db: db))
                     for id in repairIDs {
                         if let profile = try loader.profile(of: id) { try rows.save(profile.summary) } else { try rows.delete(id) }
                     }
@@ -109,15 +109,15 @@ extension SQLiteStore {
         }
         for id in strays { report.differences.append("customer \(id): a read model is stored but no such customer exists") }
         if repair && !strays.isEmpty {
-            try await writerForMaintenance { db in for id in strays { try SummaryRows(db: db).delete(id) } }
+            try await writerForMaintenance { db in for id in strays { try SummaryRows(tables: SQLiteTables(db: db)).delete(id) } }
             report.repaired += strays.count
         }
         return report
     }
 
     private static func summaryDifferences(_ ids: [String], _ db: Database) throws -> [(customer: String, problem: String)] {
-        let loader = ProfileLoader(db: db)
-        let rows = SummaryRows(db: db)
+        let loader = ProfileLoader(tables: SQLiteTables(db: db))
+        let rows = SummaryRows(tables: SQLiteTables(db: db))
         var problems: [(String, String)] = []
         for id in ids {
             let expected = try loader.profile(of: id).map { try SummaryCodec.encode($0.summary) }
@@ -146,7 +146,7 @@ extension SQLiteStore {
 
     /// The stored bytes of a customer's read model (tests compare them with the projection's).
     func storedSummaryBytes(of customer: CustomerID) async throws -> [UInt8]? {
-        try await readForMaintenance { db in try SummaryRows(db: db).bytes(of: customer.rawValue) }
+        try await readForMaintenance { db in try SummaryRows(tables: SQLiteTables(db: db)).bytes(of: customer.rawValue) }
     }
 
     /// How many stored facts have the id `id` (0 or 1).
