@@ -9,7 +9,7 @@
 //                      │   CRMTLS ── COpenSSL                │
 //                      └─────┴──────── CRMWire ──────────────┘ ── CRMProtoC (generated C) ── CProtobufC
 //
-// CRMPostgresStore (the PostgreSQL store, begun; postgres-nio) builds on CRMStore and is not used by crmd yet.
+// CRMPostgresStore (the store on PostgreSQL, through postgres-nio) builds on CRMStore's logic and StoreTables.
 // docs/ARCHITECTURE.md explains each target; tools/protogen, Fuzz/ and Benchmarks/grpc-peer are packages of their own.
 import PackageDescription
 
@@ -97,12 +97,13 @@ let package = Package(
             dependencies: ["CRMDomain", .product(name: "GRDB", package: "GRDB.swift")]
         ),
 
-        // The store on PostgreSQL through postgres-nio, for several crmd nodes on one database (its first part: the
-        // fact log). Its own target, so that what does not use it (the fuzz targets, the tools) does not build it.
+        // The store on PostgreSQL through postgres-nio, for several crmd nodes on one database: CRMStore's logic on
+        // PostgreSQL's tables. Its own target, so that what does not use it (the fuzz targets, the tools) does not build it.
         .target(
             name: "CRMPostgresStore",
             dependencies: [
                 "CRMStore", "CRMDomain", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

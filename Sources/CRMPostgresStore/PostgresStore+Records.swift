@@ -10,14 +10,18 @@ extension PostgresStore {
     /// Appends audit entries in one transaction.
     public func appendAudit(_ entries: [AuditEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await withTransaction { connection, logger in
-            for e in entries {
-                try await connection.query(
-                    """
-                    INSERT INTO audit_log (at, actor, action, subject, detail)
-                    VALUES (\(e.at), \(e.actor), \(e.action), \(e.subject), \(e.detail))
-                    """, logger: logger)
+        do {
+            try await withTransaction { connection, logger in
+                for e in entries {
+                    try await connection.query(
+                        """
+                        INSERT INTO audit_log (at, actor, action, subject, detail)
+                        VALUES (\(e.at), \(e.actor), \(e.action), \(e.subject), \(e.detail))
+                        """, logger: logger)
+                }
             }
+        } catch {
+            throw PostgresFailure.storeError(error, writing: true)
         }
     }
 
@@ -36,7 +40,7 @@ extension PostgresStore {
                 """
             }
         var records: [AuditRecord] = []
-        for try await (seq, at, actor, action, subject, detail) in try await read(query).decode(
+        for try await (seq, at, actor, action, subject, detail) in try await rows(query).decode(
             (Int64, Int64, String, String, String, String).self)
         {
             records.append(AuditRecord(sequence: seq, entry: AuditEntry(at: at, actor: actor, action: action, subject: subject, detail: detail)))
@@ -67,7 +71,7 @@ extension PostgresStore {
     /// Marks a token revoked at `at` (the first revocation's time stays); returns whether it exists.
     public func revokeToken(digest: [UInt8], at: Int64) async throws -> Bool {
         var found = false
-        for try await _ in try await read(
+        for try await _ in try await rows(
             "UPDATE access_tokens SET revoked_at = coalesce(revoked_at, \(at)) WHERE digest = \(Data(digest)) RETURNING 1")
         {
             found = true
@@ -86,7 +90,7 @@ extension PostgresStore {
 
     private func tokens(_ query: PostgresQuery) async throws -> [AccessTokenRecord] {
         var records: [AccessTokenRecord] = []
-        for try await (digest, principal, role, createdAt, expiresAt, revokedAt, team, customerID) in try await read(query).decode(
+        for try await (digest, principal, role, createdAt, expiresAt, revokedAt, team, customerID) in try await rows(query).decode(
             (Data, String, String, Int64, Int64?, Int64?, String?, String?).self)
         {
             records.append(
@@ -103,7 +107,7 @@ extension PostgresStore {
     /// it was recorded already (by any node): the caller that gets true is the one that sends it.
     public func recordNoticeSent(_ noticeID: String, subject: String, at: Int64) async throws -> Bool {
         var recorded = false
-        for try await _ in try await read(
+        for try await _ in try await rows(
             """
             INSERT INTO sent_notices (notice_id, subject, sent_at) VALUES (\(noticeID), \(subject), \(at))
             ON CONFLICT (notice_id) DO NOTHING RETURNING 1
@@ -117,7 +121,7 @@ extension PostgresStore {
     /// Whether notice `noticeID` was recorded as sent.
     public func noticeSent(_ noticeID: String) async throws -> Bool {
         var found = false
-        for try await _ in try await read("SELECT 1 FROM sent_notices WHERE notice_id = \(noticeID)") { found = true }
+        for try await _ in try await rows("SELECT 1 FROM sent_notices WHERE notice_id = \(noticeID)") { found = true }
         return found
     }
 
@@ -125,7 +129,7 @@ extension PostgresStore {
     public func sentNotices(since: Int64, after: SentNotice?, limit: Int) async throws -> [SentNotice] {
         guard limit > 0 else { return [] }
         var notices: [SentNotice] = []
-        for try await (id, subject, at) in try await read(
+        for try await (id, subject, at) in try await rows(
             """
             SELECT notice_id, subject, sent_at FROM sent_notices
             WHERE sent_at >= \(since) AND (sent_at, notice_id) > (\(after?.at ?? Int64.min), \(after?.id ?? ""))

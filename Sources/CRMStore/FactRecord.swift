@@ -44,7 +44,7 @@ package enum FactKey {
     package static func complaint(_ id: ComplaintID) -> String { "k/" + id.rawValue }
     static func complaint(_ id: String) -> String { "k/" + id }
     /// Every rating, by time (for reports).
-    static let ratings = "ratings"
+    package static let ratings = "ratings"
 
     /// The keys a fact is filed under.
     static func keys(of fact: Fact) -> [String] {

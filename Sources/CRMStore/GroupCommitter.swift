@@ -4,7 +4,7 @@ import GRDB
 import Synchronization
 
 /// One caller's write, waiting for the transaction that will hold it.
-enum WriteOperation: Sendable {
+package enum WriteOperation: Sendable {
     /// Facts, the index of each request's first fact, how to settle conflicts, the audit entries.
     case facts([PreparedFact], [Int], ConflictPolicy, [AppendAudit])
     case audit([AuditEntry])
@@ -13,7 +13,7 @@ enum WriteOperation: Sendable {
     case recordNotice(id: String, subject: String, at: Int64)
 
     /// How much of a transaction's budget it uses.
-    var weight: Int {
+    package var weight: Int {
         switch self {
         case let .facts(facts, _, _, audit): facts.count + audit.count
         case let .audit(entries): entries.count
@@ -38,7 +38,7 @@ public struct WriterStatistics: Sendable, Hashable {
 }
 
 /// What a committed write reports back.
-enum WriteResult: Sendable {
+package enum WriteResult: Sendable {
     case facts(AppendReceipt)
     case done
     case revoked(Bool)
@@ -54,9 +54,9 @@ enum WriteResult: Sendable {
 /// caller only and the others commit. An error that ends the transaction itself (I/O, disk full) or fails the
 /// commit fails every write of the batch: nothing of it was stored.
 ///
-/// The writer runs on its own dispatch queue, never on the Swift concurrency pool, because SQLite blocks while it
-/// writes and syncs.
-final class GroupCommitter: Sendable {
+/// The writer runs on its own dispatch queue, never on the Swift concurrency pool, because the database blocks it while
+/// it writes and syncs. What a transaction is, is the database's (``BatchTransaction``).
+package final class GroupCommitter: Sendable {
     private struct Pending: Sendable {
         let operation: WriteOperation
         let continuation: CheckedContinuation<WriteResult, any Error>
@@ -70,22 +70,21 @@ final class GroupCommitter: Sendable {
     }
 
     /// What the writer has done so far.
-    var statistics: WriterStatistics { state.withLock { $0.statistics } }
+    package var statistics: WriterStatistics { state.withLock { $0.statistics } }
 
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "crm.store.group-commit", qos: .userInitiated)
-    private let pool: DatabasePool
+    private let transaction: any BatchTransaction
     private let budget: Int
-    private let apply: @Sendable (Database, WriteOperation) throws -> WriteResult
 
-    init(pool: DatabasePool, budget: Int, apply: @escaping @Sendable (Database, WriteOperation) throws -> WriteResult) {
-        self.pool = pool
+    /// A committer whose transactions carry at most `budget` facts and audit entries (one write at least).
+    package init(budget: Int, transaction: any BatchTransaction) {
+        self.transaction = transaction
         self.budget = max(1, budget)
-        self.apply = apply
     }
 
     /// Submits a write and returns once the transaction holding it has committed.
-    func submit(_ operation: WriteOperation) async throws -> WriteResult {
+    package func submit(_ operation: WriteOperation) async throws -> WriteResult {
         try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { s -> Bool? in
                 if s.closed { return nil }
@@ -103,7 +102,7 @@ final class GroupCommitter: Sendable {
     }
 
     /// Refuses new writes and waits until every accepted write has committed or failed.
-    func close() async {
+    package func close() async {
         state.withLock { $0.closed = true }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             // The queue is serial: this runs after any drain already scheduled, and a drain only stops when the
@@ -141,22 +140,47 @@ final class GroupCommitter: Sendable {
     }
 
     private func commit(_ batch: [Pending]) -> [Result<WriteResult, any Error>] {
+        let operations = batch.map(\.operation)
         do {
-            return try attempt(batch, isolated: false)
+            return try transaction.apply(operations, isolated: false)
         } catch is OptimisticFailure {
             // One write failed and the transaction was rolled back: replay the batch, one savepoint per write.
         } catch {
-            return batch.map { _ in .failure(Self.storeError(error)) }
+            return batch.map { _ in .failure(transaction.storeError(error)) }
         }
         do {
-            return try attempt(batch, isolated: true)
+            return try transaction.apply(operations, isolated: true)
         } catch {
-            return batch.map { _ in .failure(Self.storeError(error)) }
+            return batch.map { _ in .failure(transaction.storeError(error)) }
         }
     }
+}
 
-    /// The store's error for a failed transaction: a full disk is told apart, since freeing space is what helps.
-    static func storeError(_ error: any Error) -> StoreError {
+/// Raised by a ``BatchTransaction`` to abandon an optimistic attempt after one write failed (it rolled back).
+package struct OptimisticFailure: Error {
+    package init() {}
+}
+
+/// How one database runs a group commit's batch.
+package protocol BatchTransaction: Sendable {
+    /// Applies the writes of `batch` in one transaction and commits it; returns each write's result in order.
+    ///
+    /// Not `isolated`, the writes are applied without savepoints, and the first that fails rolls the transaction
+    /// back and throws ``OptimisticFailure``. `isolated`, each write is applied in a savepoint of its own, so a
+    /// failed write's result is its error and the others commit. An error that ends the transaction itself (the disk,
+    /// the connection) is thrown: nothing of the batch was stored.
+    func apply(_ batch: [WriteOperation], isolated: Bool) throws -> [Result<WriteResult, any Error>]
+    /// The store's error for a failed write or transaction.
+    func storeError(_ error: any Error) -> StoreError
+}
+
+/// ``BatchTransaction`` on the SQLite file's one writer connection.
+struct SQLiteBatchTransaction: BatchTransaction {
+    let pool: DatabasePool
+    let apply: @Sendable (Database, WriteOperation) throws -> WriteResult
+
+    /// A full disk is told apart, since freeing space is what helps.
+    func storeError(_ error: any Error) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL {
             return .diskFull(reason: "\(error)")
@@ -164,18 +188,15 @@ final class GroupCommitter: Sendable {
         return .writeFailed(reason: "\(error)")
     }
 
-    /// Raised to abandon the optimistic attempt after one write failed.
-    private struct OptimisticFailure: Error {}
-
-    private func attempt(_ batch: [Pending], isolated: Bool) throws -> [Result<WriteResult, any Error>] {
+    func apply(_ batch: [WriteOperation], isolated: Bool) throws -> [Result<WriteResult, any Error>] {
         var results: [Result<WriteResult, any Error>] = []
         results.reserveCapacity(batch.count)
         try pool.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
-                for p in batch {
+                for operation in batch {
                     if !isolated {
                         do {
-                            results.append(.success(try apply(db, p.operation)))
+                            results.append(.success(try apply(db, operation)))
                         } catch {
                             throw OptimisticFailure()
                         }
@@ -184,14 +205,14 @@ final class GroupCommitter: Sendable {
                     var outcome: WriteResult?
                     do {
                         try db.inSavepoint {
-                            outcome = try apply(db, p.operation)
+                            outcome = try apply(db, operation)
                             return .commit
                         }
                         results.append(.success(outcome ?? .done))
                     } catch {
                         // Disk full or an I/O error ends the whole transaction: nothing of the batch can commit.
                         guard db.isInsideTransaction else { throw error }
-                        results.append(.failure(Self.storeError(error)))
+                        results.append(.failure(storeError(error)))
                     }
                 }
                 return .commit

@@ -15,7 +15,7 @@ public struct ReplayKinds: OptionSet, Sendable, Hashable {
     public static let delayNotices = ReplayKinds(rawValue: 4)
 
     /// The stored kinds, as the `kind` column holds them.
-    var factKinds: [FactKind] {
+    package var factKinds: [FactKind] {
         var kinds: [FactKind] = []
         if contains(.interactions) { kinds.append(.interaction) }
         if contains(.complaintSteps) { kinds += [.complaintOpened, .complaintTransition] }
@@ -30,6 +30,11 @@ public struct PositionedFact: Sendable {
     public let position: Int64
     /// The fact.
     public let fact: Fact
+
+    package init(position: Int64, fact: Fact) {
+        self.position = position
+        self.fact = fact
+    }
 }
 
 /// A proactive notice recorded as sent (``Store/recordNoticeSent(_:subject:at:)``).
@@ -106,5 +111,5 @@ extension SQLiteStore {
 
 extension ReplayKinds {
     /// Every kind a watch stream replays, as the partial index lists them.
-    static let watchedKindList = ReplayKinds([.interactions, .complaintSteps, .delayNotices]).factKinds.map { String($0.rawValue) }.joined(separator: ",")
+    package static let watchedKindList = ReplayKinds([.interactions, .complaintSteps, .delayNotices]).factKinds.map { String($0.rawValue) }.joined(separator: ",")
 }

@@ -53,9 +53,9 @@ public final class SQLiteStore: Store {
         self.limits = limits
         readers = CallingThreadReaders(path: path, configuration: configuration)
         let applier = WriteApplier()
-        committer = GroupCommitter(pool: pool, budget: limits.maximumFactsPerTransaction) { db, operation in
-            try applier.apply(operation, in: db)
-        }
+        committer = GroupCommitter(
+            budget: limits.maximumFactsPerTransaction,
+            transaction: SQLiteBatchTransaction(pool: pool) { db, operation in try applier.apply(operation, in: db) })
     }
 
     /// Settings of every connection.
@@ -397,13 +397,15 @@ struct WriteApplier: Sendable {
 /// being written stay cached, and the cache's memory stays bounded (about 1 MB) however many customers the store
 /// holds. Only the single writer's dispatch queue touches it (``GroupCommitter`` runs every write there, one at a
 /// time).
-final class WriterHandleCache: @unchecked Sendable {
+package final class WriterHandleCache: @unchecked Sendable {
     /// Handles per generation.
     static let generation = 4_096
     private var current = HandleCache()
 
+    package init() {}
+
     /// The cache for the next write.
-    var cache: HandleCache {
+    package var cache: HandleCache {
         if current.count >= Self.generation { current = HandleCache(succeeding: current) }
         return current
     }

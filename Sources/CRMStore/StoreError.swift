@@ -22,6 +22,10 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case closed
     /// An argument is out of range (the text says which and what is allowed).
     case invalidArgument(String)
+    /// The database server cannot be reached (the connection was lost, or the server is down or restarting). The same
+    /// call can be retried: the store reconnects by itself, and a write whose commit was in doubt is recognised by its
+    /// fact ids when it comes again.
+    case unavailable(reason: String)
 
     /// A stable, machine-readable identifier, for logs and RPC status mapping.
     public var code: String {
@@ -36,6 +40,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .corruptSummary: "store.corrupt_summary"
         case .closed: "store.closed"
         case .invalidArgument: "store.invalid_argument"
+        case .unavailable: "store.unavailable"
         }
     }
 
@@ -63,6 +68,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             return "The store is closed; open a new one to continue."
         case let .invalidArgument(text):
             return text
+        case let .unavailable(reason):
+            return "The database cannot be reached: \(reason). Retry the same call: the store reconnects by itself, and "
+                + "facts that reached the database before the connection broke are known by their ids and not stored twice."
         }
     }
 }

@@ -3,7 +3,7 @@ package import CRMDomain
 /// The queries of ``Store`` over any database's ``StoreTables``, inside one read of whoever holds `tables`: each
 /// store runs them in its own read transaction and keeps only how it reads.
 package struct StoreReads<Tables: StoreTables> {
-    let tables: Tables
+    package let tables: Tables
 
     package init(_ tables: Tables) { self.tables = tables }
 

@@ -5,36 +5,36 @@ import Testing
 
 @Suite("Appending facts")
 struct AppendTests {
-    @Test("a fact is inserted once; the same fact again is a duplicate that changes nothing")
-    func idempotency() async throws {
-        try await withStore { store in
+    @Test("a fact is inserted once; the same fact again is a duplicate that changes nothing", arguments: StoreKind.allCases)
+    func idempotency(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let p = try phone("0812-1111-2222")
             let facts = [try message("whatsapp/1", from: p, on: .whatsApp, at: jan2024), try observe("agent/1", p, .name, "Budi", at: jan2024)]
             #expect(try await store.append(facts) == [.inserted, .inserted])
             let before = try await store.derivedStateDump()
             #expect(try await store.append(facts + facts) == [.duplicate, .duplicate, .duplicate, .duplicate])
             #expect(try await store.derivedStateDump() == before)
-            #expect(try await store.storedFactCount(id: FactID("whatsapp/1")) == 1)
+            #expect(try await store.containsFact(FactID("whatsapp/1")))
             // Within one append, the second copy sees the first.
             let fresh = try message("whatsapp/2", from: p, on: .whatsApp, at: jan2024 + hour)
             #expect(try await store.append([fresh, fresh]) == [.inserted, .duplicate])
         }
     }
 
-    @Test("two different facts with one id: the smaller canonical encoding stays, whichever came first")
-    func conflictingIDs() async throws {
+    @Test("two different facts with one id: the smaller canonical encoding stays, whichever came first", arguments: StoreKind.allCases)
+    func conflictingIDs(kind: StoreKind) async throws {
         let p = try phone("0812-1111-2222")
         let a = try observe("adapter/7", p, .name, "Budi", at: jan2024)
         let b = try observe("adapter/7", p, .name, "Andi", at: jan2024)
         let winner = a.canonicalDescription.utf8.lexicographicallyPrecedes(b.canonicalDescription.utf8) ? a : b
         var dumps: [String] = []
         for (first, second) in [(a, b), (b, a)] {
-            try await withStore { store in
+            try await withStore(kind) { store in
                 _ = try await store.append([first])
                 let outcome = try await store.append([second])
                 #expect(outcome == [.conflict(replaced: second == winner)])
                 #expect(try await store.profile(for: p)?.name == (winner == a ? "Budi" : "Andi"))
-                #expect(try await store.verifyDerivedState() == [])
+                #expect(try await store.verificationProblems() == [])
                 dumps.append(try await store.derivedStateDump())
             }
         }
@@ -77,9 +77,9 @@ struct AppendTests {
         await #expect(throws: StoreError.self) { try await store.append([small]) }
     }
 
-    @Test("concurrent appenders share transactions (group commit) and every one is acknowledged")
-    func groupCommit() async throws {
-        try await withStore { store in
+    @Test("concurrent appenders share transactions (group commit) and every one is acknowledged", arguments: StoreKind.allCases)
+    func groupCommit(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let handles = try (0..<50).map { try phone("0812-3000-\(1000 + $0)") }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (n, handle) in handles.enumerated() {
@@ -96,7 +96,7 @@ struct AppendTests {
             #expect(stats.writes == 500)
             #expect(stats.transactions < 500, "no transaction carried more than one append: \(stats)")
             for handle in handles { #expect(try await store.profile(for: handle)?.timeline.count == 10) }
-            #expect(try await store.verifyDerivedState() == [])
+            #expect(try await store.verificationProblems() == [])
         }
     }
 

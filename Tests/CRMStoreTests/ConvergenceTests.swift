@@ -139,9 +139,12 @@ struct ConvergenceTests {
         return UInt64.random(in: 0...UInt64(UInt32.max))
     }()
 
-    @Test("any order, batching and duplication of a fact set gives the same derived state and the domain's profiles", arguments: 0..<cases)
-    func convergence(index: Int) async throws {
-        let seed = "\(Self.firstSeed &+ UInt64(index)) (case \(index) of the run CRM_CONVERGENCE_SEED=\(Self.firstSeed) replays)"
+    /// The cases each store runs: fewer on PostgreSQL, where each case makes two databases.
+    static let runs: [(StoreKind, Int)] = (0..<cases).map { (.sqlite, $0) } + (0..<cases / 4).map { (.postgres, $0) }
+
+    @Test("any order, batching and duplication of a fact set gives the same derived state and the domain's profiles", arguments: runs)
+    func convergence(kind: StoreKind, index: Int) async throws {
+        let seed = "\(Self.firstSeed &+ UInt64(index)) (case \(index) of the run CRM_CONVERGENCE_SEED=\(Self.firstSeed) replays, \(kind))"
         if index == 0 { print("ConvergenceTests: CRM_CONVERGENCE_SEED=\(Self.firstSeed)") }
         var random = RandomFacts(rng: SplitMix(state: (Self.firstSeed &+ UInt64(index)) &* 0x51_7CC1_B727_220A &+ 1))
         let facts = try random.factSet(count: 8 + random.int(28))
@@ -153,11 +156,11 @@ struct ConvergenceTests {
         // Store B: another order, its batches raced by concurrent appenders.
         let raced = random.batches(random.shuffled(facts + random.shuffled(facts).prefix(5)))
 
-        let a = try await withStore { store in
+        let a = try await withStore(kind) { store in
             for batch in sequential { _ = try await store.append(batch) }
             return try await Self.readBack(store, handles)
         }
-        let b = try await withStore { store in
+        let b = try await withStore(kind) { store in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for batch in raced { group.addTask { _ = try await store.append(batch) } }
                 try await group.waitForAll()
@@ -199,7 +202,7 @@ struct ConvergenceTests {
     static let snapshotTime = RandomFacts.base + 30 * Milliseconds.day
 
     private static func readBack(
-        _ store: SQLiteStore, _ handles: [Handle]
+        _ store: any InspectableStore, _ handles: [Handle]
     ) async throws -> (
         dump: String, profiles: [String?], byID: [String?], snapshots: [CallerSnapshot?], summaries: [[UInt8]?], problems: [String],
         inspections: [[String]]
@@ -219,7 +222,7 @@ struct ConvergenceTests {
             }
             snapshots.append(try await store.callerSnapshot(for: handle, now: snapshotTime, problem: .complaint(nil)))
         }
-        let problems = try await store.verifyDerivedState() + store.verifyReadModel().differences
+        let problems = try await store.verificationProblems()
         var inspections: [[String]] = []
         for complaint in complaints { inspections.append(try await store.returnInspections(of: complaint).map(\.canonicalDescription)) }
         return (try await store.derivedStateDump(), profiles, byID, snapshots, summaries, problems, inspections)

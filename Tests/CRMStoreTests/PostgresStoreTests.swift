@@ -6,8 +6,9 @@ import Testing
 @testable import CRMPostgresStore
 @testable import CRMStore
 
-/// The PostgreSQL store's first part (opening, migrations, the fact log) on a cluster each test starts for itself.
-@Suite("PostgreSQL store: opening and the fact log")
+/// The PostgreSQL store's own parts (opening, migrations, URLs, several nodes on one database) on a cluster each test
+/// starts for itself; what it shares with SQLite is tested on both by the conformance tests (``StoreKind``).
+@Suite("PostgreSQL store: opening and several nodes")
 struct PostgresStoreTests {
     @Test("a database URL is read as libpq writes it; sslmode and the port have defaults")
     func location() throws {
@@ -111,21 +112,21 @@ struct PostgresStoreTests {
         try await withStore { store in
             let ana = try phone("0812-1111-2222")
             let first = try message("wa/1", from: ana, on: .whatsApp, at: jan2024, summary: "halo")
-            #expect(try await store.appendFacts([[first]], conflicts: .convergent) == [.inserted])
-            #expect(try await store.appendFacts([[first]], conflicts: .convergent) == [.duplicate])
+            #expect(try await store.append([[first]], conflicts: .convergent, audit: []).outcomes == [.inserted])
+            #expect(try await store.append([[first]], conflicts: .convergent, audit: []).outcomes == [.duplicate])
             #expect(try await store.containsFact(first.id))
             #expect(try await store.lastFactPosition() == 1)
 
             // Another content under the same id: the smaller canonical encoding stays, whichever came first.
             let other = try message("wa/1", from: ana, on: .whatsApp, at: jan2024, summary: "zzz")
             let winner = [first, other].min { $0.canonicalDescription.utf8.lexicographicallyPrecedes($1.canonicalDescription.utf8) }!
-            let outcome = try await store.appendFacts([[other]], conflicts: .convergent)
+            let outcome = try await store.append([[other]], conflicts: .convergent, audit: []).outcomes
             #expect(outcome == [.conflict(replaced: winner == other)])
-            #expect(try await store.facts(mentioning: ana) == [winner])
+            #expect(try await interactions(store, ana) == [winner])
             // keepStored never replaces.
             let third = try message("wa/1", from: ana, on: .whatsApp, at: jan2024, summary: "aaa")
-            #expect(try await store.appendFacts([[third]], conflicts: .keepStored) == [.conflict(replaced: false)])
-            #expect(try await store.facts(mentioning: ana) == [winner])
+            #expect(try await store.append([[third]], conflicts: .keepStored, audit: []).outcomes == [.conflict(replaced: false)])
+            #expect(try await interactions(store, ana) == [winner])
         }
     }
 
@@ -140,7 +141,7 @@ struct PostgresStoreTests {
             }
             let later = try check("qc/2", at: jan2024 + day, accepted: 2)
             let earlier = try check("qc/1", at: jan2024, accepted: 1)
-            _ = try await store.appendFacts([[later], [earlier]], conflicts: .convergent)
+            _ = try await store.append([[later], [earlier]], conflicts: .convergent, audit: []).outcomes
             #expect(try await store.returnInspections(of: ComplaintID("K-7")) == [earlier, later])
             #expect(try await store.returnInspections(of: ComplaintID("K-8")).isEmpty)
         }
@@ -153,8 +154,8 @@ struct PostgresStoreTests {
             let budi = try phone("0813-3333-4444")
             let push = try message("wa/2", from: ana, on: .whatsApp, at: jan2024)
             let stated = try link("wa/2/link", ana, budi, at: jan2024)
-            #expect(try await store.appendFacts([[push]], conflicts: .keepStored) == [.inserted])
-            #expect(try await store.appendFacts([[push, stated]], conflicts: .keepStored) == [.duplicate, .duplicate])
+            #expect(try await store.append([[push]], conflicts: .keepStored, audit: []).outcomes == [.inserted])
+            #expect(try await store.append([[push, stated]], conflicts: .keepStored, audit: []).outcomes == [.duplicate, .duplicate])
             #expect(try await !store.containsFact(stated.id))
         }
     }
@@ -171,7 +172,7 @@ struct PostgresStoreTests {
                     // Each node pushes every fact, one request each, in its own order, several at once.
                     let order = n == 0 ? facts : facts.reversed()
                     for chunk in stride(from: 0, to: order.count, by: 20).map({ Array(order[$0..<min($0 + 20, order.count)]) }) {
-                        group.addTask { try await node.appendFacts(chunk.map { [$0] }, conflicts: .keepStored) }
+                        group.addTask { try await node.append(chunk.map { [$0] }, conflicts: .keepStored, audit: []).outcomes }
                     }
                 }
                 var all: [IngestOutcome] = []
@@ -181,7 +182,7 @@ struct PostgresStoreTests {
             #expect(outcomes.count { $0 == .inserted } == facts.count)
             #expect(outcomes.count { $0 == .duplicate } == facts.count)
             #expect(try await nodes[1].lastFactPosition() >= Int64(facts.count))
-            #expect(try await nodes[0].facts(mentioning: ana).count == facts.count)
+            #expect(try await interactions(nodes[0], ana).count == facts.count)
             for node in nodes { await node.close() }
         }
     }
@@ -271,4 +272,12 @@ struct PostgresStoreTests {
         }
     }
 
+}
+
+/// The interactions of the customer `handle` belongs to, as facts, in time order.
+private func interactions(_ store: PostgresStore, _ handle: Handle) async throws -> [Fact] {
+    guard let customer = try await store.customerID(for: handle) else { return [] }
+    return try await store.timeline(of: customer, before: nil, limit: 10_000).records.reversed().map {
+        Fact(id: $0.factID, observedAt: $0.at, source: $0.source, payload: .interaction($0.interaction))
+    }
 }

@@ -29,11 +29,11 @@ struct QueryTests {
         ]
     }
 
-    @Test("the profile read back equals the domain's projection of the same facts, by any written form of any handle")
-    func profileMatchesDomain() async throws {
+    @Test("the profile read back equals the domain's projection of the same facts, by any written form of any handle", arguments: StoreKind.allCases)
+    func profileMatchesDomain(kind: StoreKind) async throws {
         let facts = try Self.facts()
         let expected = ProfileProjection(facts: facts)
-        try await withStore { store in
+        try await withStore(kind) { store in
             _ = try await store.append(facts)
             for raw in ["0812-1111-2222", "62812 1111 2222", "+62 812-1111-2222"] {
                 let profile = try await store.profile(for: phone(raw))
@@ -52,9 +52,9 @@ struct QueryTests {
         }
     }
 
-    @Test("the caller snapshot shows name, tier, counts, open complaints, orders and last contacts")
-    func callerSnapshot() async throws {
-        try await withStore { store in
+    @Test("the caller snapshot shows name, tier, counts, open complaints, orders and last contacts", arguments: StoreKind.allCases)
+    func callerSnapshot(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.append(Self.facts())
             let now = jan2024 + 45 * day
             let snapshot = try #require(try await store.callerSnapshot(for: phone("+62 812 1111 2222"), now: now, problem: .complaint(.lostAtCustoms)))
@@ -71,9 +71,9 @@ struct QueryTests {
         }
     }
 
-    @Test("search finds customers by the start of any word of their current name")
-    func search() async throws {
-        try await withStore { store in
+    @Test("search finds customers by the start of any word of their current name", arguments: StoreKind.allCases)
+    func search(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.append(Self.facts())
             #expect(try await store.searchCustomers(name: "budi", limit: 10).map(\.name) == ["Budi Santoso"])
             #expect(try await store.searchCustomers(name: "SANTO bu", limit: 10).first?.handles.count == 3)
@@ -86,9 +86,9 @@ struct QueryTests {
         }
     }
 
-    @Test("the timeline pages newest first across channels, each record exactly once")
-    func timelinePaging() async throws {
-        try await withStore { store in
+    @Test("the timeline pages newest first across channels, each record exactly once", arguments: StoreKind.allCases)
+    func timelinePaging(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.append(Self.facts())
             let id = try #require(try await store.customerID(for: phone("0812-1111-2222")))
             var seen: [String] = []
@@ -104,9 +104,9 @@ struct QueryTests {
         }
     }
 
-    @Test("orders, tracking, complaints, ratings and report data")
-    func ordersComplaintsReports() async throws {
-        try await withStore { store in
+    @Test("orders, tracking, complaints, ratings and report data", arguments: StoreKind.allCases)
+    func ordersComplaintsReports(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.append(Self.facts())
             let id = try #require(try await store.customerID(for: phone("0812-1111-2222")))
             let view = try #require(try await store.order(OrderNumber("ORD-1")))
@@ -134,9 +134,9 @@ struct QueryTests {
         }
     }
 
-    @Test("audit entries and hashed tokens")
-    func auditAndTokens() async throws {
-        try await withStore { store in
+    @Test("audit entries and hashed tokens", arguments: StoreKind.allCases)
+    func auditAndTokens(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             try await store.appendAudit([
                 AuditEntry(at: jan2024, actor: "sari", action: "customer.view", subject: "cus_1"),
                 AuditEntry(at: jan2024 + 1, actor: "andi", action: "complaint.decide", subject: "K-1", detail: "Rp 500.000"),

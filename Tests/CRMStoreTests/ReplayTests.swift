@@ -4,9 +4,9 @@ import Testing
 
 @Suite("Replaying the watched facts")
 struct ReplayTests {
-    @Test("watched facts since a time come in arrival order, page by page, up to a position, other kinds and older facts left out")
-    func pagesInArrivalOrder() async throws {
-        try await withStore { store in
+    @Test("watched facts since a time come in arrival order, page by page, up to a position, other kinds and older facts left out", arguments: StoreKind.allCases)
+    func pagesInArrivalOrder(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let p = try phone("0812-3456-7890")
             // Arrival order differs from time order: the second half is older than the first.
             var facts: [Fact] = []
@@ -36,9 +36,9 @@ struct ReplayTests {
         }
     }
 
-    @Test("sent notices since a time, by time then id, page by page")
-    func sentNotices() async throws {
-        try await withStore { store in
+    @Test("sent notices since a time, by time then id, page by page", arguments: StoreKind.allCases)
+    func sentNotices(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             for i in 0..<5 { _ = try await store.recordNoticeSent("sla/K-\(i)/resolution/\(i)/near", subject: "K-\(i)", at: 1_000 + Int64(i % 3)) }
             let first = try await store.sentNotices(since: 1_001, after: nil, limit: 2)
             #expect(first.map(\.at) == [1_001, 1_001])

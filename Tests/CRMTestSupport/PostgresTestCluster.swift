@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A throwaway PostgreSQL server of a test's own: `initdb` in a new temporary directory, started on a free loopback
 /// port with its socket in that directory, and stopped and removed by ``stop()``. PostgreSQL refuses to run as root,
@@ -50,6 +51,52 @@ public final class PostgresTestCluster: Sendable {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
         }
+    }
+
+    /// One cluster for the whole test process, started by the first caller; it stops when the process ends, however
+    /// it ends (a watchdog started with it waits for the process to exit, then stops the server and removes it).
+    /// Tests that share it each make a database of their own (``createDatabase()``).
+    public static func shared() throws -> PostgresTestCluster {
+        try sharedCluster.withLock { cluster in
+            if let cluster { return cluster }
+            let started = try start()
+            try started.stopWhenProcessEnds()
+            cluster = started
+            return started
+        }
+    }
+
+    private static let sharedCluster = Mutex<PostgresTestCluster?>(nil)
+
+    /// Makes a new empty database in the cluster; returns its URL.
+    public func createDatabase() throws -> String {
+        let name = "crm_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try Self.run("\(binaries)/createdb", ["-h", directory, "-p", "\(port)", "-U", Self.user, name], in: directory)
+        return "postgres://\(Self.user)@127.0.0.1:\(port)/\(name)"
+    }
+
+    /// Starts a watchdog that stops the server and removes its directory once this process has exited. An exited
+    /// process the runner has not reaped yet (a zombie) counts as exited: the runner may wait for the server's end of
+    /// its output pipes before it reaps.
+    private func stopWhenProcessEnds() throws {
+        let pid = getpid()
+        let script = """
+            while [ -e /proc/\(pid) ] && ! grep -q '^State:[[:space:]]*Z' /proc/\(pid)/status 2>/dev/null; do sleep 1; done
+            \(binaries)/pg_ctl -D '\(directory)/data' -m immediate -w stop >/dev/null 2>&1
+            rm -rf '\(directory)'
+            """
+        let watchdog = ChildProcess()
+        if getuid() == 0 {
+            // As the postgres user, which may stop the server and owns its directory.
+            watchdog.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            watchdog.arguments = ["-u", "postgres", "--", "/bin/sh", "-c", script]
+        } else {
+            watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
+            watchdog.arguments = ["-c", script]
+        }
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        try watchdog.run()
     }
 
     /// Stops the server at once (no checkpoint: the data is thrown away) and removes its directory.

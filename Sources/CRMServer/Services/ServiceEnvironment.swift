@@ -149,6 +149,8 @@ extension StoreError {
             RPCStatus(code: .invalidArgument, message: description)
         case .closed:
             RPCStatus(code: .unavailable, message: "the store is closed: \(description)")
+        case .unavailable:
+            RPCStatus(code: .unavailable, message: description)
         case .diskFull:
             RPCStatus(code: .resourceExhausted, message: "no disk space for the data directory: \(description)")
         default:

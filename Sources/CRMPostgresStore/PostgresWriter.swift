@@ -1,0 +1,140 @@
+import CRMStore
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Synchronization
+
+/// The one connection a node's group commit writes through, opened on first use and opened again after it was lost
+/// (the server restarted, the network failed): the next batch after a loss reconnects by itself.
+final class WriterConnection: Sendable {
+    private let configuration: PostgresConnection.Configuration
+    private let logger: Logger
+    private let current = Mutex<PostgresConnection?>(nil)
+
+    init(configuration: PostgresConnection.Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The open connection, connecting first when there is none or it was lost. Blocks: call it on the writer's queue.
+    func connection() throws -> BlockingConnection {
+        if let open = current.withLock({ $0 }), !open.isClosed { return BlockingConnection(connection: open, logger: logger) }
+        let made = try PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: logger
+        ).wait()
+        current.withLock { $0 = made }
+        return BlockingConnection(connection: made, logger: logger)
+    }
+
+    /// Drops the connection after a failure that may have left it unusable; the next batch opens another.
+    func discard() {
+        let lost = current.withLock { connection -> PostgresConnection? in
+            defer { connection = nil }
+            return connection
+        }
+        _ = try? lost?.close().wait()
+    }
+
+    /// Closes the connection for good.
+    func close() async {
+        let open = current.withLock { connection -> PostgresConnection? in
+            defer { connection = nil }
+            return connection
+        }
+        try? await open?.close()
+    }
+}
+
+/// A group commit's batch on PostgreSQL: one transaction that first takes the store's append lock.
+///
+/// The append lock (a transaction-scoped advisory lock, ``appendLock``) makes the appends of every node one after the
+/// other. That is what keeps the derived tables and the read model right when nodes append facts about the same
+/// customers at once: an identity recomputation reads the links around a handle and rewrites the customers of the
+/// whole area, and no other append may change that area between its reads and its writes (two links merging three
+/// customers through two nodes, a link racing an unlink). It also makes positions (`facts.seq`) follow commit order —
+/// a batch takes its positions while holding the lock and releases it only after its commit is visible — so a watch
+/// that has read up to a position never misses a fact committed later with a smaller one. Each node still sends a
+/// whole batch per transaction, so the lock is taken once per group commit, not once per fact.
+struct PostgresBatchTransaction: BatchTransaction {
+    let writer: WriterConnection
+    let handles: WriterHandleCache
+
+    /// The append lock's key.
+    static let appendLock: Int64 = 0x63_72_6d_5f_61_70_70  // "crm_app"
+
+    func apply(_ batch: [WriteOperation], isolated: Bool) throws -> [Result<WriteResult, any Error>] {
+        let db = try writer.connection()
+        do {
+            try db.query("BEGIN")
+            try db.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))")
+            var results: [Result<WriteResult, any Error>] = []
+            results.reserveCapacity(batch.count)
+            for operation in batch {
+                if isolated { try db.query("SAVEPOINT write") }
+                do {
+                    results.append(.success(try apply(operation, on: db)))
+                    if isolated { try db.query("RELEASE SAVEPOINT write") }
+                } catch {
+                    if PostgresFailure.isConnectionLost(error) { throw error }
+                    guard isolated else { throw OptimisticFailure() }
+                    try db.query("ROLLBACK TO SAVEPOINT write")
+                    results.append(.failure(storeError(error)))
+                }
+            }
+            try db.query("COMMIT")
+            return results
+        } catch {
+            if PostgresFailure.isConnectionLost(error) {
+                writer.discard()
+            } else if (try? db.query("ROLLBACK")) == nil {
+                writer.discard()
+            }
+            throw error
+        }
+    }
+
+    private func apply(_ operation: WriteOperation, on db: BlockingConnection) throws -> WriteResult {
+        guard case let .facts(facts, requestStarts, conflicts, audit) = operation else {
+            // Audit entries, tokens and notices are single statements of their own (PostgresStore+Records.swift).
+            throw StoreError.writeFailed(reason: "the PostgreSQL writer only appends facts")
+        }
+        return .facts(try FactWriter(tables: PostgresTables(db: db), handles: handles.cache).append(
+            facts, requestStarts: requestStarts, conflicts: conflicts, audit: audit))
+    }
+
+    func storeError(_ error: any Error) -> StoreError {
+        PostgresFailure.storeError(error, writing: true)
+    }
+}
+
+/// How PostgreSQL's and the connection's errors become the store's.
+enum PostgresFailure {
+    /// Whether the error means the server or the connection is gone (retry later) rather than a statement failed.
+    static func isConnectionLost(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError {
+            switch error.code {
+            case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed:
+                return true
+            case .server:
+                // Class 08: connection exception; class 57: operator intervention (shutdown, crash, recovery).
+                let state = error.serverInfo?[.sqlState] ?? ""
+                return state.hasPrefix("08") || state.hasPrefix("57")
+            default:
+                return false
+            }
+        }
+        return error is ChannelError || error is IOError || error is NIOConnectionError
+    }
+
+    /// The store's error for a failure of a read or a write.
+    static func storeError(_ error: any Error, writing: Bool) -> StoreError {
+        if let error = error as? StoreError { return error }
+        let reason = PostgresStore.explain(error)
+        if isConnectionLost(error) { return .unavailable(reason: reason) }
+        if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState], state == "53100" {
+            return .diskFull(reason: reason)
+        }
+        return writing ? .writeFailed(reason: reason) : .readFailed(reason: reason)
+    }
+}
