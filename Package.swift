@@ -153,6 +153,7 @@ let package = Package(
             name: "crmd",
             dependencies: [
                 "CRMServer",
+                "CRMPostgresStore",
                 "CRMDataset",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -17,7 +17,7 @@ public struct Seeder: Sendable {
     /// Seeds customers `range`; returns how many facts were appended. With `progress`, a line on standard error
     /// every 200 chunks of the first appender; `onChunk` hears of each chunk appended, with its number of customers.
     public func seed(
-        _ store: SQLiteStore, range: Range<Int>, progress: Bool = true, onChunk: (@Sendable (_ customers: Int) -> Void)? = nil
+        _ store: any Store, range: Range<Int>, progress: Bool = true, onChunk: (@Sendable (_ customers: Int) -> Void)? = nil
     ) async throws -> Int {
         let chunks = stride(from: range.lowerBound, to: range.upperBound, by: customersPerAppend).map {
             $0..<min($0 + customersPerAppend, range.upperBound)

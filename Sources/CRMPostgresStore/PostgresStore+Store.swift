@@ -4,7 +4,7 @@ import Dispatch
 import Foundation
 import PostgresNIO
 
-extension PostgresStore: Store {
+extension PostgresStore: ServableStore {
     // MARK: Facts
 
     public func append(_ requests: [[Fact]], conflicts: ConflictPolicy, audit: [AppendAudit]) async throws -> AppendReceipt {

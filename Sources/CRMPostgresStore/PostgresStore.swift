@@ -46,6 +46,12 @@ public final class PostgresStore: Sendable {
     /// What the group commit has done since the store was opened.
     public var writerStatistics: WriterStatistics { committer.statistics }
 
+    /// True: every crmd node on the database writes to it.
+    public var sharedWithOtherNodes: Bool { true }
+
+    /// The database's URL, without the password.
+    public var whereabouts: String { location.description }
+
     /// Connects and brings the schema up to date.
     ///
     /// - Throws: ``StoreError/openFailed(path:reason:)`` saying what failed: the server cannot be reached, refuses the
@@ -66,14 +72,20 @@ public final class PostgresStore: Sendable {
             let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
             try await connection.close()
         } catch {
-            throw StoreError.openFailed(path: location.description, reason: PostgresStore.explain(error))
+            throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
         }
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: tls.map { .require($0) } ?? .disable)
         configuration.options.connectTimeout = .seconds(10)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let running = Task { await client.run() }
+        // The pool serves leases only once run() is under way (it warns otherwise): wait for the task to begin it.
+        let (started, begun) = AsyncStream<Void>.makeStream()
+        let running = Task {
+            begun.finish()
+            await client.run()
+        }
+        for await _ in started {}
         let store = PostgresStore(
             client: client, running: running, writer: WriterConnection(configuration: single, logger: logger), location: location,
             limits: limits, logger: logger)
@@ -81,7 +93,7 @@ public final class PostgresStore: Sendable {
             try await store.migrate()
         } catch {
             await store.close()
-            throw StoreError.openFailed(path: location.description, reason: PostgresStore.explain(error))
+            throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
         }
         return store
     }
@@ -108,6 +120,34 @@ public final class PostgresStore: Sendable {
             tls.trustRoots = .file(caFile)
             tls.certificateVerification = .fullVerification
             return tls
+        }
+    }
+
+    /// Why the store could not be opened, and what to do about it.
+    static func explainOpen(_ error: any Error, _ location: PostgresLocation) -> String {
+        if let schema = error as? PostgresSchemaError { return schema.description }
+        let what = explain(error)
+        guard let error = error as? PSQLError else { return what }
+        switch error.serverInfo?[.sqlState] {
+        case "28000", "28P01":
+            return "\(what); check the user in the URL and the password (PGPASSWORD, or the password file PGPASSFILE or ~/.pgpass)"
+        case "3D000":
+            return "\(what); create it (createdb -O \(location.user) \(location.database)) or fix the database in the URL"
+        case .some:
+            return what
+        case nil:
+            break
+        }
+        switch error.code {
+        case .connectionError:
+            return "\(what); check that PostgreSQL runs at \(location.host):\(location.port) and accepts TCP connections there "
+                + "(its listen_addresses, port and pg_hba.conf), or fix the host and port in the URL"
+        case .sslUnsupported, .failedToAddSSLHandler:
+            return "\(what); the server does not speak TLS as sslmode asks: enable ssl on the server or use sslmode=disable"
+        case .authMechanismRequiresPassword, .saslError, .unsupportedAuthMechanism:
+            return "\(what); give the password in PGPASSWORD or the password file (PGPASSFILE, default ~/.pgpass)"
+        default:
+            return what
         }
     }
 

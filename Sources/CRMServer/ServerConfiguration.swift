@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var port: Int
     /// Where the embedded store and the development certificates live.
     public var store: StoreLocation
+    /// The PostgreSQL database several nodes share; nil: the embedded SQLite store in ``store``.
+    public var database: PostgresLocation?
     /// The server certificate chain (PEM). Nil: development certificates in `<data>/certs`.
     public var certificateFile: String?
     /// The private key of ``certificateFile`` (PEM).
@@ -73,6 +75,8 @@ public enum ConfigurationKey: String, Sendable, Hashable, CaseIterable {
     case port
     /// The data directory.
     case dataDir = "data-dir"
+    /// A PostgreSQL database, `postgres://USER@HOST:PORT/DATABASE`, instead of the embedded SQLite store.
+    case database
     /// The server certificate chain (PEM).
     case cert
     /// Its private key (PEM).
@@ -163,6 +167,13 @@ extension ServerConfiguration {
         if let (host, _) = value(.host) { configuration.host = host }
         if let port = try port(.port, allowZero: true) { configuration.port = port }
         if let (dir, _) = value(.dataDir) { configuration.store = StoreLocation(directory: dir) }
+        if let (url, source) = value(.database) {
+            do {
+                configuration.database = try PostgresLocation(url: url, environment: environment)
+            } catch {
+                throw ConfigurationError("\(source): \(error.description)")
+            }
+        }
         configuration.certificateFile = value(.cert)?.0
         configuration.privateKeyFile = value(.key)?.0
         configuration.clientCAFile = value(.ca)?.0

@@ -10,7 +10,7 @@ import GRDB
 /// transaction for what each append touched, and so is each touched customer's read model (`customer_summaries`),
 /// from which caller snapshots are one indexed read. Full profiles are projected from the facts on read by the
 /// domain's ``ProfileProjection``, from a handful of index range reads (see the CRMStore documentation).
-public final class SQLiteStore: Store {
+public final class SQLiteStore: ServableStore {
     /// Where the database file is.
     public let path: String
     /// The limits in force.
@@ -105,6 +105,9 @@ public final class SQLiteStore: Store {
 
     /// What the group-committing writer has done since the store was opened.
     public var writerStatistics: WriterStatistics { committer.statistics }
+
+    /// The database file's path.
+    public var whereabouts: String { path }
 
     /// Waits for accepted writes to commit, refuses new ones and closes the database.
     public func close() async throws {

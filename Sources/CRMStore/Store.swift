@@ -126,7 +126,12 @@ public protocol Store: Sendable {
 
     // MARK: Replay
 
-    /// The position of the newest fact in arrival order; 0 for an empty store.
+    /// Whether other server nodes write to this store too (a database server several crmd share), so that a node
+    /// learns of their writes only by reading the fact log. False unless the store says otherwise.
+    var sharedWithOtherNodes: Bool { get }
+    /// The position of the newest fact in arrival order; 0 for an empty store. Positions follow commit order: a
+    /// fact committed after another has a greater position, so a reader that has seen every fact up to a position
+    /// never later finds a new one below it.
     func lastFactPosition() async throws -> Int64
     /// Facts of `kinds` whose time is at or after `since`, in arrival order, at positions after `after` (nil: from
     /// the first such fact) and at most `through`, at most `limit` of them: what the watch streams replay before
@@ -140,4 +145,19 @@ extension Store {
     public func append(_ facts: [Fact]) async throws -> [IngestOutcome] {
         try await append(facts.map { [$0] }, conflicts: .convergent, audit: []).outcomes
     }
+}
+
+extension Store {
+    /// A store of one node's own.
+    public var sharedWithOtherNodes: Bool { false }
+}
+
+/// A ``Store`` a server runs on: one it can report on and close.
+public protocol ServableStore: Store {
+    /// What the group commit has done since the store was opened (the server's commit metrics).
+    var writerStatistics: WriterStatistics { get }
+    /// Where the store is, for logs and the start banner: a file's path, or a database URL without its password.
+    var whereabouts: String { get }
+    /// Waits for accepted appends to commit, refuses new ones and closes; calls after this fail.
+    func close() async throws
 }

@@ -6,6 +6,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case tooManyFacts(count: Int, maximum: Int)
     /// The database could not be opened or migrated.
     case openFailed(path: String, reason: String)
+    /// A database server's store could not be opened: `reason` says what failed and what to do (start the server,
+    /// fix the user or password, create the database, run a newer crmd).
+    case databaseOpenFailed(url: String, reason: String)
     /// The transaction holding this write failed; nothing of it was stored.
     case writeFailed(reason: String)
     /// The disk holding the database file is full: nothing of this write was stored. Reads go on; writes succeed
@@ -32,7 +35,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .invalidFact: "store.invalid_fact"
         case .tooManyFacts: "store.too_many_facts"
-        case .openFailed: "store.open_failed"
+        case .openFailed, .databaseOpenFailed: "store.open_failed"
         case .writeFailed: "store.write_failed"
         case .diskFull: "store.disk_full"
         case .readFailed: "store.read_failed"
@@ -53,6 +56,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             return "An append of \(count) facts exceeds the limit of \(maximum); split it into smaller appends."
         case let .openFailed(path, reason):
             return "Could not open the store at \(path): \(reason). Check that the directory exists and is writable, and that no newer build migrated the file."
+        case let .databaseOpenFailed(url, reason):
+            return "Could not open the database \(url): \(reason)."
         case let .writeFailed(reason):
             return "The write failed and nothing of it was stored: \(reason). Appends are idempotent: retry the same facts."
         case let .diskFull(reason):

@@ -22,6 +22,9 @@ struct BackupCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try data.resolve().configuration
+        try StoreOpening.requireEmbedded(
+            configuration, command: "backup",
+            instead: "back PostgreSQL up with its own tools (pg_dump, or pg_basebackup with WAL archiving)")
         guard FileManager.default.fileExists(atPath: configuration.store.databasePath) else {
             throw CommandFailure("\(configuration.store.databasePath) does not exist; give the --data-dir crmd serves")
         }
@@ -61,6 +64,8 @@ struct RestoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try data.resolve().configuration
+        try StoreOpening.requireEmbedded(
+            configuration, command: "restore", instead: "restore PostgreSQL with its own tools (pg_restore, or a base backup and its WAL)")
         do {
             guard let lock = try DataDirectoryLock(configuration.store, exclusive: true) else {
                 throw CommandFailure("crmd serves \(configuration.store.directory); stop it (SIGTERM), then restore")

@@ -7,6 +7,13 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "The directory of the database and development certificates (env CRMD_DATA_DIR; default ./crmd-data).")
     var dataDirectory: String?
 
+    @Option(
+        name: .customLong("database"),
+        help: ArgumentHelp(
+            "A PostgreSQL database instead of the embedded SQLite store: postgres://USER@HOST:PORT/DATABASE, with ?sslmode=disable, require or verify-full&sslrootcert=CA-FILE (env CRMD_DATABASE; the password from PGPASSWORD or the password file PGPASSFILE, default ~/.pgpass).",
+            valueName: "url"))
+    var database: String?
+
     @Option(name: .customLong("config"), help: "A configuration file of `key = value` lines (env CRMD_CONFIG; default <data-dir>/crmd.conf if present).")
     var configFile: String?
 
@@ -14,6 +21,7 @@ struct DataOptions: ParsableArguments {
     func resolve(extra: [ConfigurationKey: String] = [:]) throws -> (configuration: ServerConfiguration, configFile: String?) {
         var flags = extra
         if let dataDirectory { flags[.dataDir] = dataDirectory }
+        if let database { flags[.database] = database }
         do {
             return try ServerConfiguration.resolve(flags: flags, configFile: configFile, environment: ProcessInfo.processInfo.environment)
         } catch let error as ConfigurationError {

@@ -37,10 +37,11 @@ struct SeedCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try data.resolve().configuration
-        try FileManager.default.createDirectory(atPath: configuration.store.directory, withIntermediateDirectories: true)
+        if configuration.database == nil {
+            try FileManager.default.createDirectory(atPath: configuration.store.directory, withIntermediateDirectories: true)
+        }
         let progress = TerminalProgress()
-        let store = try SQLiteStore(location: configuration.store, progress: progress.report)
-        progress.finish()
+        let store = try await StoreOpening.openForCommand(configuration, progress: progress)
         // Facts end at the start of this minute: a whole dataset, and the same one for every run within the minute.
         let now = Int64(Date().timeIntervalSince1970 / 60) * 60_000
         let generator = DatasetGenerator(seed: seed, now: now)
@@ -48,8 +49,8 @@ struct SeedCommand: AsyncParsableCommand {
             let first = generator.customer(0)
             if let fact = first.facts.first, try await store.containsFact(fact.id) {
                 throw CommandFailure(
-                    "\(configuration.store.databasePath) holds demo customers already; crmd seed fills a data directory once. "
-                        + "To seed afresh, stop crmd and give an empty --data-dir.")
+                    "\(store.whereabouts) holds demo customers already; crmd seed fills a store once. "
+                        + "To seed afresh, stop crmd and give an empty --data-dir (or an empty --database).")
             }
             let done = Mutex(0)
             let seeder = Seeder(generator: generator, appenders: 2, customersPerAppend: 100)
@@ -64,7 +65,7 @@ struct SeedCommand: AsyncParsableCommand {
             progress.finish()
             try await store.close()
             let seconds = (ContinuousClock.now - started).seconds
-            print("seeded \(customers) customers (\(facts) facts) into \(configuration.store.databasePath) in \(String(format: "%.1f", seconds)) s")
+            print("seeded \(customers) customers (\(facts) facts) into \(store.whereabouts) in \(String(format: "%.1f", seconds)) s")
             print("try, with a token from `crmd token create`:")
             for index in [0, 1, 2].filter({ $0 < customers }) {
                 print("  crm caller phone:\(generator.customer(index).phone.value)")

@@ -10,10 +10,14 @@ import ServiceLifecycle
 /// `crmd serve`: runs the server until SIGINT or SIGTERM, then shuts down gracefully and exits 0.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start the server (TLS, embedded SQLite in the data directory).",
+        abstract: "Start the server (TLS; the embedded SQLite store in the data directory, or PostgreSQL with --database).",
         discussion: """
             Settings come from flags, then environment variables, then the configuration file, then defaults.
             Without --cert and --key, development certificates are made in <data-dir>/certs on first run.
+            With --database postgres://USER@HOST:PORT/DATABASE several crmd nodes serve one database as one server; \
+            crmd stops at start when the URL is wrong, the server cannot be reached, refuses the user or password, or \
+            holds a newer schema, and reconnects by itself when the database is lost while serving (calls meanwhile \
+            fail with UNAVAILABLE, to be retried).
             """
     )
 
@@ -73,7 +77,7 @@ struct Serve: AsyncParsableCommand {
         defer { withExtendedLifetime(directoryLock) {} }
         print(CRMDVersion.text)
         if let configFile { print("config:   \(configFile)") }
-        let app = CRMServerApp(configuration: configuration, logger: logger, onServing: Self.announce) { store in
+        let app = CRMServerApp(configuration: configuration, logger: logger, openStore: StoreOpening.open, onServing: Self.announce) { store in
             try ServedServices.make(store: store)
         }
         var services: [any Service] = []
@@ -89,7 +93,7 @@ struct Serve: AsyncParsableCommand {
     @Sendable private static func announce(_ app: CRMServerApp) {
         let configuration = app.configuration
         print("listen:   \(configuration.host):\(app.port ?? configuration.port) (TLS, ALPN crm/1)")
-        print("database: \(configuration.store.databasePath)")
+        print("database: \(app.store?.whereabouts ?? configuration.store.databasePath)")
         if let tls = app.tls {
             if let development = tls.development {
                 print("TLS:      development certificates in \(development.directory) (for development only)")
@@ -100,7 +104,8 @@ struct Serve: AsyncParsableCommand {
             }
             print("mTLS:     client certificates \(tls.configuration.clientCertificateMode.rawValue)")
         }
-        print("tokens:   crmd token create --role agent --team sales --name NAME --data-dir \(configuration.dataDirectory)")
+        let database = configuration.database.map { " --database '\($0)'" } ?? ""
+        print("tokens:   crmd token create --role agent --team sales --name NAME --data-dir \(configuration.dataDirectory)\(database)")
         print("Stop with Ctrl-C or SIGTERM.")
         fflush(nil)
     }

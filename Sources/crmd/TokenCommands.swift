@@ -100,9 +100,7 @@ struct TokenCommand: AsyncParsableCommand {
 /// Opens the store of the resolved data directory, runs `body` with a registry on it, closes the store.
 private func withRegistry<T: Sendable>(_ data: DataOptions, _ body: (TokenRegistry) async throws -> T) async throws -> T {
     let configuration = try data.resolve().configuration
-    let progress = TerminalProgress()
-    let store = try SQLiteStore(location: configuration.store, progress: progress.report)
-    progress.finish()
+    let store = try await StoreOpening.openForCommand(configuration, progress: TerminalProgress())
     do {
         let result = try await body(TokenRegistry(store: store))
         try await store.close()

@@ -29,6 +29,9 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try data.resolve().configuration
+        try StoreOpening.requireEmbedded(
+            configuration, command: "verify",
+            instead: "every node of a PostgreSQL store checks each customer's read model as it loads it, and rebuilds it from the facts when it cannot be read")
         let progress = TerminalProgress()
         let store = try SQLiteStore(location: configuration.store, progress: progress.report)
         let differences: [String]

@@ -82,13 +82,13 @@ struct PostgresStoreTests {
             await #expect {
                 _ = try await PostgresStore.open(noUser)
             } throws: { error in
-                "\(error)".contains("role \"nobody\" does not exist")
+                "\(error)".contains("role \"nobody\" does not exist") && "\(error)".contains("check the user in the URL and the password")
             }
             let noDatabase = try PostgresLocation(url: "postgres://\(PostgresTestCluster.user)@127.0.0.1:\(cluster.port)/nowhere")
             await #expect {
                 _ = try await PostgresStore.open(noDatabase)
             } throws: { error in
-                "\(error)".contains("database \"nowhere\" does not exist")
+                "\(error)".contains("database \"nowhere\" does not exist") && "\(error)".contains("createdb -O")
             }
         }
     }
@@ -102,8 +102,9 @@ struct PostgresStoreTests {
         await #expect {
             _ = try await PostgresStore.open(location)
         } throws: { error in
-            guard case StoreError.openFailed(let path, let reason) = error else { return false }
-            return path.contains("127.0.0.1:\(port)") && reason.lowercased().contains("refused")
+            guard case StoreError.databaseOpenFailed(let url, let reason) = error else { return false }
+            return url.contains("127.0.0.1:\(port)") && reason.lowercased().contains("refused")
+                && reason.contains("check that PostgreSQL runs at 127.0.0.1:\(port)")
         }
     }
 

@@ -9,6 +9,16 @@ public enum CRMEvent: Sendable {
     /// A proactive notice was emitted.
     case notice(ProactiveNotice)
 
+    /// What identifies it however it reaches the hub (published by the service that stored it, or read back from
+    /// the fact log): the interaction's id, the complaint change's id, the notice's id.
+    public var id: String {
+        switch self {
+        case .interaction(let event, _): "interaction/" + (event.interaction?.interactionID ?? "")
+        case .complaint(let event, _): "complaint/" + ComplaintServiceProvider.changeID(event)
+        case .notice(let notice): "notice/" + notice.noticeID
+        }
+    }
+
     /// When it happened at its source, Unix milliseconds.
     public var time: Int64 {
         switch self {
@@ -30,24 +40,34 @@ public actor EventHub {
     public let bufferSize: Int
     /// Recent events kept for replay.
     public let replayLimit: Int
+    /// The ids of the events published last, when the hub drops an event published twice (several nodes: an event
+    /// arrives from the service that stored it and again from the fact log); nil when it does not.
+    private var published: RecentIDs?
 
     private var subscribers: [Int: AsyncStream<CRMEvent>.Continuation] = [:]
     private var nextID = 0
     private var recent: [(at: Int64, event: CRMEvent)] = []
     private var finished = false
 
-    /// Creates a hub.
-    public init(bufferSize: Int = 1024, replayLimit: Int = 4096) {
+    /// Creates a hub. With `deduplicating`, an event whose ``CRMEvent/id`` was among the last `deduplicationWindow`
+    /// published is dropped (for a node that also publishes what other nodes stored, see ``PeerEventFollower``).
+    public init(bufferSize: Int = 1024, replayLimit: Int = 4096, deduplicating: Bool = false, deduplicationWindow: Int = 65_536) {
         self.bufferSize = max(1, bufferSize)
         self.replayLimit = max(0, replayLimit)
+        published = deduplicating ? RecentIDs(limit: deduplicationWindow) : nil
     }
 
     /// How many subscribers are listening.
     public var subscriberCount: Int { subscribers.count }
 
     /// Delivers `event` to every subscriber and keeps it for replay, as published at `at` (server time, Unix ms;
-    /// the event's own time when nil).
+    /// the event's own time when nil). A deduplicating hub drops an event it published already.
     public func publish(_ event: CRMEvent, at: Int64? = nil) {
+        if published != nil {
+            let id = event.id
+            guard published?.contains(id) == false else { return }
+            published?.insert(id)
+        }
         if replayLimit > 0 {
             recent.append((at ?? event.time, event))
             // Trim in one move once the array holds twice the limit: dropping the oldest on every

@@ -43,9 +43,12 @@ struct WatchReplay {
         }
     }
 
-    /// Pages through the facts of `kinds` since `since` up to position `through`.
-    func facts(_ kinds: ReplayKinds, since: Int64, through: Int64, _ body: (PositionedFact) async throws -> Void) async throws {
-        var after: Int64?
+    /// Pages through the facts of `kinds` since `since` at positions after `start` (nil: from the first) up to
+    /// position `through`.
+    func facts(
+        _ kinds: ReplayKinds, since: Int64, after start: Int64? = nil, through: Int64, _ body: (PositionedFact) async throws -> Void
+    ) async throws {
+        var after = start
         while true {
             try Task.checkCancellation()
             let page = try await store.replayFacts(kinds, since: since, after: after, through: through, limit: Self.pageSize)

@@ -25,7 +25,7 @@ public struct ServerComponents: Sendable {
     }
 }
 
-/// The CRM server assembled: the SQLite store in the data directory, TLS (configured or
+/// The CRM server assembled: the store (SQLite in the data directory, or what `openStore` opens), TLS (configured or
 /// development certificates), the RPC server with the interceptors [metrics, logging,
 /// authentication], and the sweeper of the services' periodic jobs.
 ///
@@ -44,9 +44,11 @@ public struct ServerComponents: Sendable {
 public final class CRMServerApp: Service, Sendable {
     /// Makes the services once the store is open.
     public typealias MakeComponents = @Sendable (any Store) throws -> ServerComponents
+    /// Opens the store the configuration names, logging a long migration's progress.
+    public typealias OpenStore = @Sendable (ServerConfiguration, @escaping MigrationProgress) async throws -> any ServableStore
 
     private struct Running {
-        let store: SQLiteStore
+        let store: any ServableStore
         let server: RPCServer
         let background: Task<Void, Never>
         let tls: ResolvedTLS
@@ -64,16 +66,20 @@ public final class CRMServerApp: Service, Sendable {
     public let configuration: ServerConfiguration
     private let logger: Logger
     private let makeComponents: MakeComponents
+    private let openStore: OpenStore
     private let onServing: @Sendable (CRMServerApp) -> Void
     private let state = Mutex(State.idle)
 
-    /// A server whose services `makeComponents` makes from the store. It logs through `logger`, at
-    /// `configuration.logLevel` or above, and calls `onServing` once it listens (to say where, for example).
+    /// A server whose services `makeComponents` makes from the store `openStore` opens (by default the embedded
+    /// SQLite store in the data directory). It logs through `logger`, at `configuration.logLevel` or above, and calls
+    /// `onServing` once it listens (to say where, for example).
     public init(
         configuration: ServerConfiguration, logger: Logger = Logger(label: "crmd"),
+        openStore: @escaping OpenStore = CRMServerApp.openEmbeddedStore,
         onServing: @escaping @Sendable (CRMServerApp) -> Void = { _ in }, makeComponents: @escaping MakeComponents
     ) {
         self.configuration = configuration
+        self.openStore = openStore
         var logger = logger
         if let level = Logger.Level(rawValue: configuration.logLevel), level > logger.logLevel { logger.logLevel = level }
         self.logger = logger
@@ -87,6 +93,20 @@ public final class CRMServerApp: Service, Sendable {
         makeServices: @escaping @Sendable (any Store) -> [any RPCService]
     ) {
         self.init(configuration: configuration, logger: logger) { store in ServerComponents(services: makeServices(store)) }
+    }
+
+    /// Opens the embedded SQLite store in the configuration's data directory. A configured PostgreSQL database is
+    /// opened by the `openStore` `crmd` passes (CRMServer does not link the PostgreSQL driver).
+    ///
+    /// - Throws: ``StoreError`` when the file cannot be opened, ``ServerStartError`` when a database is configured.
+    @Sendable public static func openEmbeddedStore(
+        _ configuration: ServerConfiguration, progress: @escaping MigrationProgress
+    ) async throws -> any ServableStore {
+        if let database = configuration.database {
+            throw ServerStartError(
+                "this server opens only the embedded SQLite store, and \(database) is configured; run crmd serve for PostgreSQL")
+        }
+        return try SQLiteStore(location: configuration.store, progress: progress)
     }
 
     /// Logs a long migration's progress (the read model's backfill of an existing store) at every tenth of it.
@@ -166,7 +186,7 @@ public final class CRMServerApp: Service, Sendable {
                         "note": "for development only: configure --cert, --key and --ca for anything else",
                     ])
             }
-            let store = try SQLiteStore(location: configuration.store, progress: Self.migrationLog(logger))
+            let store = try await openStore(configuration, Self.migrationLog(logger))
             let components: ServerComponents
             let server: RPCServer
             do {
@@ -219,7 +239,7 @@ public final class CRMServerApp: Service, Sendable {
             logger.notice(
                 "serving",
                 metadata: [
-                    "address": "\(configuration.host):\(server.localAddress?.port ?? configuration.port)", "database": "\(configuration.store.databasePath)",
+                    "address": "\(configuration.host):\(server.localAddress?.port ?? configuration.port)", "database": "\(store.whereabouts)",
                     "client_certificates": "\(tls.configuration.clientCertificateMode.rawValue)",
                 ])
             onServing(self)
@@ -239,7 +259,7 @@ public final class CRMServerApp: Service, Sendable {
     }
 
     /// The open store; nil unless running.
-    public var store: (any Store)? {
+    public var store: (any ServableStore)? {
         state.withLock { state in
             if case .running(let running) = state { return running.store }
             return nil
@@ -310,7 +330,7 @@ public final class CRMServerApp: Service, Sendable {
     /// Every second: the open connections (`crm_rpc_open_connections`) and the store's group
     /// commits (`crm_store_commits_total`, `crm_store_commit_writes_total`, and the average
     /// batch of each second in `crm_store_commit_batch_size`).
-    private static func sampleGauges(server: RPCServer, store: SQLiteStore) async {
+    private static func sampleGauges(server: RPCServer, store: any ServableStore) async {
         let connections = Gauge(label: "crm_rpc_open_connections")
         let commits = Counter(label: "crm_store_commits_total")
         let writes = Counter(label: "crm_store_commit_writes_total")

@@ -37,8 +37,16 @@ public struct CRMServices: Sendable {
     }
 
     /// The background jobs that go with the services, ready for ``ServerComponents/sweeps``: delay notices for
-    /// overdue orders and service-level warnings for complaints, each run every `interval`.
+    /// overdue orders and service-level warnings for complaints, each run every `interval`, and on a shared store
+    /// the ``peerEvents`` follower.
     public func sweeps(interval: Duration = .seconds(60)) -> [SweepTask] {
-        noticeSweeps.tasks(interval: interval)
+        noticeSweeps.tasks(interval: interval) + (peerEvents.map { [$0.task] } ?? [])
+    }
+
+    /// On a store other nodes write too, the follower that publishes their writes to this node's watch streams
+    /// every 200 ms (it wants a deduplicating hub: ``EventHub/init(bufferSize:replayLimit:deduplicating:deduplicationWindow:)``);
+    /// nil on a store of this node's own.
+    public var peerEvents: PeerEventFollower? {
+        store.sharedWithOtherNodes ? PeerEventFollower(env: env, interval: .milliseconds(200)) : nil
     }
 }

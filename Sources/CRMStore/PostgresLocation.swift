@@ -1,7 +1,11 @@
+import Foundation
+
 /// Where a PostgreSQL store lives: `postgres://USER@HOST:PORT/DATABASE?sslmode=MODE`, as libpq writes it.
 ///
-/// The password never comes from the URL (a URL is logged, shown by `ps` and kept in shell history): it comes from
-/// the environment's `PGPASSWORD`, as libpq reads it. `sslmode` is `disable`, `require` (encrypted, the server's
+/// The password never comes from the URL (a URL is logged, shown by `ps` and kept in shell history): it comes, as
+/// libpq takes it, from the environment's `PGPASSWORD`, or else from the password file `PGPASSFILE` names (default
+/// `~/.pgpass`): lines of `HOST:PORT:DATABASE:USER:PASSWORD`, `*` matching anything, `\:` and `\\` escaping, the
+/// first matching line winning; the file must not be readable by group or others. `sslmode` is `disable`, `require` (encrypted, the server's
 /// certificate not checked) or `verify-full` (checked against `sslrootcert`, a CA file, and the host name).
 public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     /// How the connection is encrypted.
@@ -20,9 +24,11 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     /// From `PGPASSWORD`; never printed.
     public var password: String?
 
-    /// Parses `url`; the password is `environment["PGPASSWORD"]`.
+    /// Parses `url`; the password is `environment["PGPASSWORD"]`, else the matching line of the password file
+    /// (`environment["PGPASSFILE"]`, else `~/.pgpass` under `environment["HOME"]`), else none.
     ///
-    /// - Throws: ``PostgresLocationError`` saying what is wrong and how to write it.
+    /// - Throws: ``PostgresLocationError`` saying what is wrong and how to write it, or why the password file
+    ///   cannot be used.
     public init(url: String, environment: [String: String] = [:]) throws(PostgresLocationError) {
         let schemes = ["postgres://", "postgresql://"]
         guard let scheme = schemes.first(where: { url.hasPrefix($0) }) else {
@@ -83,7 +89,12 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         case let other:
             throw PostgresLocationError(url, "has sslmode=\(other); use disable, require or verify-full")
         }
-        password = environment["PGPASSWORD"]
+        if let password = environment["PGPASSWORD"], !password.isEmpty {
+            self.password = password
+        } else {
+            password = try PasswordFile.lookup(
+                host: host, port: port, database: database, user: user, environment: environment, url: url)
+        }
     }
 
     /// `postgres://USER@HOST:PORT/DATABASE?sslmode=…`, without the password.
@@ -95,6 +106,60 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         case .verifyFull(let caFile): mode = "verify-full&sslrootcert=\(caFile)"
         }
         return "postgres://\(user)@\(host):\(port)/\(database)?sslmode=\(mode)"
+    }
+}
+
+/// libpq's password file: `HOST:PORT:DATABASE:USER:PASSWORD` lines.
+enum PasswordFile {
+    /// The password of the first line that matches, nil when no file or no line does.
+    static func lookup(
+        host: String, port: Int, database: String, user: String, environment: [String: String], url: String
+    ) throws(PostgresLocationError) -> String? {
+        let explicit = environment["PGPASSFILE"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let path = explicit ?? environment["HOME"].map({ $0 + "/.pgpass" }) else { return nil }
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            if explicit != nil {
+                throw PostgresLocationError(url, "needs a password from PGPASSFILE=\(path), which does not exist; fix PGPASSFILE or unset it")
+            }
+            return nil
+        }
+        guard status.st_mode & 0o077 == 0 else {
+            throw PostgresLocationError(
+                url, "would take its password from \(path), which group or others may read; run chmod 0600 \(path)")
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw PostgresLocationError(url, "would take its password from \(path), which cannot be read as UTF-8 text")
+        }
+        let wanted = [host, String(port), database, user]
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) where !line.hasPrefix("#") {
+            let fields = split(line.hasSuffix("\r") ? line.dropLast() : line)
+            guard fields.count == 5 else { continue }
+            if zip(fields.prefix(4), wanted).allSatisfy({ $0 == "*" || $0 == $1 }) { return fields[4] }
+        }
+        return nil
+    }
+
+    /// The fields of a line split at unescaped colons, with `\:` and `\\` unescaped.
+    static func split(_ line: Substring) -> [String] {
+        var fields: [String] = []
+        var field = ""
+        var escaped = false
+        for character in line {
+            if escaped {
+                field.append(character)
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == ":" && fields.count < 4 {
+                fields.append(field)
+                field = ""
+            } else {
+                field.append(character)
+            }
+        }
+        fields.append(field)
+        return fields
     }
 }
 
