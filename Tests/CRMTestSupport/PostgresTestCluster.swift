@@ -16,11 +16,14 @@ public final class PostgresTestCluster: Sendable {
     /// The loopback port the server listens on.
     public let port: Int
     private let binaries: String
+    /// The `-o` options the server was started with (`-c name=value` …), to start it again the same way.
+    private let serverOptions: String
 
-    private init(directory: String, port: Int, binaries: String) {
+    private init(directory: String, port: Int, binaries: String, serverOptions: String) {
         self.directory = directory
         self.port = port
         self.binaries = binaries
+        self.serverOptions = serverOptions
     }
 
     /// `postgres://crm@127.0.0.1:PORT/postgres`.
@@ -46,7 +49,7 @@ public final class PostgresTestCluster: Sendable {
             try run(
                 "\(binaries)/pg_ctl", ["-D", data, "-l", "\(directory)/server.log", "-w", "-t", "60", "-o", serverOptions, "start"],
                 in: directory)
-            return PostgresTestCluster(directory: directory, port: port, binaries: binaries)
+            return PostgresTestCluster(directory: directory, port: port, binaries: binaries, serverOptions: serverOptions)
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
@@ -103,6 +106,18 @@ public final class PostgresTestCluster: Sendable {
     public func stop() {
         try? Self.run("\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "-w", "stop"], in: directory)
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Stops the server at once, as a crash would (`-m immediate`), keeping its data for ``resume()``.
+    public func halt() throws {
+        try Self.run("\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "-w", "stop"], in: directory)
+    }
+
+    /// Starts a halted server again on the same port, with the same settings; it recovers from its WAL.
+    public func resume() throws {
+        try Self.run(
+            "\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-l", "\(directory)/server.log", "-w", "-t", "60", "-o", serverOptions, "start"],
+            in: directory)
     }
 
     /// The server's log so far, for a failing test's message.
