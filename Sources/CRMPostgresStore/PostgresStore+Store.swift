@@ -182,7 +182,7 @@ extension PostgresStore: ServableStore {
     ) async throws -> T {
         let logger = self.logger
         do {
-            return try await client.withConnection { connection in
+            return try await ConnectionLease.withConnection(client) { connection in
                 try await Self.blocking {
                     let db = BlockingConnection(connection: connection, logger: logger)
                     let reads = StoreReads(PostgresTables(db: db))

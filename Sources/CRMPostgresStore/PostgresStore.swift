@@ -210,7 +210,7 @@ public final class PostgresStore: Sendable {
     /// Runs one statement and returns its rows.
     func rows(_ query: PostgresQuery) async throws -> PostgresRowSequence {
         do {
-            return try await client.query(query, logger: logger)
+            return try await ConnectionLease.query(client, query, logger: logger)
         } catch {
             throw PostgresFailure.storeError(error, writing: false)
         }
@@ -219,7 +219,7 @@ public final class PostgresStore: Sendable {
     /// Runs one statement whose rows do not matter.
     func write(_ query: PostgresQuery) async throws {
         do {
-            try await client.query(query, logger: logger)
+            _ = try await ConnectionLease.query(client, query, logger: logger)
         } catch {
             throw PostgresFailure.storeError(error, writing: true)
         }

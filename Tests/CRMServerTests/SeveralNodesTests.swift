@@ -46,7 +46,6 @@ struct SeveralNodesTests {
         let referenceAdapter = try await sqlite.token(role: "adapter", name: "gw")
         let referenceSupervisor = try await sqlite.token(role: "supervisor", name: "sari")
 
-        print("several nodes: pushing \(calls.count) calls")
         // Every call goes to a random node, a fifth of them to a second node at the same moment too; the reference
         // gets each once, in order.
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -67,7 +66,6 @@ struct SeveralNodesTests {
             try await call.send(reference, adapter: referenceAdapter, supervisor: referenceSupervisor, label: "\(label), reference call \(index)")
         }
 
-        print("several nodes: comparing")
         let facts = calls.map(\.fact)
         let oracle = ProfileProjection(facts: facts)
         let handles = Set(facts.flatMap(\.mentionedHandles)).sorted { $0.canonical < $1.canonical }
@@ -109,7 +107,6 @@ struct SeveralNodesTests {
                     "\(label), \(handle): node \(n + 1)'s snapshot is not the domain's: \(snapshot) against \(domain)")
             }
         }
-        print("several nodes: compared")
         #expect(known > 10, "\(label): only \(known) handles have a customer; the case tests little")
         for client in clients { await client.close() }
         await reference.close()
