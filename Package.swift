@@ -198,7 +198,7 @@ let package = Package(
         .executableTarget(
             name: "crm-store-tool",
             dependencies: [
-                "CRMStore", "CRMDomain", "CRMDataset",
+                "CRMStore", "CRMPostgresStore", "CRMDomain", "CRMDataset",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

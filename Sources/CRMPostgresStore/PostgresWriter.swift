@@ -132,6 +132,10 @@ enum PostgresFailure {
         if let error = error as? StoreError { return error }
         let reason = PostgresStore.explain(error)
         if isConnectionLost(error) { return .unavailable(reason: reason) }
+        // Too many connections already (53300), the server starting up or shutting down (57P03): try again later.
+        if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState], ["53300", "57P03"].contains(state) {
+            return .unavailable(reason: reason)
+        }
         if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState], state == "53100" {
             return .diskFull(reason: reason)
         }

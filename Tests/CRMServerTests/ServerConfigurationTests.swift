@@ -92,8 +92,27 @@ struct ServerConfigurationTests {
     @Test("environment variable names")
     func environmentNames() {
         #expect(ConfigurationKey.allCases.map(\.environmentVariable) == [
-            "CRMD_HOST", "CRMD_PORT", "CRMD_DATA_DIR", "CRMD_CERT", "CRMD_KEY", "CRMD_CA", "CRMD_REQUIRE_CLIENT_CERT",
+            "CRMD_HOST", "CRMD_PORT", "CRMD_DATA_DIR", "CRMD_DATABASE", "CRMD_CERT", "CRMD_KEY", "CRMD_CA", "CRMD_REQUIRE_CLIENT_CERT",
             "CRMD_METRICS_PORT", "CRMD_LOG_LEVEL",
         ])
+    }
+
+    @Test("a PostgreSQL database comes from --database, CRMD_DATABASE or the file's database key; a bad URL names its source")
+    func database() throws {
+        func resolve(_ flags: [ConfigurationKey: String], _ environment: [String: String] = [:], file: String? = nil) throws -> ServerConfiguration {
+            try ServerConfiguration.resolve(flags: flags, environment: environment, readFile: { _ in file }).configuration
+        }
+        #expect(try resolve([:]).database == nil, "the embedded SQLite store by default")
+        let flagged = try #require(try resolve([.database: "postgres://crm@db.example:6543/crm"], ["PGPASSWORD": "s3cret"]).database)
+        #expect(flagged.host == "db.example" && flagged.port == 6543 && flagged.password == "s3cret")
+        #expect(!flagged.description.contains("s3cret"))
+        #expect(try resolve([:], ["CRMD_DATABASE": "postgres://crm@env.example/crm"]).database?.host == "env.example")
+        #expect(try resolve([:], file: "database = postgres://crm@file.example/crm\n").database?.host == "file.example")
+        #expect(try resolve([.database: "postgres://crm@flag.example/crm"], ["CRMD_DATABASE": "postgres://crm@env.example/crm"]).database?.host == "flag.example")
+        #expect {
+            _ = try resolve([:], ["CRMD_DATABASE": "mysql://crm@db/crm"])
+        } throws: { error in
+            "\(error)".hasPrefix("CRMD_DATABASE: the database URL mysql://crm@db/crm does not start with postgres://")
+        }
     }
 }

@@ -58,6 +58,35 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("without PGPASSWORD the password comes from the first matching line of the password file, which others must not read")
+    func passwordFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pgpass-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try """
+            # host:port:database:user:password
+            other.example:5432:*:crm:wrong
+            db.example:6543:crm:crm:pa\\:ss
+            *:*:*:*:fallback
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o600)
+        let url = "postgres://crm@db.example:6543/crm"
+        #expect(try PostgresLocation(url: url, environment: ["PGPASSFILE": path]).password == "pa:ss")
+        #expect(try PostgresLocation(url: "postgres://x@elsewhere/y", environment: ["PGPASSFILE": path]).password == "fallback")
+        #expect(try PostgresLocation(url: url, environment: ["PGPASSFILE": path, "PGPASSWORD": "env"]).password == "env")
+        #expect(try PostgresLocation(url: url, environment: ["HOME": "/nonexistent"]).password == nil)
+        chmod(path, 0o644)
+        #expect {
+            _ = try PostgresLocation(url: url, environment: ["PGPASSFILE": path])
+        } throws: { error in
+            "\(error)".contains("chmod 0600")
+        }
+        #expect {
+            _ = try PostgresLocation(url: url, environment: ["PGPASSFILE": path + ".missing"])
+        } throws: { error in
+            "\(error)".contains("does not exist")
+        }
+    }
+
     @Test("a database migrated by a newer version is refused at open, saying which versions")
     func newerSchema() async throws {
         try await withCluster { cluster in

@@ -43,7 +43,10 @@ public final class PostgresTestCluster: Sendable {
                 "\(binaries)/initdb",
                 ["-D", data, "-U", user, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], in: directory)
             let port = try freePort()
-            var settings = ["listen_addresses": "127.0.0.1", "port": "\(port)", "unix_socket_directories": directory]
+            // Room for every store and crmd node a test process runs at once, each with its pool of connections.
+            var settings = [
+                "listen_addresses": "127.0.0.1", "port": "\(port)", "unix_socket_directories": directory, "max_connections": "500",
+            ]
             settings.merge(options) { _, new in new }
             let serverOptions = settings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }.joined(separator: " ")
             try run(
