@@ -7,22 +7,16 @@ import PostgresNIO
 extension PostgresStore {
     // MARK: Audit
 
-    /// Appends audit entries in one transaction.
+    /// Appends audit entries in one statement (so in one transaction), in their order.
     public func appendAudit(_ entries: [AuditEntry]) async throws {
         guard !entries.isEmpty else { return }
-        do {
-            try await withTransaction { connection, logger in
-                for e in entries {
-                    try await connection.query(
-                        """
-                        INSERT INTO audit_log (at, actor, action, subject, detail)
-                        VALUES (\(e.at), \(e.actor), \(e.action), \(e.subject), \(e.detail))
-                        """, logger: logger)
-                }
-            }
-        } catch {
-            throw PostgresFailure.storeError(error, writing: true)
-        }
+        try await write(
+            """
+            INSERT INTO audit_log (at, actor, action, subject, detail)
+            SELECT at, actor, action, subject, detail FROM unnest(\(entries.map(\.at))::bigint[], \(entries.map(\.actor))::text[], \(entries.map(\.action))::text[],
+                                 \(entries.map(\.subject))::text[], \(entries.map(\.detail))::text[]) WITH ORDINALITY AS e(at, actor, action, subject, detail, n)
+            ORDER BY n
+            """)
     }
 
     /// Audit entries about `subject` (all when nil), after sequence number `after`, oldest first.

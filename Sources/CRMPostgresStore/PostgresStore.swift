@@ -54,7 +54,7 @@ public final class PostgresStore: Sendable {
 
     /// Connects and brings the schema up to date.
     ///
-    /// - Throws: ``StoreError/openFailed(path:reason:)`` saying what failed: the server cannot be reached, refuses the
+    /// - Throws: ``StoreError/databaseOpenFailed(url:reason:)`` saying what failed: the server cannot be reached, refuses the
     ///   user or the password, the database does not exist, or it holds a schema newer than this version knows.
     public static func open(
         _ location: PostgresLocation, limits: StoreLimits = .standard, logger: Logger = Logger(label: "crm.store.postgres")

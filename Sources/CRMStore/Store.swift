@@ -5,7 +5,7 @@ public import CRMDomain
 /// Implementations keep the facts as the truth and everything else as a function of them, so any order of appends of
 /// the same facts leaves the same state. Every method is `async` and the protocol is `Sendable`, so an
 /// implementation may be a local SQLite file (``SQLiteStore``) or a client of a database server shared by several
-/// nodes (PostgreSQL, next) without changing callers.
+/// nodes (PostgreSQL: `PostgresStore`) without changing callers.
 ///
 /// Handles passed in are already normalised (``Handle`` can only be made by normalising), so a caller may look a
 /// customer up by any written form of any of their handles.

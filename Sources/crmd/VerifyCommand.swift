@@ -31,7 +31,7 @@ struct VerifyCommand: AsyncParsableCommand {
         let configuration = try data.resolve().configuration
         try StoreOpening.requireEmbedded(
             configuration, command: "verify",
-            instead: "every node of a PostgreSQL store checks each customer's read model as it loads it, and rebuilds it from the facts when it cannot be read")
+            instead: "on PostgreSQL a read model that cannot be read is projected from the facts when it is read and rewritten by the next write about its customer; a check of every customer there is not built yet")
         let progress = TerminalProgress()
         let store = try SQLiteStore(location: configuration.store, progress: progress.report)
         let differences: [String]

@@ -86,7 +86,8 @@ struct ServiceEnvironment: Sendable {
     /// make a different one (a server-stamped time, other stated handles): the request answers DUPLICATE and changes
     /// nothing, with no read before the append.
     ///
-    /// Store refusals become INVALID_ARGUMENT, a closed store UNAVAILABLE, anything else INTERNAL.
+    /// Store refusals become INVALID_ARGUMENT; a closed store or an unreachable database UNAVAILABLE (retryable); a
+    /// full disk RESOURCE_EXHAUSTED; anything else INTERNAL.
     func write(_ facts: [Fact], audit action: String, subject: AuditSubject, _ detail: String) async throws -> AppendReceipt {
         try await write(facts, audit: [AppendAudit(at: now(), actor: auditActor, action: action, subject: subject, detail: detail)])
     }
