@@ -74,6 +74,10 @@ public final class PostgresStore: Sendable {
         } catch {
             throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
         }
+        // The writer connects again after a loss on demand; an attempt gives up within the same bound as a wait for
+        // a connection of the pool (ConnectionLease), so every call answers within about that long.
+        var writerConfiguration = single
+        writerConfiguration.options.connectTimeout = .seconds(ConnectionLease.timeout.components.seconds)
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: tls.map { .require($0) } ?? .disable)
@@ -87,7 +91,7 @@ public final class PostgresStore: Sendable {
         }
         for await _ in started {}
         let store = PostgresStore(
-            client: client, running: running, writer: WriterConnection(configuration: single, logger: logger), location: location,
+            client: client, running: running, writer: WriterConnection(configuration: writerConfiguration, logger: logger), location: location,
             limits: limits, logger: logger)
         do {
             try await store.migrate()
