@@ -354,18 +354,6 @@ final class CRMDNode: Sendable {
     }
 }
 
-/// A new temporary directory, removed when the value is released.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// Tries `body` every 100 ms until it gives a value or `seconds` have passed.
 func withRetriesUntil<T>(seconds: Int, _ body: () async throws -> T?) async throws -> T? {
     let deadline = ContinuousClock.now + .seconds(seconds)

@@ -1,5 +1,6 @@
 import CRMDataset
 import CRMDomain
+import CRMTestSupport
 import Foundation
 import Testing
 @testable import CRMStore

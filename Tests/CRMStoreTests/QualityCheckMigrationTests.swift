@@ -1,4 +1,5 @@
 import CRMDomain
+import CRMTestSupport
 import Testing
 @testable import CRMStore
 

@@ -1,20 +1,7 @@
 import CRMDomain
+import CRMTestSupport
 import Foundation
 @testable import CRMStore
-
-/// A directory under the system's temporary directory, removed when the test is done with it.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "crm-store-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-}
 
 /// Opens a store on a fresh file, runs `body`, closes the store.
 func withStore<T>(_ name: String = "crm.sqlite", in dir: TemporaryDirectory? = nil, _ body: (SQLiteStore) async throws -> T) async throws -> T {
