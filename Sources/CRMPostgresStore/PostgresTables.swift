@@ -32,6 +32,9 @@ struct BlockingConnection: @unchecked Sendable {
 /// compares text byte by byte) says `COLLATE "C"`.
 struct PostgresTables: StoreTables {
     let db: BlockingConnection
+    /// In an append transaction, the writes held back until its end and what it remembers (``BatchBuffer``); nil
+    /// for reads, which write nothing and run every statement as it comes.
+    var buffer: BatchBuffer? = nil
 
     // MARK: Facts and their keys
 
@@ -46,6 +49,10 @@ struct PostgresTables: StoreTables {
 
     func insertKeys(_ keys: [String], kind: FactKind, fact: Fact, position: Int64) throws {
         guard !keys.isEmpty else { return }
+        if let buffer {
+            buffer.holdKeys(keys, kind: Int16(kind.rawValue), observedAt: fact.observedAt, factID: fact.id.rawValue, position: position)
+            return
+        }
         try db.query("""
             INSERT INTO fact_keys (key, kind, observed_at, fact_id, fact_seq)
             SELECT k, \(Int16(kind.rawValue)), \(fact.observedAt), \(fact.id.rawValue), \(position) FROM unnest(\(keys)::text[]) AS k
@@ -66,6 +73,7 @@ struct PostgresTables: StoreTables {
     }
 
     func deleteKeys(_ keys: [String], kind: FactKind, observedAt: Int64, factID: String) throws {
+        try sendHeldKeys()
         try db.query("""
             DELETE FROM fact_keys
             WHERE key = ANY(\(keys)::text[]) AND kind = \(Int16(kind.rawValue)) AND observed_at = \(observedAt) AND fact_id = \(factID)
@@ -75,6 +83,7 @@ struct PostgresTables: StoreTables {
     func factRows(key: String, kinds: ClosedRange<FactKind.RawValue>?) throws -> [StoredFactRow] {
         let low = Int16(kinds?.lowerBound ?? FactKind.allCases.map(\.rawValue).min()!)
         let high = Int16(kinds?.upperBound ?? FactKind.allCases.map(\.rawValue).max()!)
+        try sendHeldKeys()
         return try factRows("""
             SELECT f.seq, f.fact_id, f.observed_at, f.source, f.payload
             FROM fact_keys k JOIN facts f ON f.seq = k.fact_seq
@@ -83,7 +92,8 @@ struct PostgresTables: StoreTables {
     }
 
     func earliestObservation(key: String) throws -> Int64? {
-        try db.query("SELECT min(observed_at) FROM fact_keys WHERE key = \(key)").rows.first?.decode(Int64?.self)
+        try sendHeldKeys()
+        return try db.query("SELECT min(observed_at) FROM fact_keys WHERE key = \(key)").rows.first?.decode(Int64?.self)
     }
 
     func interactionRows(key: String, before cursor: TimelineCursor?, limit: Int) throws -> [StoredFactRow] {
@@ -92,6 +102,7 @@ struct PostgresTables: StoreTables {
         let at = cursor?.at ?? .max
         let id = cursor?.factID.rawValue ?? ""
         let newestFirst = cursor == nil
+        try sendHeldKeys()
         return try factRows("""
             SELECT f.seq, k.fact_id, k.observed_at, f.source, f.payload FROM fact_keys k JOIN facts f ON f.seq = k.fact_seq
             WHERE k.key = \(key) AND k.kind = \(kind)
@@ -101,7 +112,8 @@ struct PostgresTables: StoreTables {
     }
 
     func ratingRows(in period: TimeRange) throws -> [StoredFactRow] {
-        try factRows("""
+        try sendHeldKeys()
+        return try factRows("""
             SELECT f.seq, f.fact_id, f.observed_at, f.source, f.payload FROM fact_keys k JOIN facts f ON f.seq = k.fact_seq
             WHERE k.key = \(FactKey.ratings) AND k.kind = \(Int16(FactKind.rating.rawValue))
                 AND k.observed_at >= \(period.start) AND k.observed_at < \(period.end)
@@ -110,9 +122,18 @@ struct PostgresTables: StoreTables {
     }
 
     func insertAudit(at: Int64, actor: String, action: String, subject: String, detail: String) throws {
+        if let buffer {
+            buffer.holdAudit(at: at, actor: actor, action: action, subject: subject, detail: detail)
+            return
+        }
         try db.query("""
             INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (\(at), \(actor), \(action), \(subject), \(detail))
             """)
+    }
+
+    /// Sends the keys an append transaction holds back, before a statement that reads or deletes `fact_keys`.
+    private func sendHeldKeys() throws {
+        try buffer?.sendKeys(on: db)
     }
 
     /// The rows of a statement selecting `seq, fact_id, observed_at, source, payload`.
@@ -126,10 +147,26 @@ struct PostgresTables: StoreTables {
     // MARK: Handles and customers
 
     func handleRow(_ handle: String) throws -> HandleRow? {
-        try db.query("SELECT customer_id, first_seen_at FROM handles WHERE handle = \(handle)").rows.first.map {
-            let (customer, firstSeenAt) = try $0.decode((String, Int64).self)
-            return HandleRow(customer: customer, firstSeenAt: firstSeenAt)
+        guard let buffer else {
+            return try db.query("SELECT customer_id, first_seen_at FROM handles WHERE handle = \(handle)").rows.first.map {
+                let (customer, firstSeenAt) = try $0.decode((String, Int64).self)
+                return HandleRow(customer: customer, firstSeenAt: firstSeenAt)
+            }
         }
+        if let known = buffer.handleRow(handle) { return known }
+        // The customer's summary comes along: an append reads the handle's owner, then folds into their summary.
+        let found = try db.query("""
+            SELECT h.customer_id, h.first_seen_at, s.summary
+            FROM handles h LEFT JOIN customer_summaries s ON s.customer_id = h.customer_id WHERE h.handle = \(handle)
+            """).rows.first.map { try $0.decode((String, Int64, Data?).self) }
+        guard let (customer, firstSeenAt, summary) = found else {
+            buffer.remember(nil, of: handle)
+            return nil
+        }
+        let row = HandleRow(customer: customer, firstSeenAt: firstSeenAt)
+        buffer.remember(row, of: handle)
+        if buffer.summary(of: customer) == nil { buffer.rememberStored(summary, of: customer) }
+        return row
     }
 
     func saveHandle(_ handle: String, customer: String, firstSeenAt: Int64) throws {
@@ -137,10 +174,12 @@ struct PostgresTables: StoreTables {
             INSERT INTO handles (handle, customer_id, first_seen_at) VALUES (\(handle), \(customer), \(firstSeenAt))
             ON CONFLICT (handle) DO UPDATE SET customer_id = excluded.customer_id, first_seen_at = excluded.first_seen_at
             """)
+        buffer?.remember(HandleRow(customer: customer, firstSeenAt: firstSeenAt), of: handle)
     }
 
     func deleteHandle(_ handle: String) throws {
         try db.query("DELETE FROM handles WHERE handle = \(handle)")
+        buffer?.remember(nil, of: handle)
     }
 
     func members(of customer: String) throws -> [String] {
@@ -159,7 +198,8 @@ struct PostgresTables: StoreTables {
     }
 
     func memberFactRows(of customer: String) throws -> [(handle: String, row: StoredFactRow)] {
-        try db.query("""
+        try sendHeldKeys()
+        return try db.query("""
             SELECT m.handle, f.seq, f.fact_id, f.observed_at, f.source, f.payload
             FROM handles m JOIN fact_keys k ON k.key = 'h/' || m.handle JOIN facts f ON f.seq = k.fact_seq
             WHERE m.customer_id = \(customer)
@@ -291,17 +331,25 @@ struct PostgresTables: StoreTables {
     // MARK: Read model
 
     func summaryBytes(of customer: String) throws -> Data? {
-        try db.query("SELECT summary FROM customer_summaries WHERE customer_id = \(customer)").rows.first?.decode(Data.self)
+        if let known = buffer?.summary(of: customer) { return known }
+        let stored = try db.query("SELECT summary FROM customer_summaries WHERE customer_id = \(customer)").rows.first?.decode(Data.self)
+        buffer?.rememberStored(stored, of: customer)
+        return stored
     }
 
     func summaryLookup(handle: String) throws -> (customer: String, summary: Data?)? {
-        try db.query("""
+        if buffer != nil {
+            guard let customer = try handleRow(handle)?.customer else { return nil }
+            return (customer, try summaryBytes(of: customer))
+        }
+        return try db.query("""
             SELECT h.customer_id, s.summary FROM handles h LEFT JOIN customer_summaries s ON s.customer_id = h.customer_id
             WHERE h.handle = \(handle)
             """).rows.first.map { try $0.decode((String, Data?).self) }
     }
 
     func saveSummary(_ bytes: Data, of customer: String) throws {
+        if let buffer { return buffer.holdSummary(.save(bytes), of: customer) }
         try db.query("""
             INSERT INTO customer_summaries (customer_id, summary) VALUES (\(customer), \(bytes))
             ON CONFLICT (customer_id) DO UPDATE SET summary = excluded.summary
@@ -309,6 +357,7 @@ struct PostgresTables: StoreTables {
     }
 
     func deleteSummary(of customer: String) throws {
+        if let buffer { return buffer.holdSummary(.delete, of: customer) }
         try db.query("DELETE FROM customer_summaries WHERE customer_id = \(customer)")
     }
 

@@ -56,6 +56,10 @@ final class WriterConnection: Sendable {
 /// a batch takes its positions while holding the lock and releases it only after its commit is visible — so a watch
 /// that has read up to a position never misses a fact committed later with a smaller one. Each node still sends a
 /// whole batch per transaction, so the lock is taken once per group commit, not once per fact.
+///
+/// The batch's appends share one ``BatchBuffer``: the facts' keys, the read model's rows and the audit entries are
+/// sent once for the whole batch, just before the commit. Applied `isolated`, they are sent before each append's
+/// savepoint is released, so that a failure is that append's alone.
 struct PostgresBatchTransaction: BatchTransaction {
     let writer: WriterConnection
     let handles: WriterHandleCache
@@ -70,16 +74,32 @@ struct PostgresBatchTransaction: BatchTransaction {
             try db.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))")
             var results: [Result<WriteResult, any Error>] = []
             results.reserveCapacity(batch.count)
+            var buffer = BatchBuffer()
             for operation in batch {
                 if isolated { try db.query("SAVEPOINT write") }
                 do {
-                    results.append(.success(try apply(operation, on: db)))
-                    if isolated { try db.query("RELEASE SAVEPOINT write") }
+                    let result = try apply(operation, on: PostgresTables(db: db, buffer: buffer))
+                    if isolated {
+                        try buffer.send(on: db)
+                        try db.query("RELEASE SAVEPOINT write")
+                    }
+                    results.append(.success(result))
                 } catch {
                     if PostgresFailure.isConnectionLost(error) { throw error }
                     guard isolated else { throw OptimisticFailure() }
                     try db.query("ROLLBACK TO SAVEPOINT write")
+                    // What the buffer remembers may be what the rollback undid.
+                    buffer = BatchBuffer()
                     results.append(.failure(storeError(error)))
+                }
+            }
+            if !isolated {
+                do {
+                    try buffer.send(on: db)
+                } catch {
+                    // Which append's rows failed is not known: apply the batch again, one savepoint per append.
+                    if PostgresFailure.isConnectionLost(error) { throw error }
+                    throw OptimisticFailure()
                 }
             }
             try db.query("COMMIT")
@@ -94,12 +114,12 @@ struct PostgresBatchTransaction: BatchTransaction {
         }
     }
 
-    private func apply(_ operation: WriteOperation, on db: BlockingConnection) throws -> WriteResult {
+    private func apply(_ operation: WriteOperation, on tables: PostgresTables) throws -> WriteResult {
         guard case let .facts(facts, requestStarts, conflicts, audit) = operation else {
             // Audit entries, tokens and notices are single statements of their own (PostgresStore+Records.swift).
             throw StoreError.writeFailed(reason: "the PostgreSQL writer only appends facts")
         }
-        return .facts(try FactWriter(tables: PostgresTables(db: db), handles: handles.cache).append(
+        return .facts(try FactWriter(tables: tables, handles: handles.cache).append(
             facts, requestStarts: requestStarts, conflicts: conflicts, audit: audit))
     }
 

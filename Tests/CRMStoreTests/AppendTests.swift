@@ -101,18 +101,22 @@ struct AppendTests {
         }
     }
 
-    @Test("a write that fails inside a shared transaction fails only its own caller")
-    func failureIsolation() async throws {
-        try await withStore { store in
+    @Test("a write that fails inside a shared transaction fails only its own caller", arguments: StoreKind.allCases)
+    func failureIsolation(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let p = try phone("0812-1111-2222")
             _ = try await store.append([try observe("agent/broken", p, .name, "Budi", at: jan2024)])
             // Damage the stored payload so that settling a conflict on this id must decode it and fail.
-            try await store.executeRaw("UPDATE facts SET payload = x'01' WHERE fact_id = 'agent/broken'")
+            try await store.damagePayload(ofFact: "agent/broken")
             let conflicting = try observe("agent/broken", p, .name, "Siti", at: jan2024)
             let others = try (0..<40).map { try message("whatsapp/\($0)", from: phone("0812-4000-\(1000 + $0)"), on: .whatsApp, at: jan2024) }
+            // The failing append is sent amid the others, so that it waits for the writer with them and shares their
+            // transaction rather than having one of its own.
             let results = await withTaskGroup(of: (Int, Bool).self) { group in
-                group.addTask { (-1, (try? await store.append([conflicting])) != nil) }
-                for (n, f) in others.enumerated() { group.addTask { (n, (try? await store.append([f])) == [.inserted]) } }
+                for (n, f) in others.enumerated() {
+                    group.addTask { (n, (try? await store.append([f])) == [.inserted]) }
+                    if n == others.count / 2 { group.addTask { (-1, (try? await store.append([conflicting])) != nil) } }
+                }
                 var results: [Int: Bool] = [:]
                 for await (n, ok) in group { results[n] = ok }
                 return results
@@ -121,6 +125,13 @@ struct AppendTests {
             let othersCommitted = results.filter { $0.key >= 0 }.allSatisfy { $0.value }
             #expect(othersCommitted)
             for f in others { #expect(try await store.storedFactCount(id: f.id) == 1) }
+            // Everything the others' appends wrote besides their facts is there too: keys, owners, read models.
+            for f in others {
+                let handle = try #require(f.mentionedHandles.first)
+                #expect(try await store.profile(for: handle)?.timeline.map(\.factID) == [f.id])
+                let customer = try #require(try await store.customerID(for: handle))
+                #expect(try await store.storedSummaryBytes(of: customer) != nil)
+            }
         }
     }
 }

@@ -23,12 +23,20 @@ protocol InspectableStore: Store {
     func storedSummaryBytes(of customer: CustomerID) async throws -> [UInt8]?
     /// What the store's own checks find wrong (nothing, for a store without checks).
     func verificationProblems() async throws -> [String]
+    /// How many facts with id `id` are stored (one at most, whatever was appended).
+    func storedFactCount(id: FactID) async throws -> Int
+    /// Overwrites a stored fact's payload with a byte that decodes as nothing: damage for the tests of failures.
+    func damagePayload(ofFact id: String) async throws
     /// What the group commit has done.
     var writerStatistics: WriterStatistics { get }
     func close() async throws
 }
 
 extension SQLiteStore: InspectableStore {
+    func damagePayload(ofFact id: String) async throws {
+        try await executeRaw("UPDATE facts SET payload = x'01' WHERE fact_id = ?", arguments: [id])
+    }
+
     func verificationProblems() async throws -> [String] {
         try await verifyDerivedState() + verifyReadModel().differences
     }
@@ -56,6 +64,18 @@ extension PostgresStore: InspectableStore {
     }
 
     func verificationProblems() async throws -> [String] { [] }
+
+    func storedFactCount(id: FactID) async throws -> Int {
+        try await read(oneStatement: true) { reads in
+            try reads.tables.db.query("SELECT count(*) FROM facts WHERE fact_id = \(id.rawValue)").rows.first?.decode(Int.self) ?? 0
+        }
+    }
+
+    func damagePayload(ofFact id: String) async throws {
+        try await read(oneStatement: true) { reads in
+            try reads.tables.db.query("UPDATE facts SET payload = '\\x01'::bytea WHERE fact_id = \(id)")
+        }
+    }
 }
 
 /// Opens a new, empty store of `kind`, runs `body`, closes the store.
