@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "CRMPostgresStore",
             dependencies: [
-                "CRMStore", "CRMDomain", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CRMStore", "CRMDomain", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
             ]

@@ -145,5 +145,18 @@ enum PostgresMigrations {
                 // The watch streams replay the facts they show from a time on, by position.
                 "CREATE INDEX facts_watched_by_time ON facts (observed_at) WHERE kind IN (\(ReplayKinds.watchedKindList))",
             ]),
+        Migration(
+            name: "v4_store_copy",
+            statements: [
+                // A row while a copy from a SQLite store (`crmd store copy`) is unfinished: crmd does not serve it.
+                """
+                CREATE TABLE store_copy (
+                    source text NOT NULL,                -- the SQLite file copied from
+                    source_facts bigint NOT NULL,        -- its fact count and last position when the copy began: a
+                    source_last_seq bigint NOT NULL,     -- resumed copy must find them unchanged
+                    started_at timestamptz NOT NULL DEFAULT now()
+                )
+                """
+            ]),
     ]
 }

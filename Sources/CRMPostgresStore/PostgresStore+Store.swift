@@ -203,6 +203,31 @@ extension PostgresStore: ServableStore {
         }
     }
 
+    /// `body` in one transaction of its own on a connection of the pool, holding the append lock, so that it runs
+    /// between the appends of every node (``PostgresBatchTransaction/appendLock``): for maintenance writes that
+    /// recompute derived rows, as an append would.
+    func writeHoldingAppendLock(_ body: @escaping @Sendable (PostgresTables) throws -> Void) async throws {
+        let logger = self.logger
+        do {
+            try await ConnectionLease.withConnection(client) { connection in
+                try await Self.blocking {
+                    let db = BlockingConnection(connection: connection, logger: logger)
+                    try db.query("BEGIN")
+                    do {
+                        try db.query("SELECT pg_advisory_xact_lock(\(PostgresBatchTransaction.appendLock))")
+                        try body(PostgresTables(db: db))
+                        try db.query("COMMIT")
+                    } catch {
+                        _ = try? db.query("ROLLBACK")
+                        throw error
+                    }
+                }
+            }
+        } catch {
+            throw PostgresFailure.storeError(error, writing: true)
+        }
+    }
+
     /// The threads that wait for statements' answers: never the concurrency pool's, which must not block.
     private static let statementThreads = DispatchQueue(label: "crm.store.postgres.statements", attributes: .concurrent)
 

@@ -56,8 +56,12 @@ public final class PostgresStore: Sendable {
     ///
     /// - Throws: ``StoreError/databaseOpenFailed(url:reason:)`` saying what failed: the server cannot be reached, refuses the
     ///   user or the password, the database does not exist, or it holds a schema newer than this version knows.
+    ///
+    /// A database holding an unfinished copy from a SQLite store (``StoreCopy``) is refused, unless
+    /// `allowingUnfinishedCopy` (the copy itself opens it so).
     public static func open(
-        _ location: PostgresLocation, limits: StoreLimits = .standard, logger: Logger = Logger(label: "crm.store.postgres")
+        _ location: PostgresLocation, limits: StoreLimits = .standard, logger: Logger = Logger(label: "crm.store.postgres"),
+        allowingUnfinishedCopy: Bool = false
     ) async throws -> PostgresStore {
         let tls = tlsConfiguration(for: location)
         // One connection first: the pool retries a connection it cannot make without end, and whoever starts crmd
@@ -98,6 +102,13 @@ public final class PostgresStore: Sendable {
         } catch {
             await store.close()
             throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
+        }
+        if !allowingUnfinishedCopy, let copy = try? await store.unfinishedCopy() {
+            await store.close()
+            throw StoreError.databaseOpenFailed(
+                url: location.description,
+                reason: "a copy of the SQLite store \(copy.source) into it has not finished; run `crmd store copy --from sqlite:\(copy.source) "
+                    + "--to \(location)` again to finish it (it resumes where it stopped), or drop the database")
         }
         return store
     }

@@ -85,18 +85,12 @@ extension SQLiteStore {
         while index < ids.count {
             let chunk = Array(ids[index..<min(index + 1_000, ids.count)])
             index += chunk.count
-            let differing = try await readForMaintenance { db in try Self.summaryDifferences(chunk, db) }
+            let differing = try await readForMaintenance { db in try ReadModelCheck(tables: SQLiteTables(db: db)).differences(chunk) }
             report.checked += chunk.count
             report.differences += differing.map(\.problem)
             if repair && !differing.isEmpty {
                 let repairIDs = differing.map(\.customer)
-                try await writerForMaintenance { db in
-                    let loader = ProfileLoader(tables: SQLiteTables(db: db))
-                    let rows = SummaryRows(tables: SQLiteTables(db: db))
-                    for id in repairIDs {
-                        if let profile = try loader.profile(of: id) { try rows.save(profile.summary) } else { try rows.delete(id) }
-                    }
-                }
+                try await writerForMaintenance { db in try ReadModelCheck(tables: SQLiteTables(db: db)).repair(repairIDs) }
                 report.repaired += repairIDs.count
             }
             progress?("read model check", report.checked, ids.count)
@@ -113,35 +107,6 @@ extension SQLiteStore {
             report.repaired += strays.count
         }
         return report
-    }
-
-    private static func summaryDifferences(_ ids: [String], _ db: Database) throws -> [(customer: String, problem: String)] {
-        let loader = ProfileLoader(tables: SQLiteTables(db: db))
-        let rows = SummaryRows(tables: SQLiteTables(db: db))
-        var problems: [(String, String)] = []
-        for id in ids {
-            let expected = try loader.profile(of: id).map { try SummaryCodec.encode($0.summary) }
-            let stored = try rows.bytes(of: id)
-            guard stored != expected else { continue }
-            guard let stored else {
-                problems.append((id, "customer \(id): no read model is stored"))
-                continue
-            }
-            guard let expected else {
-                problems.append((id, "customer \(id): a read model is stored but no fact names the customer's handles"))
-                continue
-            }
-            let detail: String
-            do {
-                let storedSummary = try SummaryCodec.decode(Data(stored))
-                let expectedSummary = try SummaryCodec.decode(Data(expected))
-                detail = ReadModelReport.differingParts(storedSummary, expectedSummary).joined(separator: ", ")
-            } catch {
-                detail = "damaged (\(error))"
-            }
-            problems.append((id, "customer \(id): the stored read model differs from its facts in \(detail)"))
-        }
-        return problems
     }
 
     /// The stored bytes of a customer's read model (tests compare them with the projection's).
@@ -201,6 +166,8 @@ public struct ReadModelReport: Sendable, Hashable {
     public var differences: [String] = []
     /// Read models rewritten (with `repair`).
     public var repaired = 0
+
+    package init() {}
 
     /// The names of the parts in which two summaries differ.
     static func differingParts(_ a: CustomerSummary, _ b: CustomerSummary) -> [String] {

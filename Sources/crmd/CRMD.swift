@@ -10,7 +10,7 @@ struct CRMD: AsyncParsableCommand {
         commandName: "crmd",
         abstract: "The convergent after-sales CRM server.",
         version: CRMDVersion.text,
-        subcommands: [Serve.self, TokenCommand.self, SeedCommand.self, BackupCommand.self, RestoreCommand.self, VerifyCommand.self],
+        subcommands: [Serve.self, TokenCommand.self, SeedCommand.self, BackupCommand.self, RestoreCommand.self, VerifyCommand.self, StoreCommand.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -28,6 +28,16 @@ enum StoreOpening {
         }
     }
 
+    /// Opens the PostgreSQL store for a command that is not the server; a database that cannot be opened is a
+    /// ``CommandFailure`` saying what failed and what to do.
+    static func openPostgres(_ database: PostgresLocation) async throws -> PostgresStore {
+        do {
+            return try await PostgresStore.open(database, logger: Logger(label: "crm.store.postgres"))
+        } catch let error as StoreError {
+            throw CommandFailure(error.description)
+        }
+    }
+
     /// Refuses a command that works on the SQLite file when PostgreSQL is configured.
     static func requireEmbedded(_ configuration: ServerConfiguration, command: String, instead: String) throws {
         if let database = configuration.database {

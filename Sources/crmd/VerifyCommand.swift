@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMPostgresStore
 import CRMServer
 import CRMStore
 import Foundation
@@ -12,9 +13,10 @@ struct VerifyCommand: AsyncParsableCommand {
             The facts are the truth; each customer's read model (what caller snapshots and profiles are read from) is \
             kept from them as they arrive. This command recomputes it for every customer with the domain's projection, \
             one customer at a time, and lists each customer whose stored read model differs. With --repair the \
-            differing ones are rewritten from the facts; this is safe while crmd serves the same data directory. \
-            With --derived-tables it also recomputes the identity, order and complaint tables from every fact at once \
-            (this holds every fact in memory: for stores of up to a few million facts).
+            differing ones are rewritten from the facts; this is safe while crmd serves the same data directory (or, \
+            with --database, while crmd nodes serve the same PostgreSQL database: each rewrite holds the lock appends \
+            take). With --derived-tables it also recomputes the identity, order and complaint tables from every fact \
+            at once (SQLite only; this holds every fact in memory: for stores of up to a few million facts).
             Exit status: 0 when everything matches (or was repaired), 1 when differences remain.
             """
     )
@@ -29,22 +31,36 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try data.resolve().configuration
-        try StoreOpening.requireEmbedded(
-            configuration, command: "verify",
-            instead: "on PostgreSQL a read model that cannot be read is projected from the facts when it is read and rewritten by the next write about its customer; a check of every customer there is not built yet")
         let progress = TerminalProgress()
-        let store = try SQLiteStore(location: configuration.store, progress: progress.report)
         let differences: [String]
         let report: ReadModelReport
-        do {
-            report = try await store.verifyReadModel(repair: repair, progress: progress.report)
-            progress.finish()
-            differences = report.differences + (derivedTables ? try await store.verifyDerivedState() : [])
-            try await store.close()
-        } catch {
-            progress.finish()
-            try? await store.close()
-            throw error
+        if let database = configuration.database {
+            if derivedTables {
+                throw ValidationError("--derived-tables works on the embedded SQLite store only; on PostgreSQL (\(database)) run crmd verify without it")
+            }
+            let store = try await StoreOpening.openPostgres(database)
+            do {
+                report = try await store.verifyReadModel(repair: repair, progress: progress.report)
+                progress.finish()
+                await store.close()
+            } catch {
+                progress.finish()
+                await store.close()
+                throw error
+            }
+            differences = report.differences
+        } else {
+            let store = try SQLiteStore(location: configuration.store, progress: progress.report)
+            do {
+                report = try await store.verifyReadModel(repair: repair, progress: progress.report)
+                progress.finish()
+                differences = report.differences + (derivedTables ? try await store.verifyDerivedState() : [])
+                try await store.close()
+            } catch {
+                progress.finish()
+                try? await store.close()
+                throw error
+            }
         }
         for line in differences { print(line) }
         var summary = "checked \(report.checked) customers: \(report.differences.count) read models differ from their facts"

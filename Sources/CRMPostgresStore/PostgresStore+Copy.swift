@@ -1,0 +1,100 @@
+import CRMStore
+import Foundation
+import GRDB
+import NIOCore
+import PostgresNIO
+
+/// The statements ``StoreCopy`` runs on the target. Table and column names come from ``CopiedTable/all`` (constants
+/// of this file's module), never from input; every value is a bound parameter or `COPY` data.
+extension PostgresStore {
+    /// The source an unfinished copy into this database is of, with its fingerprint; nil when no copy is unfinished.
+    func unfinishedCopy() async throws -> (source: String, fingerprint: SourceFingerprint)? {
+        for try await (source, facts, last) in try await rows("SELECT source, source_facts, source_last_seq FROM store_copy LIMIT 1")
+            .decode((String, Int64, Int64).self)
+        {
+            return (source, SourceFingerprint(facts: facts, lastPosition: last))
+        }
+        return nil
+    }
+
+    /// Whether the database holds nothing a copy could mix with.
+    func isEmptyForCopy() async throws -> Bool {
+        for try await occupied in try await rows("""
+            SELECT EXISTS (SELECT 1 FROM facts) OR EXISTS (SELECT 1 FROM customers) OR EXISTS (SELECT 1 FROM access_tokens)
+                OR EXISTS (SELECT 1 FROM audit_log) OR EXISTS (SELECT 1 FROM sent_notices)
+            """).decode(Bool.self) {
+            return !occupied
+        }
+        return true
+    }
+
+    func beginCopy(from source: String, _ fingerprint: SourceFingerprint) async throws {
+        try await write("""
+            INSERT INTO store_copy (source, source_facts, source_last_seq) VALUES (\(source), \(fingerprint.facts), \(fingerprint.lastPosition))
+            """)
+    }
+
+    func finishCopy() async throws {
+        try await write("DELETE FROM store_copy")
+    }
+
+    func rowCount(of table: CopiedTable) async throws -> Int {
+        for try await count in try await rows(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table.name)")).decode(Int.self) {
+            return count
+        }
+        return 0
+    }
+
+    /// The key of the table's last row in the copy's order; nil when it is empty.
+    func greatestKey(of table: CopiedTable) async throws -> [DatabaseValue]? {
+        let order = table.key.map { $0.kind == .text ? "\($0.name) COLLATE \"C\" DESC" : "\($0.name) DESC" }.joined(separator: ", ")
+        let sql = "SELECT \(table.key.map(\.name).joined(separator: ", ")) FROM \(table.name) ORDER BY \(order) LIMIT 1"
+        for try await row in try await rows(PostgresQuery(unsafeSQL: sql)) {
+            var key: [DatabaseValue] = []
+            for (column, cell) in zip(table.key, row.makeRandomAccess()) {
+                switch column.kind {
+                case .text: key.append(try cell.decode(String.self).databaseValue)
+                case .integer: key.append(try cell.decode(Int64.self).databaseValue)
+                case .blob: key.append(Data(buffer: try cell.decode(ByteBuffer.self)).databaseValue)
+                }
+            }
+            return key
+        }
+        return nil
+    }
+
+    /// Sends rows in `COPY` text format into the table, in one statement (committed on its own).
+    func copyRows(_ text: ByteBuffer, into table: CopiedTable) async throws {
+        let logger = self.logger
+        do {
+            try await ConnectionLease.withConnection(client) { connection in
+                try await connection.copyFrom(table: table.name, columns: table.columns, logger: logger) { writer in
+                    try await writer.write(text)
+                }
+            }
+        } catch {
+            throw PostgresFailure.storeError(error, writing: true)
+        }
+    }
+
+    /// Moves the sequences of `facts` and `audit_log` past the positions the copy brought, so that appends go on
+    /// after them.
+    func continueSequences() async throws {
+        for table in ["facts", "audit_log"] {
+            try await write(PostgresQuery(unsafeSQL: """
+                SELECT setval(pg_get_serial_sequence('\(table)', 'seq'), coalesce(max(seq), 0) + 1, false) FROM \(table)
+                """))
+        }
+    }
+
+    /// The stored read models of `customers`.
+    func summaries(of customers: [String]) async throws -> [String: Data] {
+        var found: [String: Data] = [:]
+        for try await (customer, summary) in try await rows(
+            "SELECT customer_id, summary FROM customer_summaries WHERE customer_id = ANY(\(customers)::text[])"
+        ).decode((String, Data).self) {
+            found[customer] = summary
+        }
+        return found
+    }
+}
