@@ -259,7 +259,7 @@ let package = Package(
         .testTarget(
             name: "CRMServerTests",
             dependencies: [
-                "CRMServer", "CRMServerTesting", "CRMClient", "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMDataset",
+                "CRMServer", "CRMServerTesting", "CRMClient", "CRMRPC", "CRMMessages", "CRMDomain", "CRMStore", "CRMPostgresStore", "CRMDataset",
                 "CRMTestSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -62,12 +62,18 @@ struct CrmdOptions: ParsableArguments {
 
     /// One client per connection to `crmd`, each sending `token`.
     func makeClients(for crmd: CrmdProcess, token: String) throws -> [CRMClient] {
-        let configuration = ClientConfiguration(
-            host: "127.0.0.1", port: crmd.port, caFile: crmd.caFile, token: token, serverName: "localhost",
-            defaultTimeout: .seconds(120))
+        try makeClients(for: [crmd], token: token)
+    }
+
+    /// One client per connection, the connections dealt to the `nodes` in turn, each sending `token`.
+    func makeClients(for nodes: [CrmdProcess], token: String) throws -> [CRMClient] {
         let group: any EventLoopGroup =
             clientThreads > 0 ? MultiThreadedEventLoopGroup(numberOfThreads: clientThreads) : MultiThreadedEventLoopGroup.singleton
-        return try (0..<connections).map { _ in
+        return try (0..<connections).map { index in
+            let crmd = nodes[index % nodes.count]
+            let configuration = ClientConfiguration(
+                host: "127.0.0.1", port: crmd.port, caFile: crmd.caFile, token: token, serverName: "localhost",
+                defaultTimeout: .seconds(120))
             let rpc = try RPCClient(configuration: CRMClient.rpcConfiguration(configuration), eventLoopGroup: group)
             return CRMClient(configuration: configuration, rpc: rpc)
         }
@@ -413,6 +419,9 @@ struct CrmdSnapshot: AsyncParsableCommand {
             answer must say the customer is known. With --ivr each call is the IVR's flow instead: push a phone call \
             from that number (PushInteraction, a new key each time, which must be ACCEPTED), then get the caller's \
             snapshot; the latency is the pair's.
+            With --database, crmd serves that PostgreSQL database instead (seeded by `crmd store copy` from a seeded \
+            store), --nodes crmd processes on it share the connections in turn, and the PostgreSQL server's CPU is \
+            reported beside crmd's.
             """)
 
     @OptionGroup var crmd: CrmdOptions
@@ -450,8 +459,19 @@ struct CrmdSnapshot: AsyncParsableCommand {
     @Flag(help: "Push a phone call from the caller before each snapshot (the IVR's flow); time the pair.")
     var ivr = false
 
+    @Option(help: "Serve this seeded PostgreSQL database (postgres://USER@HOST:PORT/DB) instead of a SQLite store.")
+    var database: String?
+
+    @Option(help: "With --database: crmd nodes on it, the connections dealt to them in turn.")
+    var nodes = 1
+
     func validate() throws {
-        guard (store == nil) != (dataDir == nil) else { throw ValidationError("give either --store FILE or --data-dir DIR") }
+        if database != nil {
+            guard store == nil, nodes >= 1 else { throw ValidationError("with --database give no --store, and --nodes of at least 1") }
+        } else {
+            guard (store == nil) != (dataDir == nil) else { throw ValidationError("give either --store FILE or --data-dir DIR (or --database URL)") }
+            guard nodes == 1 else { throw ValidationError("--nodes needs --database: nodes share a PostgreSQL database") }
+        }
         guard customers > 0, distinct > 0, duration > 0, warmup >= 0 else {
             throw ValidationError("--customers and --distinct must be positive, --duration positive, --warmup not negative")
         }
@@ -460,7 +480,16 @@ struct CrmdSnapshot: AsyncParsableCommand {
     func run() async throws {
         let (work, owned) = try crmd.makeWorkDirectory()
         defer { if owned { try? FileManager.default.removeItem(atPath: work) } }
-        let directory = try dataDir ?? makeDataDirectory(from: store!, link: link, under: work, name: "snapshot")
+        let directory: String
+        if let dataDir {
+            directory = dataDir
+        } else if let store {
+            directory = try makeDataDirectory(from: store, link: link, under: work, name: "snapshot")
+        } else {
+            // PostgreSQL holds the store; the directory holds the nodes' development certificates.
+            directory = work + "/certificates"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         defer { if dataDir == nil { try? FileManager.default.removeItem(atPath: directory) } }
 
         var rng = SplitMix64(seed: seed)
@@ -471,16 +500,20 @@ struct CrmdSnapshot: AsyncParsableCommand {
                 customer: CustomerSelector(target: .handle(CRMMessages.Handle(kind: .phone, value: written))), channel: .phoneCall)
         }
 
-        let token = try CrmdProcess.createToken(executable: crmd.executable, dataDirectory: directory, role: "agent", name: "bench-agent", team: "after-sales")
-        report("crmd-snapshot: starting crmd on \(directory)…")
-        let server = try CrmdProcess(executable: crmd.executable, dataDirectory: directory)
-        defer { server.stop() }
-        let clients = try crmd.makeClients(for: server, token: token)
+        let token = try CrmdProcess.createToken(
+            executable: crmd.executable, dataDirectory: directory, database: database, role: "agent", name: "bench-agent", team: "after-sales")
+        report("crmd-snapshot: starting \(nodes) crmd on \(database ?? directory)…")
+        var servers: [CrmdProcess] = []
+        defer { for server in servers { server.stop() } }
+        for _ in 0..<nodes { servers.append(try CrmdProcess(executable: crmd.executable, dataDirectory: directory, database: database)) }
+        let clients = try crmd.makeClients(for: servers, token: token)
         for client in clients { _ = try await client.health.check(HealthCheckRequest()) }
         let cursor = RowCursor(count: requests.count)
         let calls = RowCursor(count: .max)
         let shape = LoadShape(connections: crmd.connections, inFlight: crmd.inFlight, warmupSeconds: warmup, seconds: duration)
-        let pid = server.pid
+        let pids = servers.map(\.pid)
+        let databaseCPUAtStart = database.map { _ in processesCPUSeconds(named: "postgres") }
+        let started = ContinuousClock.now
         // Keys new to every run, so that runs on the same data directory each push new calls.
         let (ivr, run) = (ivr, Int64(Date().timeIntervalSince1970 * 1000))
         let label = label ?? (ivr ? "crmd IVR flow (PushInteraction + GetCallerSnapshot)" : "crmd GetCallerSnapshot")
@@ -488,7 +521,8 @@ struct CrmdSnapshot: AsyncParsableCommand {
         let onEventLoop = crmd.onEventLoop
         let result = await runLoad(
             label: "\(label) (\(customers) customers)", clients: clients, shape: shape,
-            cpuSample: { (processCPUSeconds(pid: pid), ownCPUSeconds()) }, executor: { onEventLoop ? $0.rpc.executor : nil }
+            cpuSample: { (pids.compactMap { processCPUSeconds(pid: $0) }.reduce(0, +), ownCPUSeconds()) },
+            executor: { onEventLoop ? $0.rpc.executor : nil }
         ) { client in
             let request = requests[cursor.nextIndex() % requests.count]
             if ivr, case .handle(let handle)? = request.customer?.target {
@@ -512,6 +546,11 @@ struct CrmdSnapshot: AsyncParsableCommand {
             return 1
         }
         print(result.text)
+        if let databaseCPUAtStart {
+            let seconds = (ContinuousClock.now - started).seconds
+            let used = processesCPUSeconds(named: "postgres") - databaseCPUAtStart
+            print("PostgreSQL server CPU: \(formatted(used / seconds, 2)) cores on average over the warm-up and the measured window (\(nodes) crmd node(s))")
+        }
         if crmd.json { print(result.jsonLine) }
         let p99 = result.microseconds(atPercentile: 99) / 1000
         print("p99 \(formatted(p99, 2)) ms at \(crmd.connections * crmd.inFlight) in flight (target < \(formatted(targetP99, 1)) ms) \(p99 < targetP99 && result.errors == 0 ? "MET" : "NOT MET")")

@@ -18,13 +18,14 @@ final class CrmdProcess: @unchecked Sendable {
     var caFile: String { dataDirectory + "/certs/ca.pem" }
 
     /// Starts `executable serve` and waits (up to 120 s: opening a large store can take a while)
-    /// for its `listen:` line.
-    init(executable: String, dataDirectory: String) throws {
+    /// for its `listen:` line. With `database`, crmd serves that PostgreSQL database and the data
+    /// directory holds only its certificates.
+    init(executable: String, dataDirectory: String, database: String? = nil) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [
             "serve", "--data-dir", dataDirectory, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0",
-        ]
+        ] + (database.map { ["--database", $0] } ?? [])
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.standardError
@@ -67,12 +68,15 @@ final class CrmdProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    /// Issues a token with `crmd token create` (run before `serve`, on the same data directory) and
-    /// returns it.
-    static func createToken(executable: String, dataDirectory: String, role: String, name: String, team: String? = nil) throws -> String {
+    /// Issues a token with `crmd token create` (run before `serve`, on the same data directory or
+    /// database) and returns it.
+    static func createToken(
+        executable: String, dataDirectory: String, database: String? = nil, role: String, name: String, team: String? = nil
+    ) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["token", "create", "--role", role, "--name", name, "--data-dir", dataDirectory] + (team.map { ["--team", $0] } ?? [])
+            + (database.map { ["--database", $0] } ?? [])
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -114,4 +118,18 @@ func makeDataDirectory(from database: String, link: Bool, under parent: String, 
         }
     }
     return directory
+}
+
+/// The CPU seconds (user + system) of every process of this user's or another's whose command is `name` (for
+/// example all of a PostgreSQL server's backends, which come and go): 0 when there is none.
+func processesCPUSeconds(named name: String) -> Double {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+    var total = 0.0
+    for entry in entries {
+        guard let pid = Int32(entry), let command = readSmallFile("/proc/\(pid)/comm"),
+            command.trimmingCharacters(in: .whitespacesAndNewlines) == name
+        else { continue }
+        total += processCPUSeconds(pid: pid) ?? 0
+    }
+    return total
 }
