@@ -1,18 +1,24 @@
 import ArgumentParser
+import Foundation
 import CRMDataset
 import CRMDomain
+import CRMPostgresStore
 import CRMStore
 
 /// `crm-store-tool ingest --db PATH`: appends a generated dataset and prints one line per acknowledged fact, only
 /// after the store returned (so after the commit): `ack <fact id> inserted|duplicate|conflict`. The kill test reads
-/// these lines, kills the process and checks every acknowledged fact is in the file.
+/// these lines, kills the process and checks every acknowledged fact is in the file (or, with `--database`, in the
+/// PostgreSQL database).
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
         abstract: "Append a generated dataset, printing `ack <fact id> <outcome>` for each fact once its commit is durable.")
 
     @Option(help: "The SQLite database file (created if absent).")
-    var db: String
+    var db: String?
+
+    @Option(help: ArgumentHelp("A PostgreSQL database instead of --db (postgres://USER@HOST:PORT/DB; the password from PGPASSWORD).", valueName: "url"))
+    var database: String?
 
     @Option(help: "How many customers' facts to append.")
     var customers: Int = 100_000
@@ -32,10 +38,20 @@ struct IngestCommand: AsyncParsableCommand {
     func validate() throws {
         guard customers > 0, appenders > 0, perAppend > 0 else { throw ValidationError("--customers, --appenders and --per-append must be at least 1.") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 (never) or more.") }
+        guard (db == nil) != (database == nil) else { throw ValidationError("Give either --db FILE or --database URL.") }
+        guard database == nil || checkpointEvery == 0 else { throw ValidationError("--checkpoint-every is for the SQLite file only.") }
     }
 
     func run() async throws {
-        let store = try SQLiteStore(path: db)
+        let store: any Store
+        let close: @Sendable () async throws -> Void
+        if let database {
+            let postgres = try await PostgresStore.open(try PostgresLocation(url: database, environment: ProcessInfo.processInfo.environment))
+            (store, close) = (postgres, { await postgres.close() })
+        } else {
+            let sqlite = try SQLiteStore(path: db!)
+            (store, close) = (sqlite, { try await sqlite.close() })
+        }
         let generator = DatasetGenerator(seed: seed)
         let out = LineWriter.standardOutput
         let (workers, batch, count, checkpointEvery) = (appenders, perAppend, customers, checkpointEvery)
@@ -50,8 +66,8 @@ struct IngestCommand: AsyncParsableCommand {
                             let outcomes = try await store.append(slice)
                             out.write(zip(slice, outcomes).map { "ack \($0.id.rawValue) \(Self.word($1))" })
                             appends += 1
-                            if worker == 0, checkpointEvery > 0, appends % checkpointEvery == 0 {
-                                try await store.checkpoint()
+                            if worker == 0, checkpointEvery > 0, appends % checkpointEvery == 0, let sqlite = store as? SQLiteStore {
+                                try await sqlite.checkpoint()
                                 out.write(["checkpoint"])
                             }
                         }
@@ -60,7 +76,7 @@ struct IngestCommand: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
-        try await store.close()
+        try await close()
         out.write("done")
     }
 
