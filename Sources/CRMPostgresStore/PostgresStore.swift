@@ -142,6 +142,10 @@ public final class PostgresStore: Sendable {
     static func explainOpen(_ error: any Error, _ location: PostgresLocation) -> String {
         if let schema = error as? PostgresSchemaError { return schema.description }
         let what = explain(error)
+        if error is NIOSSLError || (error as? PSQLError)?.underlying is NIOSSLError {
+            return "\(what); the server's TLS certificate was not accepted: with sslmode=verify-full, sslrootcert must be the CA "
+                + "that signed it and the URL's host a name or address the certificate holds"
+        }
         guard let error = error as? PSQLError else { return what }
         switch error.serverInfo?[.sqlState] {
         case "28000", "28P01":

@@ -122,6 +122,37 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("sslmode: require encrypts without checking; verify-full checks the CA and the host; each refusal says why")
+    func tlsModes() async throws {
+        let certificates = try TestCertificates.shared()
+        let cluster = try PostgresTestCluster.start(tls: (certificates.serverCertificate, certificates.serverKey))
+        defer { cluster.stop() }
+        let base = "postgres://\(PostgresTestCluster.user)@127.0.0.1:\(cluster.port)/postgres"
+        for url in ["\(base)?sslmode=require", "\(base)?sslmode=verify-full&sslrootcert=\(certificates.caFile)"] {
+            let store = try await PostgresStore.open(PostgresLocation(url: url))
+            let encrypted = try await store.read(oneStatement: true) { reads in
+                try reads.tables.db.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").rows.first?.decode(Bool.self)
+            }
+            #expect(encrypted == true, "\(url)")
+            #expect(try await store.append([try message("wa/tls", from: phone("0812-1111-3333"), on: .whatsApp, at: jan2024)]).count == 1)
+            await store.close()
+        }
+        // A CA that did not sign the server's certificate: refused, saying it is the certificate.
+        await #expect {
+            _ = try await PostgresStore.open(PostgresLocation(url: "\(base)?sslmode=verify-full&sslrootcert=\(certificates.untrustedCAFile)"))
+        } throws: { error in
+            guard case StoreError.databaseOpenFailed(_, let reason) = error else { return false }
+            return reason.contains("the server's TLS certificate was not accepted") && reason.contains("sslrootcert must be the CA")
+        }
+        // A server without TLS, asked for it: refused, saying to enable it or not to ask.
+        let plain = try PostgresTestCluster.shared()
+        await #expect {
+            _ = try await PostgresStore.open(PostgresLocation(url: "postgres://\(PostgresTestCluster.user)@127.0.0.1:\(plain.port)/postgres?sslmode=require"))
+        } throws: { error in
+            "\(error)".contains("the server does not speak TLS as sslmode asks")
+        }
+    }
+
     @Test("a server nobody listens on stops the open at once, saying where it looked and that it was refused")
     func unreachable() async throws {
         let cluster = try PostgresTestCluster.start()

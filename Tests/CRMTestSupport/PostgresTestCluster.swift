@@ -29,10 +29,11 @@ public final class PostgresTestCluster: Sendable {
     /// `postgres://crm@127.0.0.1:PORT/postgres`.
     public var url: String { "postgres://\(Self.user)@127.0.0.1:\(port)/\(Self.database)" }
 
-    /// Makes and starts a cluster; `options` are extra server settings (`-c name=value`).
+    /// Makes and starts a cluster; `options` are extra server settings (`-c name=value`). With `tls` (a certificate
+    /// file and its key), the server also speaks TLS with them (`ssl=on`); clients may still connect without.
     ///
     /// - Throws: ``PostgresTestClusterError`` when PostgreSQL is not installed or a step fails, with its output.
-    public static func start(options: [String: String] = [:]) throws -> PostgresTestCluster {
+    public static func start(options: [String: String] = [:], tls: (certificate: String, key: String)? = nil) throws -> PostgresTestCluster {
         let binaries = try findBinaries()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crm-pg-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
@@ -47,6 +48,18 @@ public final class PostgresTestCluster: Sendable {
             var settings = [
                 "listen_addresses": "127.0.0.1", "port": "\(port)", "unix_socket_directories": directory, "max_connections": "500",
             ]
+            if let tls {
+                // The server reads them as the postgres user, and refuses a key others may read.
+                for (source, name, mode) in [(tls.certificate, "server.crt", 0o644), (tls.key, "server.key", 0o600)] {
+                    let target = "\(directory)/\(name)"
+                    try FileManager.default.copyItem(atPath: source, toPath: target)
+                    guard chmod(target, mode_t(mode)) == 0 else { throw PostgresTestClusterError("cannot chmod \(target)") }
+                    if getuid() == 0 { try handToPostgresUser(target) }
+                }
+                settings["ssl"] = "on"
+                settings["ssl_cert_file"] = "\(directory)/server.crt"
+                settings["ssl_key_file"] = "\(directory)/server.key"
+            }
             settings.merge(options) { _, new in new }
             let serverOptions = settings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }.joined(separator: " ")
             try run(
@@ -143,7 +156,7 @@ public final class PostgresTestCluster: Sendable {
                 + "postgresql package, or apt-get install -y postgresql")
     }
 
-    /// Gives `directory` to the `postgres` user, which the server runs as when the tests run as root.
+    /// Gives `directory` (or a file) to the `postgres` user, which the server runs as when the tests run as root.
     private static func handToPostgresUser(_ directory: String) throws {
         guard let account = getpwnam("postgres") else {
             throw PostgresTestClusterError(
