@@ -215,7 +215,7 @@ let package = Package(
         .target(
             name: "CRMServerTesting",
             dependencies: [
-                "CRMServer", "CRMClient", "CRMRPC", "CRMWire", "CRMTLS", "CRMDomain", "CRMStore", "CRMTestSupport",
+                "CRMServer", "CRMClient", "CRMRPC", "CRMWire", "CRMTLS", "CRMDomain", "CRMStore", "CRMPostgresStore", "CRMTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/CRMServerTesting"

@@ -2,6 +2,7 @@ public import CRMClient
 public import CRMRPC
 public import CRMServer
 public import CRMStore
+import CRMPostgresStore
 import CRMTLS
 public import CRMTestSupport
 public import CRMWire
@@ -76,6 +77,7 @@ public struct TestServer: Sendable {
     private let shutdownGracePeriod: Duration
     private let tokens: IssuedTokens
     private let noticeSweeps: NoticeSweeps?
+    private let database: String?
 
     /// `127.0.0.1:PORT`.
     public var address: String { "127.0.0.1:\(port)" }
@@ -99,25 +101,33 @@ public struct TestServer: Sendable {
     ///   - shutdownGracePeriod: how long calls in flight may run on once a shutdown that names no grace period
     ///     of its own begins; tests that shut down with watches open make it long, so that a shutdown waiting
     ///     for them fails the test.
+    ///   - database: a PostgreSQL database URL to serve instead of the data directory's SQLite store, as `crmd serve
+    ///     --database` does (a deduplicating hub); several test servers given one database are several nodes.
     public static func start(
         directory: String? = nil, clock: TestClock = TestClock(), services: Services = .crm,
-        certificates: Certificates = .test(), shutdownGracePeriod: Duration = .seconds(5)
+        certificates: Certificates = .test(), shutdownGracePeriod: Duration = .seconds(5), database: String? = nil
     ) async throws -> TestServer {
         try await start(
             directory: directory ?? temporaryDataDirectory(), clock: clock, services: services, certificates: certificates,
-            shutdownGracePeriod: shutdownGracePeriod, tokens: IssuedTokens())
+            shutdownGracePeriod: shutdownGracePeriod, tokens: IssuedTokens(), database: database)
     }
 
     private static func start(
         directory: String, clock: TestClock, services: Services, certificates: Certificates, shutdownGracePeriod: Duration,
-        tokens: IssuedTokens
+        tokens: IssuedTokens, database: String?
     ) async throws -> TestServer {
         let testCertificates = try TestCertificates.shared()
         let serverConfiguration = try configuration(
             directory: directory, certificates: certificates, shutdownGracePeriod: shutdownGracePeriod)
-        let events = EventHub()
+        let events = EventHub(deduplicating: database != nil)
         let made = Mutex<CRMServices?>(nil)
-        let app = CRMServerApp(configuration: serverConfiguration, logger: quietLogger) { store in
+        let openStore: CRMServerApp.OpenStore
+        if let database {
+            openStore = { _, _ in try await PostgresStore.open(PostgresLocation(url: database), logger: quietLogger) }
+        } else {
+            openStore = CRMServerApp.openEmbeddedStore
+        }
+        let app = CRMServerApp(configuration: serverConfiguration, logger: quietLogger, openStore: openStore) { store in
             switch services {
             case .crm:
                 let crm = CRMServices(store: store, events: events, now: clock.read)
@@ -145,7 +155,7 @@ public struct TestServer: Sendable {
             app: app, directory: directory, port: port, store: store, events: events, clock: clock,
             registry: TokenRegistry(store: store), testCertificates: testCertificates, caFile: caFile, rpc: rpc,
             services: services, certificateSetting: certificates, shutdownGracePeriod: shutdownGracePeriod, tokens: tokens,
-            noticeSweeps: made.withLock { $0 }?.noticeSweeps)
+            noticeSweeps: made.withLock { $0 }?.noticeSweeps, database: database)
     }
 
     /// The configuration a test server starts with on `directory`, for tests of what the server makes of it before
@@ -184,7 +194,7 @@ public struct TestServer: Sendable {
         await stop(keepingData: true)
         return try await Self.start(
             directory: directory, clock: clock, services: services, certificates: certificateSetting,
-            shutdownGracePeriod: shutdownGracePeriod, tokens: tokens)
+            shutdownGracePeriod: shutdownGracePeriod, tokens: tokens, database: database)
     }
 
     // MARK: Callers

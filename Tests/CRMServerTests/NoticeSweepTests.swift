@@ -3,6 +3,7 @@ import CRMMessages
 import CRMRPC
 import CRMServer
 import CRMServerTesting
+import CRMTestSupport
 import CRMWire
 import Foundation
 import Testing
@@ -67,6 +68,48 @@ struct NoticeSweepTests {
             throw error
         }
         await h.stop()
+    }
+
+    @Test("two nodes on one PostgreSQL database sweeping at the same moments send each delay notice and each warning once")
+    func noticesOnceAcrossNodes() async throws {
+        let url = try PostgresTestCluster.shared().createDatabase()
+        let clock = TestClock()
+        let first = try await TestServer.start(clock: clock, database: url)
+        let second: TestServer
+        do { second = try await TestServer.start(clock: clock, database: url) } catch {
+            await first.stop()
+            throw error
+        }
+        do {
+            try await first.seedOrder()  // estimated delivery: 30 days from the start
+            let opened = try await second.openComplaint("sla-1")  // Lost at Customs: first response due in 24 h
+            let sweeps = [first.sweeps, second.sweeps]
+            /// Every node sweeps four times at once; what all of them sent.
+            func sweepTogether(_ sweep: @escaping @Sendable (NoticeSweeps) async throws -> [ProactiveNotice]) async throws -> [ProactiveNotice] {
+                try await withThrowingTaskGroup(of: [ProactiveNotice].self) { group in
+                    for round in 0..<8 { group.addTask { try await sweep(sweeps[round % 2]) } }
+                    return try await group.reduce(into: []) { $0 += $1 }
+                }
+            }
+            clock.advance(by: 20 * Self.hour)  // 83 % of the first response's 24 h
+            let near = try await sweepTogether { try await $0.sendServiceLevelWarnings() }
+            #expect(near.map(\.noticeID) == ["notice/sla/\(opened.complaintID)/first-response/\(TestServer.now + 24 * Self.hour)/near"])
+            clock.advance(by: 11 * Self.day)  // past the first response, and past the order's estimate
+            let past = try await sweepTogether { try await $0.sendServiceLevelWarnings() }
+            #expect(past.map(\.kind).filter { $0 == .complaintPastSla }.count == 1, "\(past.map(\.noticeID))")
+            #expect(Set(past.map(\.noticeID)).count == past.count, "a warning sent twice: \(past.map(\.noticeID))")
+            clock.advance(by: 20 * Self.day)
+            let delays = try await sweepTogether { try await $0.sendDelayNotices() }
+            #expect(delays.map(\.noticeID) == ["delay/ORD-1/\(TestServer.now + 30 * Self.day)"])
+            let audit = try await first.store.auditEntries(subject: "ORD-1", after: nil, limit: 10)
+            #expect(audit.filter { $0.entry.action == "SendDelayNotice" }.count == 1)
+        } catch {
+            await first.stop()
+            await second.stop()
+            throw error
+        }
+        await first.stop()
+        await second.stop()
     }
 
     @Test("a complaint gets one warning per clock and threshold (near at 80 %, past), across runs and restarts; staff watches receive them")
