@@ -79,6 +79,21 @@ struct KillTests {
         return KilledRun(acked: acked, sawDone: sawDone, killedBySignal: process.terminationReason == .uncaughtSignal)
     }
 
+    /// The first fact ids of the appends (`batch` facts of one customer each, in order) of which `store` holds some
+    /// facts but not all.
+    static func appendsStoredInPart(_ customers: [[Fact]], batch: Int, in store: any InspectableStore) async throws -> [String] {
+        var torn: [String] = []
+        for facts in customers {
+            for start in stride(from: 0, to: facts.count, by: batch) {
+                let append = facts[start..<min(start + batch, facts.count)]
+                var present = 0
+                for fact in append where try await store.storedFactCount(id: fact.id) == 1 { present += 1 }
+                if present != 0 && present != append.count { torn.append(append.first!.id.rawValue) }
+            }
+        }
+        return torn
+    }
+
     /// Four runs of `crm-store-tool ingest` of one dataset on one file, each killed with SIGKILL at a random point
     /// further than the one before (two of them just after a forced WAL checkpoint): each run acknowledges again, as
     /// duplicates, what the runs before stored, then goes on. After each kill the file is reopened and checked:
@@ -141,15 +156,7 @@ struct KillTests {
                 if stored != fact || count != 1 { wrong.append(id) }
             }
             #expect(wrong.isEmpty, "\(wrong.count) acknowledged facts are missing or differ, e.g. \(wrong.prefix(5)) (\(context))")
-            var torn: [String] = []
-            for facts in customers {
-                for start in stride(from: 0, to: facts.count, by: batch) {
-                    let append = facts[start..<min(start + batch, facts.count)]
-                    var present = 0
-                    for fact in append where try await store.storedFactCount(id: fact.id) == 1 { present += 1 }
-                    if present != 0 && present != append.count { torn.append(append.first!.id.rawValue) }
-                }
-            }
+            let torn = try await Self.appendsStoredInPart(customers, batch: batch, in: store)
             #expect(torn.isEmpty, "appends stored in part: \(torn.prefix(5)) (\(context))")
             #expect(try await store.verifyDerivedState() == [], "\(context)")
             // The read model is written in the same transactions as the facts: what survived the kill matches them.
@@ -203,15 +210,7 @@ struct KillTests {
                 if stored != fact { wrong.append(id) }
             }
             #expect(wrong.isEmpty, "\(wrong.count) acknowledged facts are missing or differ, e.g. \(wrong.prefix(5)) (\(context))")
-            var torn: [String] = []
-            for facts in customers {
-                for start in stride(from: 0, to: facts.count, by: batch) {
-                    let append = facts[start..<min(start + batch, facts.count)]
-                    var present = 0
-                    for fact in append where try await store.storedFactCount(id: fact.id) == 1 { present += 1 }
-                    if present != 0 && present != append.count { torn.append(append.first!.id.rawValue) }
-                }
-            }
+            let torn = try await Self.appendsStoredInPart(customers, batch: batch, in: store)
             #expect(torn.isEmpty, "appends stored in part: \(torn.prefix(5)) (\(context))")
             #expect(try await store.verifyReadModel().differences == [], "\(context)")
             await store.close()
