@@ -28,8 +28,9 @@ struct StoreCopyCommand: AsyncParsableCommand {
             with `crmd serve --database URL`.
             The target must be a new database (createdb); the password comes from PGPASSWORD or the password file \
             (PGPASSFILE, default ~/.pgpass).
-            Exit status: 0 when the copy is complete and verified, 1 when verification found differences (each is \
-            printed; the copy stays unfinished).
+            Exit status: 0 when the copy is complete and verified; 1 when it cannot copy (the reason is printed: the \
+            target not empty, the source changed, the database unreachable, …) or verification found differences \
+            (each is printed; the copy stays unfinished).
             Example: crmd store copy --from sqlite:./crmd-data --to postgres://crm@db1:5432/crm
             """
     )
