@@ -33,6 +33,18 @@ enum ConnectionLease {
         try await bounded(unless: nil) { try await client.query(query, logger: logger) }
     }
 
+    /// Runs a prepared statement through `client`'s pool (prepared once per connection) and returns its rows, bounded
+    /// as ``query(_:_:logger:)``.
+    static func execute<Statement: PostgresPreparedStatement>(
+        _ client: PostgresClient, _ statement: Statement, logger: Logger
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        try await bounded(unless: nil) {
+            var rows: [Statement.Row] = []
+            for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
     /// Set once, read from any thread.
     final class Flag: Sendable {
         private let value = Atomic<Bool>(false)

@@ -50,8 +50,16 @@ extension PostgresStore: ServableStore {
         try await read { try $0.profile(of: customer.rawValue) }
     }
 
+    /// The caller snapshot's read: one prepared statement straight from the pool (no statement thread, no planning
+    /// per call), the same row ``StoreReads/summaryLookup(for:)`` reads.
     public func summary(for handle: Handle) async throws -> CustomerSummary? {
-        try await summary(from: read(oneStatement: true) { try $0.summaryLookup(for: handle) })
+        let rows: [SummaryByHandle.Row]
+        do {
+            rows = try await ConnectionLease.execute(client, SummaryByHandle(handle: handle.canonical), logger: logger)
+        } catch {
+            throw PostgresFailure.storeError(error, writing: false)
+        }
+        return try await summary(from: SummaryLookup(row: rows.first))
     }
 
     public func summary(of customer: CustomerID) async throws -> CustomerSummary? {

@@ -365,3 +365,26 @@ struct PostgresTables: StoreTables {
         try db.query(query).rows.map { try $0.decode(String.self) }
     }
 }
+
+/// The customer a handle belongs to and their stored summary bytes (``PostgresTables/summaryLookup(handle:)``'s row), as
+/// a statement each pooled connection prepares once: the caller snapshot's read, the hottest on a call centre's screen.
+struct SummaryByHandle: PostgresPreparedStatement {
+    static let sql = """
+        SELECT h.customer_id, s.summary FROM handles h LEFT JOIN customer_summaries s ON s.customer_id = h.customer_id
+        WHERE h.handle = $1
+        """
+    typealias Row = (customer: String, summary: Data?)
+
+    let handle: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(handle)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        let (customer, summary) = try row.decode((String, Data?).self)
+        return (customer, summary)
+    }
+}

@@ -1,5 +1,5 @@
 package import CRMDomain
-import Foundation
+package import Foundation
 
 /// The rows of `customer_summaries`: each customer's ``CustomerSummary``, encoded by ``SummaryCodec``.
 struct SummaryRows<Tables: StoreTables> {
@@ -15,9 +15,7 @@ struct SummaryRows<Tables: StoreTables> {
 
     /// The stored summary of the customer `handle` belongs to: one statement, one indexed read from any handle.
     func lookUp(handle: Handle) throws -> Lookup {
-        guard let (customer, data) = try tables.summaryLookup(handle: handle.canonical) else { return .unknown }
-        guard let data, let summary = try? Self.decode(data, customer: customer) else { return .unreadable(customer: customer) }
-        return .found(summary)
+        Self.lookup(try tables.summaryLookup(handle: handle.canonical))
     }
 
     /// The stored summary of a customer: one statement. Without a stored summary the id may name no customer at all;
@@ -43,6 +41,14 @@ struct SummaryRows<Tables: StoreTables> {
 
     func delete(_ customerID: String) throws {
         try tables.deleteSummary(of: customerID)
+    }
+
+    /// What a look-up by handle found, from the row of the handle's customer and their stored summary bytes (nil: no
+    /// such handle).
+    static func lookup(_ found: (customer: String, summary: Data?)?) -> Lookup {
+        guard let (customer, data) = found else { return .unknown }
+        guard let data, let summary = try? decode(data, customer: customer) else { return .unreadable(customer: customer) }
+        return .found(summary)
     }
 
     private static func decode(_ data: Data, customer: String) throws(StoreError) -> CustomerSummary {
@@ -156,4 +162,10 @@ package enum SummaryLookup {
     /// The customer exists, but their summary is missing or cannot be decoded (the next write about them, or
     /// `crmd verify --repair`, rebuilds it); readers project it from the facts meanwhile.
     case unreadable(customer: String)
+
+    /// What a look-up by handle found, from the row of the handle's customer and their stored summary bytes (nil: no
+    /// such handle), for a store that reads that row its own way (PostgreSQL's prepared statement).
+    package init(row: (customer: String, summary: Data?)?) {
+        self = SummaryRows<SQLiteTables>.lookup(row)
+    }
 }
