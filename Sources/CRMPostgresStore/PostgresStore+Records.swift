@@ -58,8 +58,14 @@ extension PostgresStore {
     }
 
     /// The record of the token whose digest is `digest`.
+    /// Every call with a token reads its record (no node caches tokens, so a revocation holds everywhere at once): a
+    /// statement each pooled connection prepares once.
     public func token(digest: [UInt8]) async throws -> AccessTokenRecord? {
-        try await tokens("\(unescaped: Self.tokenColumns) WHERE digest = \(Data(digest))").first
+        do {
+            return try await ConnectionLease.execute(client, TokenByDigest(digest: Data(digest)), logger: logger).first
+        } catch {
+            throw PostgresFailure.storeError(error, writing: false)
+        }
     }
 
     /// Marks a token revoked at `at` (the first revocation's time stays); returns whether it exists.
@@ -79,20 +85,38 @@ extension PostgresStore {
     }
 
     /// A constant of this file, put into the SQL text as it is (`unescaped:`); values are bound.
-    private static let tokenColumns =
+    static let tokenColumns =
         "SELECT digest, principal, role, created_at, expires_at, revoked_at, team, customer_id FROM access_tokens"
 
     private func tokens(_ query: PostgresQuery) async throws -> [AccessTokenRecord] {
         var records: [AccessTokenRecord] = []
-        for try await (digest, principal, role, createdAt, expiresAt, revokedAt, team, customerID) in try await rows(query).decode(
-            (Data, String, String, Int64, Int64?, Int64?, String?, String?).self)
-        {
-            records.append(
-                AccessTokenRecord(
-                    digest: Array(digest), principal: principal, role: role, createdAt: createdAt, expiresAt: expiresAt,
-                    revokedAt: revokedAt, team: team, customerID: customerID))
-        }
+        for try await row in try await rows(query) { records.append(try Self.tokenRecord(row)) }
         return records
+    }
+
+    /// A row of ``tokenColumns``.
+    static func tokenRecord(_ row: PostgresRow) throws -> AccessTokenRecord {
+        let (digest, principal, role, createdAt, expiresAt, revokedAt, team, customerID) = try row.decode(
+            (Data, String, String, Int64, Int64?, Int64?, String?, String?).self)
+        return AccessTokenRecord(
+            digest: Array(digest), principal: principal, role: role, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt,
+            team: team, customerID: customerID)
+    }
+
+    /// The token with a digest, prepared once per connection.
+    struct TokenByDigest: PostgresPreparedStatement {
+        static let sql = PostgresStore.tokenColumns + " WHERE digest = $1"
+        typealias Row = AccessTokenRecord
+
+        let digest: Data
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            try bindings.append(digest)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> AccessTokenRecord { try PostgresStore.tokenRecord(row) }
     }
 
     // MARK: Notices
