@@ -450,7 +450,7 @@ struct CrmdSnapshot: AsyncParsableCommand {
     @Option(help: "The random seed of the look-ups.")
     var seed: UInt64 = 7
 
-    @Option(help: "The p99 target in milliseconds (default 2, or 5 with --ivr).")
+    @Option(help: "The p99 target in milliseconds (default 2, or 5 with --ivr or --database).")
     var targetP99: Double?
 
     @Option(help: "The label of the result.")
@@ -517,7 +517,7 @@ struct CrmdSnapshot: AsyncParsableCommand {
         // Keys new to every run, so that runs on the same data directory each push new calls.
         let (ivr, run) = (ivr, Int64(Date().timeIntervalSince1970 * 1000))
         let label = label ?? (ivr ? "crmd IVR flow (PushInteraction + GetCallerSnapshot)" : "crmd GetCallerSnapshot")
-        let targetP99 = targetP99 ?? (ivr ? 5 : 2)
+        let targetP99 = targetP99 ?? (ivr || database != nil ? 5 : 2)
         let onEventLoop = crmd.onEventLoop
         let result = await runLoad(
             label: "\(label) (\(customers) customers)", clients: clients, shape: shape,
