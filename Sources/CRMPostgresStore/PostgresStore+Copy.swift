@@ -77,6 +77,18 @@ extension PostgresStore {
         }
     }
 
+    /// Drops the reference from `fact_keys` to `facts` (v1's `fact_keys_fact_seq_fkey`) while a copy sends rows; an
+    /// unfinished copy is never served, so nothing relies on it meanwhile.
+    func dropFactKeysReference() async throws {
+        try await write("ALTER TABLE fact_keys DROP CONSTRAINT IF EXISTS fact_keys_fact_seq_fkey")
+    }
+
+    /// Adds the reference back, which checks every row at once (a join, not a look-up per row).
+    func restoreFactKeysReference() async throws {
+        try await write("ALTER TABLE fact_keys DROP CONSTRAINT IF EXISTS fact_keys_fact_seq_fkey")
+        try await write("ALTER TABLE fact_keys ADD CONSTRAINT fact_keys_fact_seq_fkey FOREIGN KEY (fact_seq) REFERENCES facts (seq)")
+    }
+
     /// Moves the sequences of `facts` and `audit_log` past the positions the copy brought, so that appends go on
     /// after them.
     func continueSequences() async throws {

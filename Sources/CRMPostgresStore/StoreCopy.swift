@@ -80,6 +80,9 @@ public struct StoreCopy: Sendable {
     ) async throws -> Report {
         var report = Report()
         report.resumed = try await begin(fingerprint, in: store)
+        // Checking each key's fact as it arrives would read the facts' pages at random, row by row; the reference is
+        // checked once, in one pass, when every row is in.
+        try await store.dropFactKeysReference()
         for table in CopiedTable.all {
             let total = try await sqlite.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.name)") ?? 0 }
             var done = try await store.rowCount(of: table)
@@ -98,6 +101,8 @@ public struct StoreCopy: Sendable {
             report.copied.append((table.name, copied))
         }
         try await store.continueSequences()
+        progress?("checking the keys' facts", 0, 1)
+        try await store.restoreFactKeysReference()
         try await verify(sqlite, store, into: &report, progress: progress)
         if report.problems.isEmpty { try await store.finishCopy() }
         return report
