@@ -152,8 +152,7 @@ enum PostgresMigrations {
                 """
                 CREATE TABLE store_copy (
                     source text NOT NULL,                -- the SQLite file copied from
-                    source_facts bigint NOT NULL,        -- its fact count and last position when the copy began: a
-                    source_last_seq bigint NOT NULL,     -- resumed copy must find them unchanged
+                    source_last_seq bigint NOT NULL,     -- its last fact's position then: a resumed copy must find it unchanged
                     started_at timestamptz NOT NULL DEFAULT now()
                 )
                 """

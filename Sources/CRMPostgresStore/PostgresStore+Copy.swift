@@ -9,10 +9,8 @@ import PostgresNIO
 extension PostgresStore {
     /// The source an unfinished copy into this database is of, with its fingerprint; nil when no copy is unfinished.
     func unfinishedCopy() async throws -> (source: String, fingerprint: SourceFingerprint)? {
-        for try await (source, facts, last) in try await rows("SELECT source, source_facts, source_last_seq FROM store_copy LIMIT 1")
-            .decode((String, Int64, Int64).self)
-        {
-            return (source, SourceFingerprint(facts: facts, lastPosition: last))
+        for try await (source, last) in try await rows("SELECT source, source_last_seq FROM store_copy LIMIT 1").decode((String, Int64).self) {
+            return (source, SourceFingerprint(lastPosition: last))
         }
         return nil
     }
@@ -30,7 +28,7 @@ extension PostgresStore {
 
     func beginCopy(from source: String, _ fingerprint: SourceFingerprint) async throws {
         try await write("""
-            INSERT INTO store_copy (source, source_facts, source_last_seq) VALUES (\(source), \(fingerprint.facts), \(fingerprint.lastPosition))
+            INSERT INTO store_copy (source, source_last_seq) VALUES (\(source), \(fingerprint.lastPosition))
             """)
     }
 

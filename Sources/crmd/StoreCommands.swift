@@ -60,7 +60,7 @@ struct StoreCopyCommand: AsyncParsableCommand {
         let progress = TerminalProgress()
         let report: StoreCopy.Report
         do {
-            report = try await StoreCopy(source: file, target: try targetLocation()).run(progress: progress.report)
+            report = try await StoreCopy(source: file, target: try targetLocation()).run(progress: progress.isShown ? progress.report : nil)
             progress.finish()
         } catch let error as StoreError {
             progress.finish()

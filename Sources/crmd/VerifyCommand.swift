@@ -77,6 +77,9 @@ struct VerifyCommand: AsyncParsableCommand {
 final class TerminalProgress: Sendable {
     private let enabled = isatty(STDERR_FILENO) == 1
 
+    /// Whether the line is drawn (standard error is a terminal).
+    var isShown: Bool { enabled }
+
     /// Draws `step: done of total (percent)`.
     var report: MigrationProgress {
         { [enabled] step, done, total in
