@@ -153,6 +153,7 @@ enum PostgresMigrations {
                 CREATE TABLE store_copy (
                     source text NOT NULL,                -- the SQLite file copied from
                     source_last_seq bigint NOT NULL,     -- its last fact's position then: a resumed copy must find it unchanged
+                    set_aside_indexes text[] NOT NULL DEFAULT '{}',  -- definitions of the indexes dropped meanwhile
                     started_at timestamptz NOT NULL DEFAULT now()
                 )
                 """

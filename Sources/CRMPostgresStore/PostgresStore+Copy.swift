@@ -75,6 +75,43 @@ extension PostgresStore {
         }
     }
 
+    /// Drops the secondary indexes of the copied tables (not their primary keys and unique constraints, which the
+    /// copy's resumption and the facts' ids rely on), having first recorded their definitions in `store_copy`, so that
+    /// the rows arrive without an index page touched at random per row. Safe to run again: the definitions recorded
+    /// stay and the ones found are added.
+    func setIndexesAside(of tables: [String]) async throws {
+        var definitions: [(name: String, definition: String)] = []
+        for try await (name, definition) in try await rows("""
+            SELECT indexname, indexdef FROM pg_indexes
+            WHERE schemaname = current_schema() AND tablename = ANY(\(tables)::text[])
+                AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE contype IN ('p', 'u'))
+            ORDER BY indexname
+            """).decode((String, String).self) {
+            definitions.append((name, definition))
+        }
+        guard !definitions.isEmpty else { return }
+        try await write("""
+            UPDATE store_copy SET set_aside_indexes = ARRAY(
+                SELECT DISTINCT unnest(set_aside_indexes || \(definitions.map(\.definition))::text[]))
+            """)
+        for (name, _) in definitions {
+            try await write(PostgresQuery(unsafeSQL: "DROP INDEX IF EXISTS \"\(name.replacingOccurrences(of: "\"", with: "\"\""))\""))
+        }
+    }
+
+    /// Makes again every index ``setIndexesAside(of:)`` dropped (each sorts its table once) and clears the record.
+    func restoreIndexesSetAside() async throws {
+        var definitions: [String] = []
+        for try await recorded in try await rows("SELECT set_aside_indexes FROM store_copy LIMIT 1").decode([String].self) {
+            definitions = recorded
+        }
+        for definition in definitions {
+            // The definitions are pg_indexes' own text of this database's indexes, recorded above.
+            try await write(PostgresQuery(unsafeSQL: definition.replacingOccurrences(of: "CREATE INDEX ", with: "CREATE INDEX IF NOT EXISTS ")))
+        }
+        try await write("UPDATE store_copy SET set_aside_indexes = '{}'")
+    }
+
     /// Drops the reference from `fact_keys` to `facts` (v1's `fact_keys_fact_seq_fkey`) while a copy sends rows; an
     /// unfinished copy is never served, so nothing relies on it meanwhile.
     func dropFactKeysReference() async throws {

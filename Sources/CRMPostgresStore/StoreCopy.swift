@@ -81,8 +81,9 @@ public struct StoreCopy: Sendable {
     ) async throws -> Report {
         var report = Report()
         report.resumed = try await begin(fingerprint, in: store)
-        // Checking each key's fact as it arrives would read the facts' pages at random, row by row; the reference is
-        // checked once, in one pass, when every row is in.
+        // Keeping secondary indexes, and checking each key's fact, as rows arrive would touch pages at random, row by
+        // row; they are made again, and the reference checked, in one pass each when every row is in.
+        try await store.setIndexesAside(of: CopiedTable.all.map(\.name))
         try await store.dropFactKeysReference()
         for table in CopiedTable.all {
             // Counting reads a whole table: only for a progress line someone sees.
@@ -106,6 +107,8 @@ public struct StoreCopy: Sendable {
             report.copied.append((table.name, copied))
         }
         try await store.continueSequences()
+        progress?("making the indexes", 0, 1)
+        try await store.restoreIndexesSetAside()
         progress?("checking the keys' facts", 0, 1)
         try await store.restoreFactKeysReference()
         try await verify(sqlite, store, into: &report, progress: progress)

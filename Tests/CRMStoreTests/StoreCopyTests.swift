@@ -81,6 +81,20 @@ struct StoreCopyTests {
         let trail = try await postgres.auditEntries(subject: nil, after: nil, limit: 100)
         #expect(trail.map(\.sequence) == Array(1...3).map(Int64.init))
         #expect(try await postgres.verifyReadModel().differences == [])
+
+        // The indexes and the keys' reference set aside during the copy are back, as a new store has them.
+        let fresh = try await PostgresStore.open(PostgresLocation(url: try PostgresTestCluster.shared().createDatabase()))
+        let schema: @Sendable (PostgresStore) async throws -> [String] = { store in
+            try await store.read(oneStatement: true) { reads in
+                try reads.tables.db.query("""
+                    SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()
+                    UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+                    WHERE connamespace = current_schema()::regnamespace ORDER BY 1
+                    """).rows.map { try $0.decode(String.self) }
+            }
+        }
+        #expect(try await schema(postgres) == schema(fresh))
+        await fresh.close()
         try await sqlite.close()
         await postgres.close()
     }
