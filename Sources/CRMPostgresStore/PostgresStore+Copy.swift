@@ -7,9 +7,25 @@ import PostgresNIO
 /// The statements ``StoreCopy`` runs on the target. Table and column names come from ``CopiedTable/all`` (constants
 /// of this file's module), never from input; every value is a bound parameter or `COPY` data.
 extension PostgresStore {
+    /// Runs one statement of the copy and returns its rows. Such a statement may run long (a count of a large table, an
+    /// index made, a reference checked), so only the wait for a connection is bounded (``ConnectionLease``), not the
+    /// statement.
+    private func longRows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        let logger = self.logger
+        do {
+            return try await ConnectionLease.withConnection(client) { connection in
+                var rows: [PostgresRow] = []
+                for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+                return rows
+            }
+        } catch {
+            throw PostgresFailure.storeError(error, writing: true)
+        }
+    }
+
     /// The source an unfinished copy into this database is of, with its fingerprint; nil when no copy is unfinished.
     func unfinishedCopy() async throws -> (source: String, fingerprint: SourceFingerprint)? {
-        for try await (source, last) in try await rows("SELECT source, source_last_seq FROM store_copy LIMIT 1").decode((String, Int64).self) {
+        for (source, last) in try await longRows("SELECT source, source_last_seq FROM store_copy LIMIT 1").decoded((String, Int64).self) {
             return (source, SourceFingerprint(lastPosition: last))
         }
         return nil
@@ -17,27 +33,27 @@ extension PostgresStore {
 
     /// Whether the database holds nothing a copy could mix with.
     func isEmptyForCopy() async throws -> Bool {
-        for try await occupied in try await rows("""
+        for occupied in try await longRows("""
             SELECT EXISTS (SELECT 1 FROM facts) OR EXISTS (SELECT 1 FROM customers) OR EXISTS (SELECT 1 FROM access_tokens)
                 OR EXISTS (SELECT 1 FROM audit_log) OR EXISTS (SELECT 1 FROM sent_notices)
-            """).decode(Bool.self) {
+            """).decoded(Bool.self) {
             return !occupied
         }
         return true
     }
 
     func beginCopy(from source: String, _ fingerprint: SourceFingerprint) async throws {
-        try await write("""
+        _ = try await longRows("""
             INSERT INTO store_copy (source, source_last_seq) VALUES (\(source), \(fingerprint.lastPosition))
             """)
     }
 
     func finishCopy() async throws {
-        try await write("DELETE FROM store_copy")
+        _ = try await longRows("DELETE FROM store_copy")
     }
 
     func rowCount(of table: CopiedTable) async throws -> Int {
-        for try await count in try await rows(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table.name)")).decode(Int.self) {
+        for count in try await longRows(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table.name)")).decoded(Int.self) {
             return count
         }
         return 0
@@ -47,7 +63,7 @@ extension PostgresStore {
     func greatestKey(of table: CopiedTable) async throws -> [DatabaseValue]? {
         let order = table.key.map { $0.kind == .text ? "\($0.name) COLLATE \"C\" DESC" : "\($0.name) DESC" }.joined(separator: ", ")
         let sql = "SELECT \(table.key.map(\.name).joined(separator: ", ")) FROM \(table.name) ORDER BY \(order) LIMIT 1"
-        for try await row in try await rows(PostgresQuery(unsafeSQL: sql)) {
+        for row in try await longRows(PostgresQuery(unsafeSQL: sql)) {
             var key: [DatabaseValue] = []
             for (column, cell) in zip(table.key, row.makeRandomAccess()) {
                 switch column.kind {
@@ -81,54 +97,54 @@ extension PostgresStore {
     /// stay and the ones found are added.
     func setIndexesAside(of tables: [String]) async throws {
         var definitions: [(name: String, definition: String)] = []
-        for try await (name, definition) in try await rows("""
+        for (name, definition) in try await longRows("""
             SELECT indexname, indexdef FROM pg_indexes
             WHERE schemaname = current_schema() AND tablename = ANY(\(tables)::text[])
                 AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE contype IN ('p', 'u'))
             ORDER BY indexname
-            """).decode((String, String).self) {
+            """).decoded((String, String).self) {
             definitions.append((name, definition))
         }
         guard !definitions.isEmpty else { return }
-        try await write("""
+        _ = try await longRows("""
             UPDATE store_copy SET set_aside_indexes = ARRAY(
                 SELECT DISTINCT unnest(set_aside_indexes || \(definitions.map(\.definition))::text[]))
             """)
         for (name, _) in definitions {
-            try await write(PostgresQuery(unsafeSQL: "DROP INDEX IF EXISTS \"\(name.replacingOccurrences(of: "\"", with: "\"\""))\""))
+            _ = try await longRows(PostgresQuery(unsafeSQL: "DROP INDEX IF EXISTS \"\(name.replacingOccurrences(of: "\"", with: "\"\""))\""))
         }
     }
 
     /// Makes again every index ``setIndexesAside(of:)`` dropped (each sorts its table once) and clears the record.
     func restoreIndexesSetAside() async throws {
         var definitions: [String] = []
-        for try await recorded in try await rows("SELECT set_aside_indexes FROM store_copy LIMIT 1").decode([String].self) {
+        for recorded in try await longRows("SELECT set_aside_indexes FROM store_copy LIMIT 1").decoded([String].self) {
             definitions = recorded
         }
         for definition in definitions {
             // The definitions are pg_indexes' own text of this database's indexes, recorded above.
-            try await write(PostgresQuery(unsafeSQL: definition.replacingOccurrences(of: "CREATE INDEX ", with: "CREATE INDEX IF NOT EXISTS ")))
+            _ = try await longRows(PostgresQuery(unsafeSQL: definition.replacingOccurrences(of: "CREATE INDEX ", with: "CREATE INDEX IF NOT EXISTS ")))
         }
-        try await write("UPDATE store_copy SET set_aside_indexes = '{}'")
+        _ = try await longRows("UPDATE store_copy SET set_aside_indexes = '{}'")
     }
 
     /// Drops the reference from `fact_keys` to `facts` (v1's `fact_keys_fact_seq_fkey`) while a copy sends rows; an
     /// unfinished copy is never served, so nothing relies on it meanwhile.
     func dropFactKeysReference() async throws {
-        try await write("ALTER TABLE fact_keys DROP CONSTRAINT IF EXISTS fact_keys_fact_seq_fkey")
+        _ = try await longRows("ALTER TABLE fact_keys DROP CONSTRAINT IF EXISTS fact_keys_fact_seq_fkey")
     }
 
     /// Adds the reference back, which checks every row at once (a join, not a look-up per row).
     func restoreFactKeysReference() async throws {
-        try await write("ALTER TABLE fact_keys DROP CONSTRAINT IF EXISTS fact_keys_fact_seq_fkey")
-        try await write("ALTER TABLE fact_keys ADD CONSTRAINT fact_keys_fact_seq_fkey FOREIGN KEY (fact_seq) REFERENCES facts (seq)")
+        _ = try await longRows("ALTER TABLE fact_keys DROP CONSTRAINT IF EXISTS fact_keys_fact_seq_fkey")
+        _ = try await longRows("ALTER TABLE fact_keys ADD CONSTRAINT fact_keys_fact_seq_fkey FOREIGN KEY (fact_seq) REFERENCES facts (seq)")
     }
 
     /// Moves the sequences of `facts` and `audit_log` past the positions the copy brought, so that appends go on
     /// after them.
     func continueSequences() async throws {
         for table in ["facts", "audit_log"] {
-            try await write(PostgresQuery(unsafeSQL: """
+            _ = try await longRows(PostgresQuery(unsafeSQL: """
                 SELECT setval(pg_get_serial_sequence('\(table)', 'seq'), coalesce(max(seq), 0) + 1, false) FROM \(table)
                 """))
         }
@@ -137,11 +153,18 @@ extension PostgresStore {
     /// The stored read models of `customers`.
     func summaries(of customers: [String]) async throws -> [String: Data] {
         var found: [String: Data] = [:]
-        for try await (customer, summary) in try await rows(
+        for (customer, summary) in try await longRows(
             "SELECT customer_id, summary FROM customer_summaries WHERE customer_id = ANY(\(customers)::text[])"
-        ).decode((String, Data).self) {
+        ).decoded((String, Data).self) {
             found[customer] = summary
         }
         return found
+    }
+}
+
+extension Array where Element == PostgresRow {
+    /// Each row's columns decoded.
+    fileprivate func decoded<each Column: PostgresDecodable>(_ columns: (repeat each Column).Type) throws -> [(repeat each Column)] {
+        try map { try $0.decode(columns) }
     }
 }
