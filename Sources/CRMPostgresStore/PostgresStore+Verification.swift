@@ -57,7 +57,13 @@ extension PostgresStore {
         }
         for id in strays { report.differences.append("customer \(id): a read model is stored but no such customer exists") }
         if repair && !strays.isEmpty {
-            try await writeHoldingAppendLock { tables in for id in strays { try tables.deleteSummary(of: id) } }
+            // Under the lock, only those still without a customer: one an append made meanwhile keeps its read model.
+            try await writeHoldingAppendLock { tables in
+                try tables.db.query("""
+                    DELETE FROM customer_summaries s WHERE s.customer_id = ANY(\(strays)::text[])
+                        AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id)
+                    """)
+            }
             report.repaired += strays.count
         }
         return report

@@ -103,12 +103,22 @@ public final class PostgresStore: Sendable {
             await store.close()
             throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
         }
-        if !allowingUnfinishedCopy, let copy = try? await store.unfinishedCopy() {
-            await store.close()
-            throw StoreError.databaseOpenFailed(
-                url: location.description,
-                reason: "a copy of the SQLite store \(copy.source) into it has not finished; run `crmd store copy --from sqlite:\(copy.source) "
-                    + "--to \(location)` again to finish it (it resumes where it stopped), or drop the database")
+        if !allowingUnfinishedCopy {
+            let unfinished: (source: String, fingerprint: SourceFingerprint)?
+            do {
+                unfinished = try await store.unfinishedCopy()
+            } catch {
+                await store.close()
+                throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
+            }
+            if let copy = unfinished {
+                await store.close()
+                throw StoreError.databaseOpenFailed(
+                    url: location.description,
+                    reason: "a copy of the SQLite store \(copy.source) into it has not finished; run `crmd store copy --from "
+                        + "'sqlite:\(copy.source)' --to '\(location)'` again to finish it (it resumes sending rows where it stopped), "
+                        + "or drop the database")
+            }
         }
         return store
     }

@@ -20,7 +20,7 @@ import PostgresNIO
 /// finished.
 ///
 /// The source must not change meanwhile: stop crmd on it first. A resumed copy checks that the source's last fact is
-/// still the one it was when the copy began.
+/// still the one it was when the copy began; other changes are found by the verification.
 public struct StoreCopy: Sendable {
     /// The SQLite database file.
     public let source: String
@@ -59,8 +59,9 @@ public struct StoreCopy: Sendable {
         readOnly.readonly = true
         let sqlite = try DatabaseQueue(path: source, configuration: readOnly)
         defer { try? sqlite.close() }
-        // Facts are only ever added (a replaced fact keeps its position), so the last position says whether the
-        // source changed; unlike a count, it is read without scanning.
+        // A fact appended moves the last position, which is read without scanning (a count would read the table).
+        // What does not move it (a fact replaced in place, a token, a notice, an audit entry) the verification's
+        // counts and comparisons find.
         let fingerprint = try await sqlite.read { db in
             SourceFingerprint(lastPosition: try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM facts") ?? 0)
         }
@@ -133,7 +134,7 @@ public struct StoreCopy: Sendable {
         }
         guard try await store.isEmptyForCopy() else {
             throw StoreCopyError(
-                "\(target) is not empty (it holds facts, customers, tokens or audit entries): copy into a new database (createdb) so that nothing is mixed")
+                "\(target) is not empty (it holds facts, customers, tokens, sent notices or audit entries): copy into a new database (createdb) so that nothing is mixed")
         }
         try await store.beginCopy(from: source, fingerprint)
         return false

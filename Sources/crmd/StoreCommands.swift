@@ -21,8 +21,10 @@ struct StoreCopyCommand: AsyncParsableCommand {
             Every table is copied as it is, in chunks in key order (PostgreSQL's COPY): the facts with their \
             positions, the derived tables and read models, the audit trail, the access tokens and the sent notices; \
             a progress line shows each step. Stop crmd on the data directory first: the copy holds its lock, so \
-            crmd cannot serve it meanwhile. A copy that stopped (Ctrl-C, a lost connection) resumes where it stopped \
-            when run again with the same --from and --to; until it finishes, crmd refuses to serve the database.
+            crmd cannot serve it meanwhile; start no crmd on the new database either until the copy has finished. A \
+            copy that stopped (Ctrl-C, a lost connection) resumes sending rows where it stopped when run again with \
+            the same --from and --to (making the indexes and the verification start again); until it finishes, crmd \
+            refuses to serve the database.
             Afterwards every customer is verified: the row counts of every table, each customer's read model byte \
             for byte, and each read model against the domain's projection of the copied facts. Then serve the copy \
             with `crmd serve --database URL`.
@@ -50,7 +52,9 @@ struct StoreCopyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (location, file) = try sourceLocation()
+        let (location, given) = try sourceLocation()
+        // One name for one file, whichever way it is written, so that a resumed copy knows its source.
+        let file = URL(fileURLWithPath: given).standardizedFileURL.resolvingSymlinksInPath().path
         guard FileManager.default.fileExists(atPath: file) else {
             throw CommandFailure("there is no SQLite store at \(file): give the data directory crmd serves (sqlite:DATA-DIR)")
         }
@@ -76,7 +80,7 @@ struct StoreCopyCommand: AsyncParsableCommand {
         if report.problems.isEmpty {
             FileHandle.standardError.write(Data("""
                 \(report.resumed ? "resumed and finished the copy" : "copied") \(file) into \(target)\(rows.isEmpty ? "" : " (\(rows))"); \
-                verified \(report.customers) customers. Serve it with: crmd serve --database \(target)
+                verified \(report.customers) customers. Serve it with: crmd serve --database '\(target)'
 
                 """.utf8))
         } else {
