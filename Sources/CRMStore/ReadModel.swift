@@ -15,7 +15,7 @@ struct SummaryRows<Tables: StoreTables> {
 
     /// The stored summary of the customer `handle` belongs to: one statement, one indexed read from any handle.
     func lookUp(handle: Handle) throws -> Lookup {
-        Self.lookup(try tables.summaryLookup(handle: handle.canonical))
+        SummaryLookup(row: try tables.summaryLookup(handle: handle.canonical))
     }
 
     /// The stored summary of a customer: one statement. Without a stored summary the id may name no customer at all;
@@ -41,14 +41,6 @@ struct SummaryRows<Tables: StoreTables> {
 
     func delete(_ customerID: String) throws {
         try tables.deleteSummary(of: customerID)
-    }
-
-    /// What a look-up by handle found, from the row of the handle's customer and their stored summary bytes (nil: no
-    /// such handle).
-    static func lookup(_ found: (customer: String, summary: Data?)?) -> Lookup {
-        guard let (customer, data) = found else { return .unknown }
-        guard let data, let summary = try? decode(data, customer: customer) else { return .unreadable(customer: customer) }
-        return .found(summary)
     }
 
     private static func decode(_ data: Data, customer: String) throws(StoreError) -> CustomerSummary {
@@ -166,6 +158,14 @@ package enum SummaryLookup {
     /// What a look-up by handle found, from the row of the handle's customer and their stored summary bytes (nil: no
     /// such handle), for a store that reads that row its own way (PostgreSQL's prepared statement).
     package init(row: (customer: String, summary: Data?)?) {
-        self = SummaryRows<SQLiteTables>.lookup(row)
+        guard let (customer, data) = row else {
+            self = .unknown
+            return
+        }
+        guard let data, let summary = try? SummaryCodec.decode(data) else {
+            self = .unreadable(customer: customer)
+            return
+        }
+        self = .found(summary)
     }
 }
