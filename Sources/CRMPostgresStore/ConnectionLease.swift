@@ -12,36 +12,57 @@ enum ConnectionLease {
     /// The longest wait for a connection.
     static let timeout: Duration = .seconds(5)
 
-    /// Runs `body` on a connection of `client`'s pool, failing with ``StoreError/unavailable(reason:)`` when none is
-    /// leased within ``timeout``.
+    /// Runs `body` on a connection of the pool of the server in use, failing with ``StoreError/unavailable(reason:)``
+    /// when none is leased within ``timeout``.
     static func withConnection<T: Sendable>(
-        _ client: PostgresClient, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ servers: ServerSelection, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let leased = Flag()
-        return try await bounded(unless: leased) {
-            try await client.withConnection { connection in
-                leased.set()
-                return try await body(connection)
+        return try await following(servers) { client in
+            try await bounded(unless: leased) {
+                try await client.withConnection { connection in
+                    leased.set()
+                    return try await body(connection)
+                }
             }
         }
     }
 
-    /// Runs one statement through `client`'s pool, failing with ``StoreError/unavailable(reason:)`` when it has not
-    /// begun to answer within ``timeout`` (the statements sent this way touch a few rows: a token, a notice, a page of
-    /// the audit trail).
-    static func query(_ client: PostgresClient, _ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
-        try await bounded(unless: nil) { try await client.query(query, logger: logger) }
+    /// Runs one statement through the pool, failing with ``StoreError/unavailable(reason:)`` when it has not begun to
+    /// answer within ``timeout`` (the statements sent this way touch a few rows: a token, a notice, a page of the
+    /// audit trail).
+    static func query(_ servers: ServerSelection, _ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await following(servers) { client in
+            try await bounded(unless: nil) { try await client.query(query, logger: logger) }
+        }
     }
 
-    /// Runs a prepared statement through `client`'s pool (prepared once per connection) and returns its rows, bounded
-    /// as ``query(_:_:logger:)``.
+    /// Runs a prepared statement through the pool (prepared once per connection) and returns its rows, bounded as
+    /// ``query(_:_:logger:)``.
     static func execute<Statement: PostgresPreparedStatement>(
-        _ client: PostgresClient, _ statement: Statement, logger: Logger
+        _ servers: ServerSelection, _ statement: Statement, logger: Logger
     ) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        try await bounded(unless: nil) {
-            var rows: [Statement.Row] = []
-            for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
-            return rows
+        try await following(servers) { client in
+            try await bounded(unless: nil) {
+                var rows: [Statement.Row] = []
+                for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+                return rows
+            }
+        }
+    }
+
+    /// Runs `operation` with the pool of the server in use (not bounded: for what may run long, as a migration); when
+    /// it fails because that server is gone or no longer suits, the selection forgets it, so the next call looks again
+    /// (a failover promoted another server).
+    static func following<T: Sendable>(
+        _ servers: ServerSelection, _ operation: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = try await servers.client()
+        do {
+            return try await operation(client)
+        } catch {
+            if PostgresFailure.meansServerLost(error, amongSeveral: servers.location.servers.count > 1) { servers.lost(client) }
+            throw error
         }
     }
 

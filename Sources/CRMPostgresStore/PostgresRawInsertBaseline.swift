@@ -17,7 +17,7 @@ public enum PostgresRawInsertBaseline {
         for (index, fact) in facts.enumerated() { rows.append(try PreparedFact(fact, index: index, limits: .standard)) }
         let store = try await PostgresStore.open(location)
         do {
-            let elapsed = try await store.client.withConnection { connection in
+            let elapsed = try await ConnectionLease.following(store.client) { pool in try await pool.withConnection { connection in
                 let logger = store.logger
                 let clock = ContinuousClock()
                 return try await clock.measure {
@@ -43,7 +43,7 @@ public enum PostgresRawInsertBaseline {
                     }
                     try await connection.query("COMMIT", logger: logger)
                 }
-            }
+            } }
             await store.close()
             return elapsed
         } catch {

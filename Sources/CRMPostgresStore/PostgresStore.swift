@@ -19,8 +19,8 @@ import PostgresNIO
 /// interpolation), never into the SQL text. A lost connection answers ``StoreError/unavailable(reason:)``, and the
 /// next call connects again.
 public final class PostgresStore: Sendable {
-    let client: PostgresClient
-    private let running: Task<Void, Never>
+    /// The server in use and its pool of connections.
+    let client: ServerSelection
     let logger: Logger
     let limits: StoreLimits
     let committer: GroupCommitter
@@ -29,11 +29,9 @@ public final class PostgresStore: Sendable {
     public let location: PostgresLocation
 
     private init(
-        client: PostgresClient, running: Task<Void, Never>, writer: WriterConnection, location: PostgresLocation, limits: StoreLimits,
-        logger: Logger
+        servers: ServerSelection, writer: WriterConnection, location: PostgresLocation, limits: StoreLimits, logger: Logger
     ) {
-        self.client = client
-        self.running = running
+        self.client = servers
         self.writer = writer
         self.location = location
         self.limits = limits
@@ -64,39 +62,27 @@ public final class PostgresStore: Sendable {
         allowingUnfinishedCopy: Bool = false
     ) async throws -> PostgresStore {
         let tls = tlsConfiguration(for: location)
+        let servers = ServerSelection(location: location, tls: tls, logger: logger)
         // One connection first: the pool retries a connection it cannot make without end, and whoever starts crmd
-        // wants the reason now (unreachable, wrong user or password, no such database).
-        let single: PostgresConnection.Configuration
+        // wants the reason now (unreachable, wrong user or password, no such database, only standbys).
         do {
-            var probe = PostgresConnection.Configuration(
-                host: location.host, port: location.port, username: location.user, password: location.password,
-                database: location.database, tls: try tls.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
-            probe.options.connectTimeout = .seconds(10)
-            single = probe
-            let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
-            try await connection.close()
+            if location.servers.count == 1 {
+                var probe = try servers.connectionConfiguration(location.servers[0], timeout: .seconds(10))
+                probe.options.connectTimeout = .seconds(10)
+                let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
+                try await connection.close()
+            }
+            // The pool of the first server that suits (for one server: whether it accepts writes).
+            _ = try await servers.client()
         } catch {
+            await servers.close()
             throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
         }
         // The writer connects again after a loss on demand; an attempt gives up within the same bound as a wait for
         // a connection of the pool (ConnectionLease), so every call answers within about that long.
-        var writerConfiguration = single
-        writerConfiguration.options.connectTimeout = .seconds(ConnectionLease.timeout.components.seconds)
-        var configuration = PostgresClient.Configuration(
-            host: location.host, port: location.port, username: location.user, password: location.password,
-            database: location.database, tls: tls.map { .require($0) } ?? .disable)
-        configuration.options.connectTimeout = .seconds(10)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        // The pool serves leases only once run() is under way (it warns otherwise): wait for the task to begin it.
-        let (started, begun) = AsyncStream<Void>.makeStream()
-        let running = Task {
-            begun.finish()
-            await client.run()
-        }
-        for await _ in started {}
         let store = PostgresStore(
-            client: client, running: running, writer: WriterConnection(configuration: writerConfiguration, logger: logger), location: location,
-            limits: limits, logger: logger)
+            servers: servers, writer: WriterConnection(servers: servers, timeout: ConnectionLease.timeout, logger: logger),
+            location: location, limits: limits, logger: logger)
         do {
             try await store.migrate()
         } catch {
@@ -127,8 +113,7 @@ public final class PostgresStore: Sendable {
     public func close() async {
         await committer.close()
         await writer.close()
-        running.cancel()
-        await running.value
+        await client.close()
     }
 
     /// The TLS `sslmode` asks for; nil for none.
@@ -259,7 +244,9 @@ public final class PostgresStore: Sendable {
         _ body: (PostgresConnection, Logger) async throws -> Result
     ) async throws -> Result {
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
+        return try await ConnectionLease.following(client) { pool in
+            try await pool.withTransaction(logger: logger) { connection in try await body(connection, logger) }
+        }
     }
 
 }

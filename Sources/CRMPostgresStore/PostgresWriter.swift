@@ -8,21 +8,23 @@ import Synchronization
 /// The one connection a node's group commit writes through, opened on first use and opened again after it was lost
 /// (the server restarted, the network failed): the next batch after a loss reconnects by itself.
 final class WriterConnection: Sendable {
-    private let configuration: PostgresConnection.Configuration
+    private let servers: ServerSelection
+    private let timeout: Duration
     private let logger: Logger
     private let current = Mutex<PostgresConnection?>(nil)
 
-    init(configuration: PostgresConnection.Configuration, logger: Logger) {
-        self.configuration = configuration
+    /// `timeout` bounds a connection attempt to a single server.
+    init(servers: ServerSelection, timeout: Duration, logger: Logger) {
+        self.servers = servers
+        self.timeout = timeout
         self.logger = logger
     }
 
-    /// The open connection, connecting first when there is none or it was lost. Blocks: call it on the writer's queue.
+    /// The open connection, connecting first when there is none or it was lost (to the first of the URL's servers
+    /// that accepts writes). Blocks: call it on the writer's queue.
     func connection() throws -> BlockingConnection {
         if let open = current.withLock({ $0 }), !open.isClosed { return BlockingConnection(connection: open, logger: logger) }
-        let made = try PostgresConnection.connect(
-            on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: logger
-        ).wait()
+        let made = try servers.connectWriter(timeout: timeout)
         current.withLock { $0 = made }
         return BlockingConnection(connection: made, logger: logger)
     }
@@ -85,7 +87,7 @@ struct PostgresBatchTransaction: BatchTransaction {
                     }
                     results.append(.success(result))
                 } catch {
-                    if PostgresFailure.isConnectionLost(error) { throw error }
+                    if PostgresFailure.isConnectionLost(error) || PostgresFailure.isReadOnly(error) { throw error }
                     guard isolated else { throw OptimisticFailure() }
                     try db.query("ROLLBACK TO SAVEPOINT write")
                     // What the buffer remembers may be what the rollback undid.
@@ -98,14 +100,14 @@ struct PostgresBatchTransaction: BatchTransaction {
                     try buffer.send(on: db)
                 } catch {
                     // Which append's rows failed is not known: apply the batch again, one savepoint per append.
-                    if PostgresFailure.isConnectionLost(error) { throw error }
+                    if PostgresFailure.isConnectionLost(error) || PostgresFailure.isReadOnly(error) { throw error }
                     throw OptimisticFailure()
                 }
             }
             try db.query("COMMIT")
             return results
         } catch {
-            if PostgresFailure.isConnectionLost(error) {
+            if PostgresFailure.isConnectionLost(error) || PostgresFailure.isReadOnly(error) {
                 writer.discard()
             } else if (try? db.query("ROLLBACK")) == nil {
                 writer.discard()
@@ -147,11 +149,29 @@ enum PostgresFailure {
         return error is ChannelError || error is IOError || error is NIOConnectionError
     }
 
+    /// Whether the failure means the server in use is gone or no longer accepts writes, so that another of the URL's
+    /// servers should be looked for: the connection lost, a read-only server (SQLSTATE 25006: it was demoted to a
+    /// standby), or, when the URL names several servers, no connection within the lease's bound (the pool keeps trying
+    /// a server that is down; with one server it reconnects by itself once the server is back).
+    static func meansServerLost(_ error: any Error, amongSeveral: Bool) -> Bool {
+        if isConnectionLost(error) || isReadOnly(error) { return true }
+        if amongSeveral, case StoreError.unavailable = error { return true }
+        return false
+    }
+
+    /// Whether the server refused a write because it is read-only (a standby, or a primary demoted to one).
+    static func isReadOnly(_ error: any Error) -> Bool {
+        (error as? PSQLError)?.serverInfo?[.sqlState] == "25006"
+    }
+
     /// The store's error for a failure of a read or a write.
     static func storeError(_ error: any Error, writing: Bool) -> StoreError {
         if let error = error as? StoreError { return error }
         let reason = PostgresStore.explain(error)
         if isConnectionLost(error) { return .unavailable(reason: reason) }
+        if isReadOnly(error) {
+            return .unavailable(reason: "\(reason); the server no longer accepts writes (a failover is under way); try again")
+        }
         // Too many connections already (53300), the server starting up or shutting down (57P03): try again later.
         if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState], ["53300", "57P03"].contains(state) {
             return .unavailable(reason: reason)

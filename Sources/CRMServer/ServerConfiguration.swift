@@ -75,7 +75,8 @@ public enum ConfigurationKey: String, Sendable, Hashable, CaseIterable {
     case port
     /// The data directory.
     case dataDir = "data-dir"
-    /// A PostgreSQL database, `postgres://USER@HOST:PORT/DATABASE`, instead of the embedded SQLite store.
+    /// A PostgreSQL database, `postgres://USER@HOST:PORT/DATABASE` (or `HOST1:PORT1,HOST2:PORT2`, a primary and its
+    /// standbys), instead of the embedded SQLite store.
     case database
     /// The server certificate chain (PEM).
     case cert

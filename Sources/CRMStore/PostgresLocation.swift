@@ -2,6 +2,11 @@ import Foundation
 
 /// Where a PostgreSQL store lives: `postgres://USER@HOST:PORT/DATABASE?sslmode=MODE`, as libpq writes it.
 ///
+/// Several servers may be named, `postgres://USER@HOST1:PORT1,HOST2:PORT2/DATABASE`, as libpq's multi-host URLs: a
+/// primary and its standbys. crmd uses the first, in the order written, that accepts writes
+/// (`target_session_attrs=read-write`, the default here because crmd writes; `any` takes the first that answers), and
+/// looks again when the one it uses is lost or stops accepting writes (a failover promoted another).
+///
 /// The password never comes from the URL (a URL is logged, shown by `ps` and kept in shell history): it comes, as
 /// libpq takes it, from the environment's `PGPASSWORD`, or else from the password file `PGPASSFILE` names (default
 /// `~/.pgpass`): lines of `HOST:PORT:DATABASE:USER:PASSWORD`, `*` matching anything, `\:` and `\\` escaping, the
@@ -16,8 +21,36 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         case verifyFull(caFile: String)
     }
 
-    public var host: String
-    public var port: Int
+    /// Which servers a node may use.
+    public enum TargetSession: String, Sendable, Hashable {
+        /// The first server that accepts writes (not a standby, not read-only by default).
+        case readWrite = "read-write"
+        /// The first server that answers.
+        case any
+    }
+
+    /// One server of the URL.
+    public struct Server: Sendable, Hashable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// `HOST:PORT`.
+        public var description: String { "\(host):\(port)" }
+    }
+
+    /// The servers, in the order the URL names them (at least one).
+    public var servers: [Server]
+    /// Which of ``servers`` a node uses.
+    public var targetSession: TargetSession
+    /// The first server's host.
+    public var host: String { servers[0].host }
+    /// The first server's port.
+    public var port: Int { servers[0].port }
     public var user: String
     public var database: String
     public var sslMode: SSLMode
@@ -58,25 +91,26 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         }
         guard !userPart.isEmpty else { throw PostgresLocationError(url, "names no user before @") }
         user = String(userPart)
-        let hostPart = authority[authority.index(after: at)...]
-        if let colon = hostPart.lastIndex(of: ":") {
-            host = String(hostPart[..<colon])
-            guard let port = Int(hostPart[hostPart.index(after: colon)...]), (1...65_535).contains(port) else {
-                throw PostgresLocationError(url, "has a port that is not a number from 1 to 65535")
-            }
-            self.port = port
-        } else {
-            host = String(hostPart)
-            port = 5432
+        servers = []
+        for hostPart in authority[authority.index(after: at)...].split(separator: ",", omittingEmptySubsequences: false) {
+            servers.append(try Self.server(hostPart, url: url))
         }
-        guard !host.isEmpty else { throw PostgresLocationError(url, "names no host after @") }
         var parameters: [String: String] = [:]
         for pair in query.split(separator: "&") where !pair.isEmpty {
             let parts = pair.split(separator: "=", maxSplits: 1)
             parameters[String(parts[0])] = parts.count == 2 ? String(parts[1]) : ""
         }
-        for name in parameters.keys where !["sslmode", "sslrootcert"].contains(name) {
-            throw PostgresLocationError(url, "has the parameter \(name), which crmd does not take (only sslmode and sslrootcert)")
+        for name in parameters.keys.sorted() where !["sslmode", "sslrootcert", "target_session_attrs"].contains(name) {
+            throw PostgresLocationError(
+                url, "has the parameter \(name), which crmd does not take (only sslmode, sslrootcert and target_session_attrs)")
+        }
+        switch parameters["target_session_attrs"] ?? "read-write" {
+        // libpq's `primary` differs from `read-write` only for a primary made read-only by default_transaction_read_only.
+        case "read-write", "primary": targetSession = .readWrite
+        case "any": targetSession = .any
+        case let other:
+            throw PostgresLocationError(
+                url, "has target_session_attrs=\(other); use read-write (the default: the server that accepts writes) or any")
         }
         switch parameters["sslmode"] ?? "disable" {
         case "disable": sslMode = .disable
@@ -92,20 +126,42 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         if let password = environment["PGPASSWORD"], !password.isEmpty {
             self.password = password
         } else {
-            password = try PasswordFile.lookup(
-                host: host, port: port, database: database, user: user, environment: environment, url: url)
+            // As libpq, each server's line is looked up; the first server that has one gives it.
+            var found: String?
+            for server in servers where found == nil {
+                found = try PasswordFile.lookup(
+                    host: server.host, port: server.port, database: database, user: user, environment: environment, url: url)
+            }
+            password = found
         }
+    }
+
+    /// `HOST` or `HOST:PORT` of the URL's authority.
+    private static func server(_ part: Substring, url: String) throws(PostgresLocationError) -> Server {
+        var host = String(part)
+        var port = 5432
+        if let colon = part.lastIndex(of: ":") {
+            host = String(part[..<colon])
+            guard let number = Int(part[part.index(after: colon)...]), (1...65_535).contains(number) else {
+                throw PostgresLocationError(url, "has a port that is not a number from 1 to 65535")
+            }
+            port = number
+        }
+        guard !host.isEmpty else { throw PostgresLocationError(url, "names no host after @ (or an empty one between commas)") }
+        return Server(host: host, port: port)
     }
 
     /// `postgres://USER@HOST:PORT/DATABASE?sslmode=…`, without the password.
     public var description: String {
+        let hosts = servers.map(\.description).joined(separator: ",")
+        let target = targetSession == .readWrite ? "" : "&target_session_attrs=\(targetSession.rawValue)"
         let mode: String
         switch sslMode {
         case .disable: mode = "disable"
         case .require: mode = "require"
         case .verifyFull(let caFile): mode = "verify-full&sslrootcert=\(caFile)"
         }
-        return "postgres://\(user)@\(host):\(port)/\(database)?sslmode=\(mode)"
+        return "postgres://\(user)@\(hosts)/\(database)?sslmode=\(mode)\(target)"
     }
 }
 

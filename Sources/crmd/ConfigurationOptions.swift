@@ -10,7 +10,7 @@ struct DataOptions: ParsableArguments {
     @Option(
         name: .customLong("database"),
         help: ArgumentHelp(
-            "A PostgreSQL database instead of the embedded SQLite store: postgres://USER@HOST:PORT/DATABASE, with ?sslmode=disable, require or verify-full&sslrootcert=CA-FILE (env CRMD_DATABASE; the password from PGPASSWORD or the password file PGPASSFILE, default ~/.pgpass).",
+            "A PostgreSQL database instead of the embedded SQLite store: postgres://USER@HOST:PORT/DATABASE, with ?sslmode=disable, require or verify-full&sslrootcert=CA-FILE. Name a primary and its standbys as HOST1:PORT1,HOST2:PORT2: crmd uses the one that accepts writes and follows it after a failover (target_session_attrs=read-write, the default; any takes the first that answers) (env CRMD_DATABASE; the password from PGPASSWORD or the password file PGPASSFILE, default ~/.pgpass).",
             valueName: "url"))
     var database: String?
 

@@ -17,7 +17,9 @@ struct Serve: AsyncParsableCommand {
             With --database postgres://USER@HOST:PORT/DATABASE several crmd nodes serve one database as one server; \
             crmd stops at start when the URL is wrong, the server cannot be reached, refuses the user or password, or \
             holds a newer schema, and reconnects by itself when the database is lost while serving (calls meanwhile \
-            fail with UNAVAILABLE, to be retried).
+            fail with UNAVAILABLE, to be retried). With postgres://USER@HOST1:PORT1,HOST2:PORT2/DATABASE (a primary and \
+            its standby) crmd writes to the one that accepts writes and, after a failover, finds the promoted one by \
+            itself; until it has, calls fail with UNAVAILABLE.
             """
     )
 

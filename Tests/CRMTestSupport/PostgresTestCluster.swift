@@ -136,6 +136,51 @@ public final class PostgresTestCluster: Sendable {
             in: directory)
     }
 
+    /// Makes a streaming-replication standby of this server (`pg_basebackup -R`) in a directory of its own on another
+    /// free port, named `name` to the primary (its `cluster_name`, which the standby's WAL receiver gives as its
+    /// `application_name`), and starts it. With `synchronous`, this server then waits for it at every commit
+    /// (`synchronous_standby_names`), so that what was committed here is on the standby too.
+    public func startStandby(name: String = "standby", synchronous: Bool) throws -> PostgresTestCluster {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crm-pg-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        if getuid() == 0 { try Self.handToPostgresUser(directory) }
+        do {
+            try Self.run(
+                "\(binaries)/pg_basebackup",
+                ["-h", "127.0.0.1", "-p", "\(port)", "-U", Self.user, "-D", "\(directory)/data", "-R", "-X", "stream", "-c", "fast", "--no-sync"],
+                in: directory)
+            let port = try Self.freePort()
+            // The primary's settings, but its own port, socket and name.
+            let options = serverOptions.replacingOccurrences(of: "-c port=\(self.port)", with: "-c port=\(port)")
+                .replacingOccurrences(of: "-c unix_socket_directories=\(self.directory)", with: "-c unix_socket_directories=\(directory)")
+                + " -c cluster_name=\(name) -c hot_standby=on"
+            try Self.run(
+                "\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-l", "\(directory)/server.log", "-w", "-t", "60", "-o", options, "start"],
+                in: directory)
+            let standby = PostgresTestCluster(directory: directory, port: port, binaries: binaries, serverOptions: options)
+            if synchronous {
+                try sql("ALTER SYSTEM SET synchronous_standby_names = '\(name)'")
+                try sql("SELECT pg_reload_conf()")
+            }
+            return standby
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    /// Promotes this standby to a primary that accepts writes (`pg_ctl promote`, waiting for it).
+    public func promote() throws {
+        try Self.run("\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-w", "-t", "60", "promote"], in: directory)
+    }
+
+    /// Runs one SQL statement as the superuser in the `postgres` database (`psql`); throws with its output when it fails.
+    public func sql(_ statement: String) throws {
+        try Self.run(
+            "\(binaries)/psql", ["-h", directory, "-p", "\(port)", "-U", Self.user, "-d", Self.database, "-v", "ON_ERROR_STOP=1", "-c", statement],
+            in: directory)
+    }
+
     /// The server's log so far, for a failing test's message.
     public var log: String {
         (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""

@@ -1,0 +1,121 @@
+import CRMDomain
+import CRMTestSupport
+import Foundation
+import Testing
+@testable import CRMPostgresStore
+@testable import CRMStore
+
+/// A primary and its streaming-replication standby, both real PostgreSQL servers the test starts: a store given both
+/// (a multi-host URL) writes to the one that accepts writes and follows a promotion by itself.
+@Suite("PostgreSQL store: a primary and its standby")
+struct PostgresFailoverTests {
+    @Test("a multi-host URL lists its servers in order; target_session_attrs is read-write unless any is asked")
+    func multiHostLocation() throws {
+        let both = try PostgresLocation(url: "postgres://crm@site-a:5432,site-b:6543/crm")
+        #expect(both.servers == [.init(host: "site-a", port: 5432), .init(host: "site-b", port: 6543)])
+        #expect(both.targetSession == .readWrite && both.host == "site-a")
+        #expect(both.description == "postgres://crm@site-a:5432,site-b:6543/crm?sslmode=disable")
+        let any = try PostgresLocation(url: "postgres://crm@a,b/crm?target_session_attrs=any")
+        #expect(any.servers.map(\.port) == [5432, 5432] && any.targetSession == .any)
+        #expect(try PostgresLocation(url: any.description) == any)
+        #expect(try PostgresLocation(url: "postgres://crm@a/crm?target_session_attrs=primary").targetSession == .readWrite)
+        for (url, problem) in [
+            ("postgres://crm@a,/crm", "an empty one between commas"),
+            ("postgres://crm@a:1,b:x/crm", "has a port that is not a number"),
+            ("postgres://crm@a,b/crm?target_session_attrs=standby", "has target_session_attrs=standby; use read-write"),
+        ] {
+            #expect(throws: PostgresLocationError.self, "\(url)") { try PostgresLocation(url: url) }
+            do {
+                _ = try PostgresLocation(url: url)
+            } catch {
+                #expect(error.description.contains(problem), "\(error.description)")
+            }
+        }
+    }
+
+    @Test("a URL naming only a standby is refused at open, saying that it accepts no writes")
+    func onlyStandby() async throws {
+        try await withPrimaryAndStandby { primary, standby, database in
+            await #expect {
+                _ = try await PostgresStore.open(PostgresLocation(url: "postgres://crm@127.0.0.1:\(standby.port)/\(database)"))
+            } throws: { error in
+                guard case StoreError.databaseOpenFailed(_, let reason) = error else { return false }
+                return reason.contains("127.0.0.1:\(standby.port) accepts no writes")
+            }
+        }
+    }
+
+    @Test("the primary lost and its synchronous standby promoted: the store writes to the new primary by itself, answering UNAVAILABLE meanwhile, and every acknowledged fact is there")
+    func followsPromotion() async throws {
+        try await withPrimaryAndStandby { primary, standby, database in
+            // The standby first: the store must pass over it to the primary.
+            let url = "postgres://crm@127.0.0.1:\(standby.port),127.0.0.1:\(primary.port)/\(database)"
+            let store = try await PostgresStore.open(PostgresLocation(url: url))
+            let ana = try phone("0812-5555-0001")
+            var acknowledged: Set<String> = []
+            for index in 0..<20 {
+                let fact = try message("failover/\(index)", from: ana, on: .whatsApp, at: jan2024 + Int64(index))
+                #expect(try await store.append([fact]) == [.inserted])
+                acknowledged.insert(fact.id.rawValue)
+            }
+            #expect(store.client.current?.port == primary.port)
+
+            try primary.halt()
+            // No server accepts writes now: unavailable, never another answer.
+            let lost = try message("failover/lost", from: ana, on: .whatsApp, at: jan2024 + 100)
+            await #expect {
+                _ = try await store.append([lost])
+            } throws: { error in
+                if case StoreError.unavailable = error { return true }
+                return false
+            }
+            try standby.promote()
+
+            // The same appends a retrying client would send, until each is acknowledged.
+            let deadline = ContinuousClock.now + .seconds(60)
+            var unavailable = 0
+            for index in 20..<40 {
+                let fact = try message("failover/\(index)", from: ana, on: .whatsApp, at: jan2024 + Int64(index))
+                while true {
+                    do {
+                        let outcome = try await store.append([fact])
+                        #expect(outcome == [.inserted] || outcome == [.duplicate])
+                        acknowledged.insert(fact.id.rawValue)
+                        break
+                    } catch StoreError.unavailable {
+                        unavailable += 1
+                        guard ContinuousClock.now < deadline else { throw StoreError.unavailable(reason: "still after 60 s") }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+            }
+            // Every fact acknowledged before and after the loss, once; the one refused meanwhile is not there. Reads
+            // moved to the new primary with the writer.
+            let stored = try await interactionIDs(store, ana)
+            #expect(store.client.current?.port == standby.port)
+            #expect(stored.count == acknowledged.count && Set(stored) == acknowledged, "unavailable answers: \(unavailable)")
+            await store.close()
+        }
+    }
+
+    // MARK: Helpers
+
+    /// A primary with a new database, and its synchronous standby; both stopped afterwards.
+    private func withPrimaryAndStandby(
+        _ body: (PostgresTestCluster, PostgresTestCluster, String) async throws -> Void
+    ) async throws {
+        let primary = try PostgresTestCluster.start()
+        defer { primary.stop() }
+        let url = try primary.createDatabase()
+        let database = String(url[url.index(after: url.lastIndex(of: "/")!)...])
+        let standby = try primary.startStandby(synchronous: true)
+        defer { standby.stop() }
+        try await body(primary, standby, database)
+    }
+}
+
+/// The fact ids of the interactions of the customer `handle` belongs to.
+private func interactionIDs(_ store: PostgresStore, _ handle: Handle) async throws -> [String] {
+    guard let customer = try await store.customerID(for: handle) else { return [] }
+    return try await store.timeline(of: customer, before: nil, limit: 10_000).records.map(\.factID.rawValue)
+}
