@@ -13,16 +13,41 @@ import PostgresNIO
 struct BlockingConnection: @unchecked Sendable {
     let connection: PostgresConnection
     let logger: Logger
+    /// How long one statement may take before the connection is closed and the statement fails with
+    /// ``StatementTimedOut``; nil for no bound.
+    var deadline: TimeAmount? = nil
 
     /// Runs one statement and returns its rows.
     @discardableResult
     func query(_ query: PostgresQuery) throws -> PostgresQueryResult {
-        try connection.query(query, logger: logger).wait()
+        let answer = connection.query(query, logger: logger)
+        guard let deadline else { return try answer.wait() }
+        // The wait ends at the deadline even when the answer never comes (a server lost mid-statement whose
+        // connection postgres-nio does not fail): the connection is closed and dropped, and the statement fails.
+        let bounded = answer.eventLoop.makePromise(of: PostgresQueryResult.self)
+        answer.cascade(to: bounded)
+        let connection = self.connection
+        let timer = answer.eventLoop.scheduleTask(in: deadline) {
+            bounded.fail(StatementTimedOut(after: deadline))
+            connection.close().whenComplete { _ in }
+        }
+        defer { timer.cancel() }
+        return try bounded.futureResult.wait()
     }
 
     /// Runs one statement and returns how many rows it changed.
     func execute(_ query: PostgresQuery) throws -> Int {
         try self.query(query).metadata.rows ?? 0
+    }
+}
+
+/// A statement of the writer that had no answer within its bound; its connection was closed.
+struct StatementTimedOut: Error, CustomStringConvertible {
+    let after: TimeAmount
+
+    var description: String {
+        "the database did not answer a statement within \(after.nanoseconds / 1_000_000_000) s (the server was lost, or "
+            + "a commit waits for a synchronous standby that does not answer); the connection was closed"
     }
 }
 

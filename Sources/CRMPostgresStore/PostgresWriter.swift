@@ -20,13 +20,21 @@ final class WriterConnection: Sendable {
         self.logger = logger
     }
 
+    /// How long one of the writer's statements may take. They take milliseconds (a batch is bounded; the append lock is
+    /// held for one batch of another node); a statement still unanswered after this long has lost its server, or is a
+    /// commit waiting for a synchronous standby that is gone: the batch then fails with UNAVAILABLE, and clients retry
+    /// (a commit that lands later is known by its facts' ids).
+    static let statementDeadline: TimeAmount = .seconds(10)
+
     /// The open connection, connecting first when there is none or it was lost (to the first of the URL's servers
     /// that accepts writes). Blocks: call it on the writer's queue.
     func connection() throws -> BlockingConnection {
-        if let open = current.withLock({ $0 }), !open.isClosed { return BlockingConnection(connection: open, logger: logger) }
+        if let open = current.withLock({ $0 }), !open.isClosed {
+            return BlockingConnection(connection: open, logger: logger, deadline: Self.statementDeadline)
+        }
         let made = try servers.connectWriter(timeout: timeout)
         current.withLock { $0 = made }
-        return BlockingConnection(connection: made, logger: logger)
+        return BlockingConnection(connection: made, logger: logger, deadline: Self.statementDeadline)
     }
 
     /// Drops the connection after a failure that may have left it unusable; the next batch opens another.
@@ -134,6 +142,7 @@ struct PostgresBatchTransaction: BatchTransaction {
 enum PostgresFailure {
     /// Whether the error means the server or the connection is gone (retry later) rather than a statement failed.
     static func isConnectionLost(_ error: any Error) -> Bool {
+        if error is StatementTimedOut { return true }
         if let error = error as? PSQLError {
             switch error.code {
             case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed:

@@ -37,8 +37,13 @@ final class ServerSelection: Sendable {
     private let logger: Logger
     private let state = Mutex<State>(.idle)
 
-    /// How long one server may take to answer before the next is tried.
-    static let connectTimeout: Duration = .seconds(2)
+    /// How long one of several servers may take to answer before the next is tried (a server that is down but whose
+    /// host still answers refuses at once; this bounds one whose host is gone).
+    static let connectTimeout: Duration = .seconds(3)
+
+    /// How long the attempt to connect to a server may take: for one server as for any connection, for one of several
+    /// ``connectTimeout``.
+    private var attemptTimeout: Duration { location.servers.count > 1 ? Self.connectTimeout : .seconds(10) }
 
     init(location: PostgresLocation, tls: TLSConfiguration?, logger: Logger) {
         self.location = location
@@ -128,7 +133,7 @@ final class ServerSelection: Sendable {
         for server in location.servers {
             do {
                 let connection = try await PostgresConnection.connect(
-                    configuration: try connectionConfiguration(server, timeout: Self.connectTimeout), id: 0, logger: logger)
+                    configuration: try connectionConfiguration(server, timeout: attemptTimeout), id: 0, logger: logger)
                 let suits: Bool
                 do {
                     suits = try await suitsTarget(connection)
@@ -156,6 +161,8 @@ final class ServerSelection: Sendable {
             } catch let error as StoreError {
                 throw error
             } catch {
+                // One server: its own error, which says what to do about it.
+                if location.servers.count == 1 { throw error }
                 refusals.append("\(server): \(PostgresStore.explain(error))")
             }
         }
@@ -164,8 +171,12 @@ final class ServerSelection: Sendable {
 
     /// What to say when no server suits.
     static func noneSuits(_ location: PostgresLocation, refusals: [String]) -> String {
+        if location.servers.count == 1, let refusal = refusals.first {
+            return "\(refusal): name the primary in the URL, or the primary and its standbys (HOST1:PORT1,HOST2:PORT2) for "
+                + "crmd to find the one that accepts writes"
+        }
         let wanted = location.targetSession == .readWrite ? "accepts writes" : "answers"
-        return "no database server named \(wanted) (\(refusals.joined(separator: "; ")))"
+        return "none of the database servers named \(wanted) (\(refusals.joined(separator: "; "))); a failover may be under way"
     }
 
     /// Whether the server is one the location's target session asks for.

@@ -21,7 +21,7 @@ struct CRMBench: AsyncParsableCommand {
             unless --port names a running one, opens --connections clients with --in-flight calls \
             each, and reports calls/s and p50/p99/p99.9 latency (HdrHistogram) over --duration seconds.
             """,
-        subcommands: [Unary.self, StreamCommand.self, Idle.self, Serve.self, CrmdPush.self, CrmdSnapshot.self, CrmdSoak.self],
+        subcommands: [Unary.self, StreamCommand.self, Idle.self, Serve.self, CrmdPush.self, CrmdSnapshot.self, CrmdSoak.self, FailoverLoad.self],
         defaultSubcommand: Unary.self)
 }
 

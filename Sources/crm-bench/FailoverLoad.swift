@@ -1,0 +1,234 @@
+import ArgumentParser
+import CRMClient
+import CRMMessages
+import CRMRPC
+import CRMWire
+import Foundation
+import NIOPosix
+import Synchronization
+
+/// `crm-bench failover-load`: channel adapters push interactions through several crmd nodes while the database fails
+/// over underneath, each write retried (on another node) after UNAVAILABLE until it is acknowledged; then every write
+/// is looked for through the nodes and counted. `tools/failover` runs it around a killed primary.
+struct FailoverLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "failover-load",
+        abstract: "Push interactions through crmd nodes across a failover, retrying on UNAVAILABLE; then count lost and duplicated writes.",
+        discussion: """
+            Each of --writers adapters pushes interactions for a phone number of its own, one at a time, with a key \
+            new to the run, for --duration seconds. A write that fails with UNAVAILABLE, DEADLINE_EXCEEDED or a broken \
+            connection is sent again with the same key, to the next node, until it is acknowledged (or --give-up \
+            seconds pass). Any other failure is a wrong answer. Afterwards every writer's timeline is read through the \
+            nodes and each write's text counted: acknowledged, present exactly once, lost (acknowledged but absent) and \
+            duplicates (present more than once). With --kill-mark, the file whoever killed the primary wrote the kill \
+            time into (milliseconds since 1970), the RTO is the time from the kill to the first acknowledgement of a \
+            write sent after it. The last line reads `acknowledged: N, lost: L, duplicates: D, RTO: R ms`; the exit \
+            status is 1 when a write was lost or duplicated, an answer was wrong, or no write succeeded after the kill.
+            """)
+
+    @Option(name: .customLong("node"), help: ArgumentHelp("A crmd node to push through; repeat for each node.", valueName: "host:port"))
+    var nodes: [String] = []
+
+    @Option(help: "The CA that signed the nodes' certificates.")
+    var caFile: String
+
+    @Option(help: "A file holding an adapter token (from `crmd token create --role adapter`).")
+    var tokenFile: String
+
+    @Option(help: "A file holding an agent's token, for reading the timelines back (from `crmd token create --role agent`).")
+    var agentTokenFile: String
+
+    @Option(help: "Adapters pushing at once.")
+    var writers = 16
+
+    @Option(help: "Seconds of pushing.")
+    var duration: Double = 30
+
+    @Option(help: "Seconds after which one write is no longer retried (it then counts as given up, not acknowledged).")
+    var giveUp: Double = 60
+
+    @Option(help: "A file holding the time the primary was killed, in milliseconds since 1970 (read at the end).")
+    var killMark: String?
+
+    @Option(help: "A name for the run, part of every key and text (default: the time it starts).")
+    var run: String?
+
+    func validate() throws {
+        guard !nodes.isEmpty else { throw ValidationError("name at least one crmd node with --node HOST:PORT") }
+        for node in nodes where Self.address(node) == nil {
+            throw ValidationError("--node \(node) is not HOST:PORT with a port from 1 to 65535")
+        }
+        guard (1...1_000).contains(writers) else { throw ValidationError("--writers must be from 1 to 1000") }
+        guard duration > 0, giveUp > 0 else { throw ValidationError("--duration and --give-up must be above 0") }
+    }
+
+    static func address(_ node: String) -> (host: String, port: Int)? {
+        guard let colon = node.lastIndex(of: ":"), let port = Int(node[node.index(after: colon)...]), (1...65_535).contains(port),
+            colon > node.startIndex
+        else { return nil }
+        return (String(node[..<colon]), port)
+    }
+
+    func run() async throws {
+        let clients = try makeClients(tokenFile: tokenFile)
+        let run = self.run ?? String(Int64(Date().timeIntervalSince1970 * 1000))
+        let tally = FailoverTally()
+        let end = ContinuousClock.now + .seconds(duration)
+        let giveUp = Duration.seconds(giveUp)
+        await withTaskGroup(of: Void.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    await Self.push(writer: writer, run: run, clients: clients, until: end, giveUp: giveUp, tally: tally)
+                }
+            }
+        }
+        let pushed = tally.snapshot()
+        print(
+            "failover-load: \(writers) writers through \(nodes.count) node(s) for \(duration) s: \(pushed.acknowledged.count) acknowledged, "
+                + "\(pushed.retries) answers retried (UNAVAILABLE or connection lost), \(pushed.givenUp) given up, \(pushed.wrong.count) wrong answers")
+        for wrong in pushed.wrong.prefix(5) { print("failover-load: wrong answer: \(wrong)") }
+
+        // Every writer's timeline, through whichever node answers.
+        let readers = try makeClients(tokenFile: agentTokenFile)
+        var seen: [String: Int] = [:]
+        for writer in 0..<writers {
+            for text in try await Self.timelineTexts(phone: Self.phone(writer), clients: readers) where text.hasPrefix("failover \(run) ") {
+                seen[text, default: 0] += 1
+            }
+        }
+        for reader in readers { await reader.close() }
+        let lost = pushed.acknowledged.keys.filter { seen[$0] == nil }.sorted()
+        let duplicates = seen.values.reduce(0) { $0 + max(0, $1 - 1) }
+        let presentOnce = pushed.acknowledged.keys.filter { seen[$0] == 1 }.count
+        let extra = seen.keys.filter { pushed.acknowledged[$0] == nil }.count
+        for text in lost.prefix(5) { print("failover-load: lost: \(text)") }
+        print("failover-load: \(presentOnce) acknowledged writes present exactly once; \(extra) writes never acknowledged are present (allowed)")
+
+        var rto = "not measured (no --kill-mark)"
+        var recovered = true
+        if let killMark {
+            let text = try String(contentsOfFile: killMark, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let killedAt = Int64(text) else { throw ValidationError("--kill-mark \(killMark) holds \(text), not milliseconds") }
+            let after = pushed.acknowledged.values.filter { $0.sentMs >= killedAt }.map(\.acknowledgedMs).min()
+            if let after {
+                rto = "\(after - killedAt) ms"
+            } else {
+                rto = "none (no write sent after the kill was acknowledged)"
+                recovered = false
+            }
+        }
+        for client in clients { await client.close() }
+        print("acknowledged: \(pushed.acknowledged.count), lost: \(lost.count), duplicates: \(duplicates), RTO: \(rto)")
+        if !lost.isEmpty || duplicates > 0 || !pushed.wrong.isEmpty || !recovered || pushed.acknowledged.isEmpty { throw ExitCode(1) }
+    }
+
+    /// A client per node, sending the token in `tokenFile`.
+    func makeClients(tokenFile: String) throws -> [CRMClient] {
+        let token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return try nodes.map { node in
+            let (host, port) = Self.address(node)!
+            // A call outlives a failover's wait by no more than this: it is then sent again.
+            let configuration = ClientConfiguration(
+                host: host, port: port, caFile: caFile, token: token, serverName: "localhost", defaultTimeout: .seconds(10))
+            return try CRMClient(configuration: configuration)
+        }
+    }
+
+    /// The phone number writer `writer` pushes for.
+    static func phone(_ writer: Int) -> String { String(format: "08127%03d%04d", writer / 10_000, writer % 10_000) }
+
+    /// One adapter: a write at a time, each sent until acknowledged.
+    static func push(
+        writer: Int, run: String, clients: [CRMClient], until end: ContinuousClock.Instant, giveUp: Duration, tally: FailoverTally
+    ) async {
+        var sequence = 0
+        var node = writer % clients.count
+        while ContinuousClock.now < end {
+            let text = "failover \(run) w\(writer)-\(sequence)"
+            var interaction = CRMMessages.Interaction()
+            interaction.key = IdempotencyKey(adapterID: "failover-\(run)", externalID: "w\(writer)-\(sequence)")
+            interaction.channel = .whatsapp
+            interaction.direction = .inbound
+            interaction.handle = Handle(kind: .phone, value: phone(writer))
+            interaction.occurredMs = Int64(Date().timeIntervalSince1970 * 1000)
+            interaction.intent = .informationRequest
+            interaction.summary = text
+            let firstSent = ContinuousClock.now
+            while true {
+                let sentMs = Int64(Date().timeIntervalSince1970 * 1000)
+                do {
+                    let response = try await clients[node].interactions.pushInteraction(PushInteractionRequest(interaction: interaction))
+                    if response.outcome == .accepted || response.outcome == .duplicate {
+                        tally.acknowledged(text, sentMs: sentMs, acknowledgedMs: Int64(Date().timeIntervalSince1970 * 1000))
+                    } else {
+                        tally.wrong("\(text): \(response.outcome)")
+                    }
+                    break
+                } catch let status as RPCStatus where ![.unavailable, .deadlineExceeded].contains(status.code) {
+                    tally.wrong("\(text): \(status.code) \(status.message)")
+                    break
+                } catch {
+                    // UNAVAILABLE, a deadline or a broken connection: the same key again, through the next node.
+                    tally.retried()
+                    node = (node + 1) % clients.count
+                    if ContinuousClock.now - firstSent > giveUp {
+                        tally.gaveUp()
+                        break
+                    }
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            sequence += 1
+        }
+    }
+
+    /// The summaries of every interaction in `phone`'s timeline, read page by page through the first node that answers.
+    static func timelineTexts(phone: String, clients: [CRMClient]) async throws -> [String] {
+        var texts: [String] = []
+        var request = GetTimelineRequest()
+        request.customer = CustomerSelector(target: .handle(Handle(kind: .phone, value: phone)))
+        request.page = PageRequest(pageSize: 500, pageToken: "")
+        var attempt = 0
+        while true {
+            do {
+                let page = try await clients[attempt % clients.count].interactions.getTimeline(request)
+                texts += page.interactions.map(\.summary)
+                guard let next = page.page?.nextPageToken, !next.isEmpty else { return texts }
+                request.page = PageRequest(pageSize: 500, pageToken: next)
+            } catch let status as RPCStatus where status.code == .notFound {
+                return texts
+            } catch {
+                attempt += 1
+                guard attempt < 600 else { throw error }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+}
+
+/// What the adapters of a failover run saw, shared by them.
+final class FailoverTally: Sendable {
+    struct Acknowledgement: Sendable {
+        /// When the attempt that was acknowledged was sent.
+        var sentMs: Int64
+        var acknowledgedMs: Int64
+    }
+
+    struct Counts: Sendable {
+        var acknowledged: [String: Acknowledgement] = [:]
+        var retries = 0
+        var givenUp = 0
+        var wrong: [String] = []
+    }
+
+    private let counts = Mutex(Counts())
+
+    func acknowledged(_ text: String, sentMs: Int64, acknowledgedMs: Int64) {
+        counts.withLock { $0.acknowledged[text] = Acknowledgement(sentMs: sentMs, acknowledgedMs: acknowledgedMs) }
+    }
+
+    func retried() { counts.withLock { $0.retries += 1 } }
+    func gaveUp() { counts.withLock { $0.givenUp += 1 } }
+    func wrong(_ what: String) { counts.withLock { $0.wrong.append(what) } }
+    func snapshot() -> Counts { counts.withLock { $0 } }
+}
