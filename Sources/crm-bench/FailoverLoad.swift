@@ -47,7 +47,7 @@ struct FailoverLoad: AsyncParsableCommand {
     @Option(help: "Seconds after which one write is no longer retried (it then counts as given up, not acknowledged).")
     var giveUp: Double = 60
 
-    @Option(help: "A file holding the time the primary was killed, in milliseconds since 1970 (read at the end).")
+    @Option(help: "A file holding the time the primary was killed, in milliseconds since 1970 (read at the end); without it, a load with no failover (throughput and latency).")
     var killMark: String?
 
     @Option(help: "A name for the run, part of every key and text (default: the time it starts).")
@@ -86,6 +86,15 @@ struct FailoverLoad: AsyncParsableCommand {
         print(
             "failover-load: \(writers) writers through \(nodes.count) node(s) for \(duration) s: \(pushed.acknowledged.count) acknowledged, "
                 + "\(pushed.retries) answers retried (UNAVAILABLE or connection lost), \(pushed.givenUp) given up, \(pushed.wrong.count) wrong answers")
+        let latencies = pushed.latencyMicroseconds.sorted()
+        if !latencies.isEmpty {
+            func percentile(_ p: Double) -> String {
+                String(format: "%.2f", Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p / 100))]) / 1000)
+            }
+            print(
+                "failover-load: pushes acknowledged: \(String(format: "%.0f", Double(latencies.count) / duration))/s at \(writers) in flight; "
+                    + "acknowledged attempt's latency p50 \(percentile(50)) ms, p99 \(percentile(99)) ms, max \(percentile(100)) ms")
+        }
         for wrong in pushed.wrong.prefix(5) { print("failover-load: wrong answer: \(wrong)") }
 
         // Every writer's timeline, through whichever node answers.
@@ -156,10 +165,14 @@ struct FailoverLoad: AsyncParsableCommand {
             let firstSent = ContinuousClock.now
             while true {
                 let sentMs = Int64(Date().timeIntervalSince1970 * 1000)
+                let sent = ContinuousClock.now
                 do {
                     let response = try await clients[node].interactions.pushInteraction(PushInteractionRequest(interaction: interaction))
                     if response.outcome == .accepted || response.outcome == .duplicate {
-                        tally.acknowledged(text, sentMs: sentMs, acknowledgedMs: Int64(Date().timeIntervalSince1970 * 1000))
+                        let took = ContinuousClock.now - sent
+                        tally.acknowledged(
+                            text, sentMs: sentMs, acknowledgedMs: Int64(Date().timeIntervalSince1970 * 1000),
+                            microseconds: Int(took.components.seconds * 1_000_000 + took.components.attoseconds / 1_000_000_000_000))
                     } else {
                         tally.wrong("\(text): \(response.outcome)")
                     }
@@ -216,6 +229,8 @@ final class FailoverTally: Sendable {
 
     struct Counts: Sendable {
         var acknowledged: [String: Acknowledgement] = [:]
+        /// How long each acknowledged attempt took, from its sending.
+        var latencyMicroseconds: [Int] = []
         var retries = 0
         var givenUp = 0
         var wrong: [String] = []
@@ -223,8 +238,11 @@ final class FailoverTally: Sendable {
 
     private let counts = Mutex(Counts())
 
-    func acknowledged(_ text: String, sentMs: Int64, acknowledgedMs: Int64) {
-        counts.withLock { $0.acknowledged[text] = Acknowledgement(sentMs: sentMs, acknowledgedMs: acknowledgedMs) }
+    func acknowledged(_ text: String, sentMs: Int64, acknowledgedMs: Int64, microseconds: Int) {
+        counts.withLock {
+            $0.acknowledged[text] = Acknowledgement(sentMs: sentMs, acknowledgedMs: acknowledgedMs)
+            $0.latencyMicroseconds.append(microseconds)
+        }
     }
 
     func retried() { counts.withLock { $0.retries += 1 } }
