@@ -38,7 +38,9 @@ public final class PostgresStore: Sendable {
         self.logger = logger
         committer = GroupCommitter(
             budget: limits.maximumFactsPerTransaction,
-            transaction: PostgresBatchTransaction(writer: writer, handles: WriterHandleCache()))
+            transaction: PostgresBatchTransaction(
+                writer: writer, handles: WriterHandleCache(),
+                requireStandby: location.servers.count > 1 && location.onStandbyLoss == .refuseWrites))
     }
 
     /// What the group commit has done since the store was opened.
@@ -88,6 +90,23 @@ public final class PostgresStore: Sendable {
         } catch {
             await store.close()
             throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
+        }
+        if location.servers.count > 1 && location.onStandbyLoss == .refuseWrites {
+            let visible: Bool
+            do {
+                visible = try await store.replicationVisible()
+            } catch {
+                await store.close()
+                throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
+            }
+            guard visible else {
+                await store.close()
+                throw StoreError.databaseOpenFailed(
+                    url: location.description,
+                    reason: "with standby-lost=refuse-writes crmd checks that each commit reached a standby in pg_stat_replication, "
+                        + "which the user \(location.user) may not read: GRANT pg_read_all_stats TO \(location.user), or set "
+                        + "standby-lost=accept-writes")
+            }
         }
         if !allowingUnfinishedCopy {
             let unfinished: (source: String, fingerprint: SourceFingerprint)?
@@ -176,6 +195,16 @@ public final class PostgresStore: Sendable {
             return "\(error.code)"
         }
         return "\(error)"
+    }
+
+    /// With standby-lost=refuse-writes the writer reads the standbys' positions in `pg_stat_replication`, which only a
+    /// superuser or a member of `pg_read_all_stats` sees: whether this user does.
+    private func replicationVisible() async throws -> Bool {
+        let rows = try await rows("""
+            SELECT rolsuper OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') FROM pg_roles WHERE rolname = current_user
+            """)
+        for try await visible in rows.decode(Bool.self) { return visible }
+        return false
     }
 
     // MARK: Schema

@@ -1,4 +1,5 @@
 import CRMStore
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -70,9 +71,17 @@ final class WriterConnection: Sendable {
 /// The batch's appends share one ``BatchBuffer``: the facts' keys, the read model's rows and the audit entries are
 /// sent once for the whole batch, just before the commit. Applied `isolated`, they are sent before each append's
 /// savepoint is released, so that a failure is that append's alone.
+///
+/// With `requireStandby` (a primary and its standbys named, `standby-lost=refuse-writes`), a committed batch is
+/// acknowledged only once a standby has flushed the WAL up to its commit (``confirmReplicated(_:)``). PostgreSQL's
+/// synchronous replication makes each commit wait for the standby, but a failover manager that finds the standby lost
+/// clears `synchronous_standby_names` (pg_auto_failover's `wait_primary`), and commits then return with the primary's
+/// copy only: such a batch answers UNAVAILABLE instead, and its retries are acknowledged (DUPLICATE) once a standby has
+/// caught up.
 struct PostgresBatchTransaction: BatchTransaction {
     let writer: WriterConnection
     let handles: WriterHandleCache
+    let requireStandby: Bool
 
     /// The append lock's key.
     static let appendLock: Int64 = 0x63_72_6d_5f_61_70_70  // "crm_app"
@@ -113,6 +122,7 @@ struct PostgresBatchTransaction: BatchTransaction {
                 }
             }
             try db.query("COMMIT")
+            if requireStandby { try Self.confirmReplicated(db) }
             return results
         } catch {
             if PostgresFailure.isConnectionLost(error) || PostgresFailure.isReadOnly(error) {
@@ -122,6 +132,33 @@ struct PostgresBatchTransaction: BatchTransaction {
             }
             throw error
         }
+    }
+
+    /// How long a commit may take to reach a standby before its batch answers UNAVAILABLE.
+    static let replicationWait: Duration = .seconds(2)
+
+    /// Returns once a standby has flushed the WAL as far as the primary has now (past the commit just made, which was
+    /// flushed before `COMMIT` returned); throws ``StoreError/unavailable(reason:)`` when none has within
+    /// ``replicationWait``. The primary's flush position may include what other sessions wrote since: a standby that
+    /// keeps up answers at once, one that lags is waited for. (The insert position would not do: it may lie past a page
+    /// header no standby receives until more WAL is written.)
+    static func confirmReplicated(_ db: BlockingConnection) throws {
+        let first = try db.query("""
+            SELECT pg_current_wal_flush_lsn()::text,
+                   EXISTS (SELECT 1 FROM pg_stat_replication WHERE flush_lsn >= pg_current_wal_flush_lsn())
+            """).rows.first
+        guard let (end, replicated) = try first?.decode((String, Bool).self) else { return }
+        if replicated { return }
+        let deadline = ContinuousClock.now + replicationWait
+        while ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+            let rows = try db.query("SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE flush_lsn >= \(end)::pg_lsn)").rows
+            if try rows.first?.decode(Bool.self) == true { return }
+        }
+        throw StoreError.unavailable(
+            reason: "the write is committed on the primary, but no standby has it (the standby is lost, and standby-lost is "
+                + "refuse-writes); retry: it is acknowledged once a standby has caught up, or set standby-lost=accept-writes to "
+                + "accept writes the primary alone holds")
     }
 
     private func apply(_ operation: WriteOperation, on tables: PostgresTables) throws -> WriteResult {

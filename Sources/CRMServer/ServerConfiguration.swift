@@ -78,6 +78,9 @@ public enum ConfigurationKey: String, Sendable, Hashable, CaseIterable {
     /// A PostgreSQL database, `postgres://USER@HOST:PORT/DATABASE` (or `HOST1:PORT1,HOST2:PORT2`, a primary and its
     /// standbys), instead of the embedded SQLite store.
     case database
+    /// With a primary and its standbys in ``database``: `refuse-writes` (the default: a write is acknowledged only once a
+    /// standby has it) or `accept-writes` (acknowledged once the primary has it, standby or not).
+    case standbyLost = "standby-lost"
     /// The server certificate chain (PEM).
     case cert
     /// Its private key (PEM).
@@ -174,6 +177,16 @@ extension ServerConfiguration {
             } catch {
                 throw ConfigurationError("\(source): \(error.description)")
             }
+        }
+        if let (text, source) = value(.standbyLost) {
+            guard let policy = PostgresLocation.StandbyLoss(rawValue: text.lowercased()) else {
+                throw ConfigurationError("\(source) is \"\(text)\"; write refuse-writes or accept-writes")
+            }
+            guard configuration.database != nil else {
+                throw ConfigurationError(
+                    "\(source) is set, but there is no database: it applies to a PostgreSQL primary and its standbys (--database)")
+            }
+            configuration.database?.onStandbyLoss = policy
         }
         configuration.certificateFile = value(.cert)?.0
         configuration.privateKeyFile = value(.key)?.0

@@ -29,6 +29,17 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         case any
     }
 
+    /// What a node does with writes while the standby is lost, when the URL names a primary and its standbys.
+    public enum StandbyLoss: String, Sendable, Hashable, CaseIterable {
+        /// A write is acknowledged only once a standby has it (its commit's WAL flushed there): while none does, writes
+        /// answer UNAVAILABLE, committed on the primary, and a retry is acknowledged once a standby has caught up. No
+        /// acknowledged write is lost with the primary's site.
+        case refuseWrites = "refuse-writes"
+        /// Writes are acknowledged once the primary committed them, with or without a standby: service goes on, and
+        /// what was acknowledged while the standby was lost dies with the primary's site.
+        case acceptWrites = "accept-writes"
+    }
+
     /// One server of the URL.
     public struct Server: Sendable, Hashable, CustomStringConvertible {
         public var host: String
@@ -47,6 +58,9 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     public var servers: [Server]
     /// Which of ``servers`` a node uses.
     public var targetSession: TargetSession
+    /// What a node does with writes while no standby has them; only with several ``servers`` (one server has no standby
+    /// to wait for). Not part of the URL: crmd's setting `standby-lost`.
+    public var onStandbyLoss: StandbyLoss = .refuseWrites
     /// The first server's host.
     public var host: String { servers[0].host }
     /// The first server's port.

@@ -14,6 +14,13 @@ struct DataOptions: ParsableArguments {
             valueName: "url"))
     var database: String?
 
+    @Option(
+        name: .customLong("standby-lost"),
+        help: ArgumentHelp(
+            "With a primary and its standbys in --database, what to do with writes while no standby has them: refuse-writes (the default: a write is acknowledged only once a standby has it; meanwhile writes answer UNAVAILABLE) or accept-writes (acknowledged once the primary has it) (env CRMD_STANDBY_LOST).",
+            valueName: "policy"))
+    var standbyLost: String?
+
     @Option(name: .customLong("config"), help: "A configuration file of `key = value` lines (env CRMD_CONFIG; default <data-dir>/crmd.conf if present).")
     var configFile: String?
 
@@ -22,6 +29,7 @@ struct DataOptions: ParsableArguments {
         var flags = extra
         if let dataDirectory { flags[.dataDir] = dataDirectory }
         if let database { flags[.database] = database }
+        if let standbyLost { flags[.standbyLost] = standbyLost }
         do {
             return try ServerConfiguration.resolve(flags: flags, configFile: configFile, environment: ProcessInfo.processInfo.environment)
         } catch let error as ConfigurationError {

@@ -92,7 +92,7 @@ struct ServerConfigurationTests {
     @Test("environment variable names")
     func environmentNames() {
         #expect(ConfigurationKey.allCases.map(\.environmentVariable) == [
-            "CRMD_HOST", "CRMD_PORT", "CRMD_DATA_DIR", "CRMD_DATABASE", "CRMD_CERT", "CRMD_KEY", "CRMD_CA", "CRMD_REQUIRE_CLIENT_CERT",
+            "CRMD_HOST", "CRMD_PORT", "CRMD_DATA_DIR", "CRMD_DATABASE", "CRMD_STANDBY_LOST", "CRMD_CERT", "CRMD_KEY", "CRMD_CA", "CRMD_REQUIRE_CLIENT_CERT",
             "CRMD_METRICS_PORT", "CRMD_LOG_LEVEL",
         ])
     }
@@ -113,6 +113,27 @@ struct ServerConfigurationTests {
             _ = try resolve([:], ["CRMD_DATABASE": "mysql://crm@db/crm"])
         } throws: { error in
             "\(error)".hasPrefix("CRMD_DATABASE: the database URL mysql://crm@db/crm does not start with postgres://")
+        }
+    }
+
+    @Test("standby-lost: refuse-writes unless accept-writes is asked; a bad value, or one without a database, names its source")
+    func standbyLost() throws {
+        func resolve(_ flags: [ConfigurationKey: String], _ environment: [String: String] = [:], file: String? = nil) throws -> ServerConfiguration {
+            try ServerConfiguration.resolve(flags: flags, environment: environment, readFile: { _ in file }).configuration
+        }
+        let sites = "postgres://crm@a:5432,b:5432/crm"
+        #expect(try resolve([.database: sites]).database?.onStandbyLoss == .refuseWrites)
+        #expect(try resolve([.database: sites], ["CRMD_STANDBY_LOST": "accept-writes"]).database?.onStandbyLoss == .acceptWrites)
+        #expect(try resolve([.database: sites, .standbyLost: "refuse-writes"], file: "standby-lost = accept-writes\n").database?.onStandbyLoss == .refuseWrites)
+        #expect {
+            _ = try resolve([.database: sites, .standbyLost: "wait"])
+        } throws: { error in
+            "\(error)" == "--standby-lost is \"wait\"; write refuse-writes or accept-writes"
+        }
+        #expect {
+            _ = try resolve([:], file: "standby-lost = accept-writes\n")
+        } throws: { error in
+            "\(error)".contains("there is no database")
         }
     }
 }

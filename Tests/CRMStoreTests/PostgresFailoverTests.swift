@@ -49,8 +49,10 @@ struct PostgresFailoverTests {
     func followsPromotion() async throws {
         try await withPrimaryAndStandby { primary, standby, database in
             // The standby first: the store must pass over it to the primary.
-            let url = "postgres://crm@127.0.0.1:\(standby.port),127.0.0.1:\(primary.port)/\(database)"
-            let store = try await PostgresStore.open(PostgresLocation(url: url))
+            // accept-writes: once promoted, the standby is alone (refuse-writes would wait for a standby of its own).
+            var location = try PostgresLocation(url: "postgres://crm@127.0.0.1:\(standby.port),127.0.0.1:\(primary.port)/\(database)")
+            location.onStandbyLoss = .acceptWrites
+            let store = try await PostgresStore.open(location)
             let ana = try phone("0812-5555-0001")
             var acknowledged: Set<String> = []
             for index in 0..<20 {
@@ -95,6 +97,61 @@ struct PostgresFailoverTests {
             #expect(store.client.current?.port == standby.port)
             #expect(stored.count == acknowledged.count && Set(stored) == acknowledged, "unavailable answers: \(unavailable)")
             await store.close()
+        }
+    }
+
+    @Test("standby lost: with refuse-writes (the default) a write the primary alone holds answers UNAVAILABLE and its retry is acknowledged once the standby is back; accept-writes acknowledges it at once")
+    func standbyLost() async throws {
+        try await withPrimaryAndStandby { primary, standby, database in
+            let url = "postgres://crm@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/\(database)"
+            let refusing = try await PostgresStore.open(PostgresLocation(url: url))
+            var acceptingLocation = try PostgresLocation(url: url)
+            acceptingLocation.onStandbyLoss = .acceptWrites
+            let accepting = try await PostgresStore.open(acceptingLocation)
+            let ana = try phone("0812-5555-0002")
+            #expect(try await refusing.append([try message("lost/0", from: ana, on: .sms, at: jan2024)]) == [.inserted])
+
+            // The standby's site is lost, and the failover manager lets the primary commit alone (pg_auto_failover's
+            // wait_primary clears synchronous_standby_names so).
+            try standby.halt()
+            try primary.sql("ALTER SYSTEM SET synchronous_standby_names = ''")
+            try primary.sql("SELECT pg_reload_conf()")
+            try await Task.sleep(for: .milliseconds(500))
+            let refused = try message("lost/1", from: ana, on: .sms, at: jan2024 + 1)
+            await #expect {
+                _ = try await refusing.append([refused])
+            } throws: { error in
+                guard case StoreError.unavailable(let reason) = error else { return false }
+                return reason.contains("no standby has it") && reason.contains("standby-lost=accept-writes")
+            }
+            #expect(try await accepting.append([try message("lost/2", from: ana, on: .sms, at: jan2024 + 2)]) == [.inserted])
+
+            // The standby back: the refused write, committed meanwhile, is acknowledged by its retry.
+            try standby.resume()
+            let deadline = ContinuousClock.now + .seconds(60)
+            var outcome: [IngestOutcome] = []
+            while outcome.isEmpty {
+                do {
+                    outcome = try await refusing.append([refused])
+                } catch StoreError.unavailable {
+                    guard ContinuousClock.now < deadline else { throw StoreError.unavailable(reason: "still after 60 s") }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            #expect(outcome == [.duplicate])
+            #expect(try await interactionIDs(refusing, ana).sorted() == ["lost/0", "lost/1", "lost/2"])
+            await refusing.close()
+            await accepting.close()
+
+            // A user who cannot read the standbys' positions is refused at open, with what to grant.
+            try primary.sql("CREATE ROLE plain LOGIN")
+            try primary.sql("GRANT ALL ON SCHEMA public TO plain; GRANT ALL ON ALL TABLES IN SCHEMA public TO plain", database: database)
+            await #expect {
+                _ = try await PostgresStore.open(
+                    PostgresLocation(url: "postgres://plain@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/\(database)"))
+            } throws: { error in
+                "\(error)".contains("GRANT pg_read_all_stats TO plain")
+            }
         }
     }
 

@@ -174,10 +174,10 @@ public final class PostgresTestCluster: Sendable {
         try Self.run("\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-w", "-t", "60", "promote"], in: directory)
     }
 
-    /// Runs one SQL statement as the superuser in the `postgres` database (`psql`); throws with its output when it fails.
-    public func sql(_ statement: String) throws {
+    /// Runs one SQL statement as the superuser in `database` (`psql`); throws with its output when it fails.
+    public func sql(_ statement: String, database: String = PostgresTestCluster.database) throws {
         try Self.run(
-            "\(binaries)/psql", ["-h", directory, "-p", "\(port)", "-U", Self.user, "-d", Self.database, "-v", "ON_ERROR_STOP=1", "-c", statement],
+            "\(binaries)/psql", ["-h", directory, "-p", "\(port)", "-U", Self.user, "-d", database, "-v", "ON_ERROR_STOP=1", "-c", statement],
             in: directory)
     }
 
