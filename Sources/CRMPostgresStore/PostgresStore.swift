@@ -85,45 +85,17 @@ public final class PostgresStore: Sendable {
         let store = PostgresStore(
             servers: servers, writer: WriterConnection(servers: servers, timeout: ConnectionLease.timeout, logger: logger),
             location: location, limits: limits, logger: logger)
+        let refusal: String?
         do {
             try await store.migrate()
+            refusal = try await store.refusal(allowingUnfinishedCopy: allowingUnfinishedCopy)
         } catch {
             await store.close()
             throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
         }
-        if location.servers.count > 1 && location.onStandbyLoss == .refuseWrites {
-            let visible: Bool
-            do {
-                visible = try await store.replicationVisible()
-            } catch {
-                await store.close()
-                throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
-            }
-            guard visible else {
-                await store.close()
-                throw StoreError.databaseOpenFailed(
-                    url: location.description,
-                    reason: "with standby-lost=refuse-writes crmd checks that each commit reached a standby in pg_stat_replication, "
-                        + "which the user \(location.user) may not read: GRANT pg_read_all_stats TO \(location.user), or set "
-                        + "standby-lost=accept-writes")
-            }
-        }
-        if !allowingUnfinishedCopy {
-            let unfinished: (source: String, fingerprint: SourceFingerprint)?
-            do {
-                unfinished = try await store.unfinishedCopy()
-            } catch {
-                await store.close()
-                throw StoreError.databaseOpenFailed(url: location.description, reason: PostgresStore.explainOpen(error, location))
-            }
-            if let copy = unfinished {
-                await store.close()
-                throw StoreError.databaseOpenFailed(
-                    url: location.description,
-                    reason: "a copy of the SQLite store \(copy.source) into it has not finished; run `crmd store copy --from "
-                        + "'sqlite:\(copy.source)' --to '\(location)'` again to finish it (it resumes sending rows where it stopped), "
-                        + "or drop the database")
-            }
+        if let refusal {
+            await store.close()
+            throw StoreError.databaseOpenFailed(url: location.description, reason: refusal)
         }
         return store
     }
@@ -195,6 +167,24 @@ public final class PostgresStore: Sendable {
             return "\(error.code)"
         }
         return "\(error)"
+    }
+
+    /// Why a node must not serve this database, what to do about it; nil when it may.
+    ///
+    /// A database holding an unfinished copy from a SQLite store is refused, unless `allowingUnfinishedCopy`. With
+    /// standby-lost=refuse-writes, a user who cannot read the standbys' positions is refused.
+    private func refusal(allowingUnfinishedCopy: Bool) async throws -> String? {
+        if location.servers.count > 1 && location.onStandbyLoss == .refuseWrites, try await !replicationVisible() {
+            return "with standby-lost=refuse-writes crmd checks that each commit reached a standby in pg_stat_replication, "
+                + "which the user \(location.user) may not read: GRANT pg_read_all_stats TO \(location.user), or set "
+                + "standby-lost=accept-writes"
+        }
+        if !allowingUnfinishedCopy, let copy = try await unfinishedCopy() {
+            return "a copy of the SQLite store \(copy.source) into it has not finished; run `crmd store copy --from "
+                + "'sqlite:\(copy.source)' --to '\(location)'` again to finish it (it resumes sending rows where it stopped), "
+                + "or drop the database"
+        }
+        return nil
     }
 
     /// With standby-lost=refuse-writes the writer reads the standbys' positions in `pg_stat_replication`, which only a
