@@ -52,8 +52,9 @@ enum ConnectionLease {
     }
 
     /// Runs `operation` with the pool of the server in use (not bounded: for what may run long, as a migration); when
-    /// it fails because that server is gone or no longer suits, the selection forgets it, so the next call looks again
-    /// (a failover promoted another server).
+    /// it fails because that server is gone or no longer accepts writes, the selection forgets it, so that the next call
+    /// looks again (a failover promoted another server). A wait for a connection that ran out is not such a failure
+    /// (every connection may be busy): the selection's watcher tells whether the server is gone.
     static func following<T: Sendable>(
         _ servers: ServerSelection, _ operation: (PostgresClient) async throws -> T
     ) async throws -> T {
@@ -61,7 +62,7 @@ enum ConnectionLease {
         do {
             return try await operation(client)
         } catch {
-            if PostgresFailure.meansServerLost(error, amongSeveral: servers.location.servers.count > 1) { servers.lost(client) }
+            if PostgresFailure.meansServerLost(error) { servers.lost(client, because: PostgresStore.explain(error)) }
             throw error
         }
     }

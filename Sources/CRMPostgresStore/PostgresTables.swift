@@ -20,19 +20,8 @@ struct BlockingConnection: @unchecked Sendable {
     /// Runs one statement and returns its rows.
     @discardableResult
     func query(_ query: PostgresQuery) throws -> PostgresQueryResult {
-        let answer = connection.query(query, logger: logger)
-        guard let deadline else { return try answer.wait() }
-        // The wait ends at the deadline even when the answer never comes (a server lost mid-statement whose
-        // connection postgres-nio does not fail): the connection is closed and dropped, and the statement fails.
-        let bounded = answer.eventLoop.makePromise(of: PostgresQueryResult.self)
-        answer.cascade(to: bounded)
-        let connection = self.connection
-        let timer = answer.eventLoop.scheduleTask(in: deadline) {
-            bounded.fail(StatementTimedOut(after: deadline))
-            connection.close().whenComplete { _ in }
-        }
-        defer { timer.cancel() }
-        return try bounded.futureResult.wait()
+        guard let deadline else { return try connection.query(query, logger: logger).wait() }
+        return try connection.answer(to: query, logger: logger, within: deadline).wait()
     }
 
     /// Runs one statement and returns how many rows it changed.
@@ -41,13 +30,31 @@ struct BlockingConnection: @unchecked Sendable {
     }
 }
 
-/// A statement of the writer that had no answer within its bound; its connection was closed.
+/// A statement that had no answer within its bound; its connection was closed.
 struct StatementTimedOut: Error, CustomStringConvertible {
     let after: TimeAmount
 
     var description: String {
-        "the database did not answer a statement within \(after.nanoseconds / 1_000_000_000) s (the server was lost, or "
+        "the database did not answer a statement within \(Double(after.nanoseconds) / 1e9) s (the server was lost, or "
             + "a commit waits for a synchronous standby that does not answer); the connection was closed"
+    }
+}
+
+extension PostgresConnection {
+    /// The answer to `query`, or, when none has come within `limit`, ``StatementTimedOut`` and the connection closed.
+    ///
+    /// The bound holds even when the answer never comes (a server lost mid-statement whose connection postgres-nio
+    /// does not fail).
+    func answer(to query: PostgresQuery, logger: Logger, within limit: TimeAmount) -> EventLoopFuture<PostgresQueryResult> {
+        let answer = self.query(query, logger: logger)
+        let bounded = answer.eventLoop.makePromise(of: PostgresQueryResult.self)
+        answer.cascade(to: bounded)
+        let timer = answer.eventLoop.scheduleTask(in: limit) {
+            bounded.fail(StatementTimedOut(after: limit))
+            self.close().whenComplete { _ in }
+        }
+        bounded.futureResult.whenComplete { _ in timer.cancel() }
+        return bounded.futureResult
     }
 }
 

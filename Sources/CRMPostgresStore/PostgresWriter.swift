@@ -34,6 +34,15 @@ final class WriterConnection: Sendable {
             return BlockingConnection(connection: open, logger: logger, deadline: Self.statementDeadline)
         }
         let made = try servers.connectWriter(timeout: timeout)
+        do {
+            // A wait for a lock (another node's batch holding the append lock, or a commit of it stuck waiting for a
+            // standby) ends on the server too, not only in this node's wait for the answer.
+            try BlockingConnection(connection: made, logger: logger, deadline: Self.statementDeadline)
+                .query(PostgresQuery(unsafeSQL: "SET lock_timeout = '\(Self.statementDeadline.nanoseconds / 1_000_000)ms'"))
+        } catch {
+            _ = try? made.close().wait()
+            throw error
+        }
         current.withLock { $0 = made }
         return BlockingConnection(connection: made, logger: logger, deadline: Self.statementDeadline)
     }
@@ -144,21 +153,36 @@ struct PostgresBatchTransaction: BatchTransaction {
     /// header no standby receives until more WAL is written.)
     static func confirmReplicated(_ db: BlockingConnection) throws {
         let first = try db.query("""
-            SELECT pg_current_wal_flush_lsn()::text,
-                   EXISTS (SELECT 1 FROM pg_stat_replication WHERE flush_lsn >= pg_current_wal_flush_lsn())
+            SELECT pg_current_wal_flush_lsn()::text, EXISTS (\(unescaped: standbyHolding("pg_current_wal_flush_lsn()")))
             """).rows.first
-        guard let (end, replicated) = try first?.decode((String, Bool).self) else { return }
+        guard let (end, replicated) = try first?.decode((String, Bool).self) else {
+            throw StoreError.unavailable(reason: "the primary did not say how far its WAL is flushed; retry")
+        }
         if replicated { return }
         let deadline = ContinuousClock.now + replicationWait
+        var pause = 0.001
         while ContinuousClock.now < deadline {
-            Thread.sleep(forTimeInterval: 0.02)
-            let rows = try db.query("SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE flush_lsn >= \(end)::pg_lsn)").rows
+            Thread.sleep(forTimeInterval: pause)
+            pause = min(pause * 2, 0.02)
+            var position = PostgresBindings()
+            position.append(end)
+            let rows = try db.query(PostgresQuery(unsafeSQL: "SELECT EXISTS (\(standbyHolding("$1::pg_lsn")))", binds: position)).rows
             if try rows.first?.decode(Bool.self) == true { return }
         }
         throw StoreError.unavailable(
             reason: "the write is committed on the primary, but no standby has it (the standby is lost, and standby-lost is "
                 + "refuse-writes); retry: it is acknowledged once a standby has caught up, or set standby-lost=accept-writes to "
                 + "accept writes the primary alone holds")
+    }
+
+    /// The standbys (physical, streaming: not a logical decoding client, which holds no copy of the database) that have
+    /// flushed the WAL as far as `position`, an SQL expression.
+    private static func standbyHolding(_ position: String) -> String {
+        """
+        SELECT 1 FROM pg_stat_replication r
+        WHERE r.state = 'streaming' AND r.flush_lsn >= \(position)
+          AND NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.active_pid = r.pid AND s.slot_type = 'logical')
+        """
     }
 
     private func apply(_ operation: WriteOperation, on tables: PostgresTables) throws -> WriteResult {
@@ -185,9 +209,10 @@ enum PostgresFailure {
             case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed:
                 return true
             case .server:
-                // Class 08: connection exception; class 57: operator intervention (shutdown, crash, recovery).
+                // Class 08: connection exception; class 57: operator intervention (shutdown, crash, recovery), but for
+                // 57014, a statement cancelled (statement_timeout, pg_cancel_backend) on a connection still good.
                 let state = error.serverInfo?[.sqlState] ?? ""
-                return state.hasPrefix("08") || state.hasPrefix("57")
+                return state.hasPrefix("08") || (state.hasPrefix("57") && state != "57014")
             default:
                 return false
             }
@@ -196,13 +221,10 @@ enum PostgresFailure {
     }
 
     /// Whether the failure means the server in use is gone or no longer accepts writes, so that another of the URL's
-    /// servers should be looked for: the connection lost, a read-only server (SQLSTATE 25006: it was demoted to a
-    /// standby), or, when the URL names several servers, no connection within the lease's bound (the pool keeps trying
-    /// a server that is down; with one server it reconnects by itself once the server is back).
-    static func meansServerLost(_ error: any Error, amongSeveral: Bool) -> Bool {
-        if isConnectionLost(error) || isReadOnly(error) { return true }
-        if amongSeveral, case StoreError.unavailable = error { return true }
-        return false
+    /// servers should be looked for: the connection lost, or a read-only server (SQLSTATE 25006: it was demoted to a
+    /// standby).
+    static func meansServerLost(_ error: any Error) -> Bool {
+        isConnectionLost(error) || isReadOnly(error)
     }
 
     /// Whether the server refused a write because it is read-only (a standby, or a primary demoted to one).
@@ -218,8 +240,9 @@ enum PostgresFailure {
         if isReadOnly(error) {
             return .unavailable(reason: "\(reason); the server no longer accepts writes (a failover is under way); try again")
         }
-        // Too many connections already (53300), the server starting up or shutting down (57P03): try again later.
-        if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState], ["53300", "57P03"].contains(state) {
+        // Too many connections already (53300), the server starting up or shutting down (57P03), a lock not had within
+        // lock_timeout (55P03: the append lock held by a batch that does not end): try again later.
+        if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState], ["53300", "57P03", "55P03"].contains(state) {
             return .unavailable(reason: reason)
         }
         if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState], state == "53100" {

@@ -9,12 +9,14 @@ import Synchronization
 /// Which of the location's servers this node uses, and the pool of connections to it.
 ///
 /// A URL may name a primary and its standbys (`postgres://crm@site-a:5432,site-b:5432/crm`). The node uses the first
-/// server, in the URL's order, that suits ``PostgresLocation/targetSession`` (for `read-write`, one that answers
-/// `SHOW transaction_read_only` with `off`: not a standby), with a pool (`PostgresClient`) of its own. When a call
-/// finds that server gone or read-only (a failover promoted a standby and the old primary is down or follows it), it
-/// tells ``lost(_:)``; the pool is closed and the next call looks again, so a node follows the primary by itself. Calls
-/// in between fail with ``StoreError/unavailable(reason:)``, which clients retry. With one server this is what the
-/// pool did alone: after a loss, the next call connects again.
+/// server, in the URL's order, that accepts writes (one that answers `SHOW transaction_read_only` with `off`: not a
+/// standby), with a pool (`PostgresClient`) of its own. With several servers the node watches for a failover: a call
+/// that finds the connection lost or the server read-only tells ``lost(_:)``, and a watcher asks the server in use,
+/// once a second on a connection of its own, whether it still accepts writes (so a server that went away without a
+/// word, or came back as a standby, is noticed even by a node that only reads). Either closes the pool, and the next
+/// call looks again, so the node follows the primary by itself; calls in between fail with
+/// ``StoreError/unavailable(reason:)``, which clients retry. With one server there is nothing to follow: its pool
+/// reconnects by itself after a loss.
 final class ServerSelection: Sendable {
     /// A chosen server and its pool.
     struct Chosen: Sendable {
@@ -36,14 +38,16 @@ final class ServerSelection: Sendable {
     private let tls: TLSConfiguration?
     private let logger: Logger
     private let state = Mutex<State>(.idle)
+    /// Pools given up (after a failover) whose run tasks ``close()`` still waits for.
+    private let retired = Mutex<[Task<Void, Never>]>([])
+    /// The watcher of the server in use (several servers only).
+    private let watcher = Mutex<Task<Void, Never>?>(nil)
 
-    /// How long one of several servers may take to answer before the next is tried (a server that is down but whose
-    /// host still answers refuses at once; this bounds one whose host is gone).
-    static let connectTimeout: Duration = .seconds(3)
-
-    /// How long the attempt to connect to a server may take: for one server as for any connection, for one of several
-    /// ``connectTimeout``.
-    private var attemptTimeout: Duration { location.servers.count > 1 ? Self.connectTimeout : .seconds(10) }
+    /// How long one of several servers may take to connect and say whether it accepts writes before the next is tried
+    /// (a server that is down but whose host still answers refuses at once; this bounds one whose host is gone).
+    static let attemptTimeout: Duration = .seconds(3)
+    /// How often the watcher asks the server in use whether it still accepts writes.
+    static let watchInterval: Duration = .seconds(1)
 
     init(location: PostgresLocation, tls: TLSConfiguration?, logger: Logger) {
         self.location = location
@@ -51,9 +55,17 @@ final class ServerSelection: Sendable {
         self.logger = logger
     }
 
+    /// Whether there is another server to move to.
+    var several: Bool { location.servers.count > 1 }
+
+    /// How long an attempt on one server may take: for one server as for any connection at start, for one of several
+    /// ``attemptTimeout``.
+    private var attemptTimeout: Duration { several ? Self.attemptTimeout : .seconds(10) }
+
     /// The pool of the server in use, choosing one first when there is none.
     ///
-    /// - Throws: ``StoreError/unavailable(reason:)`` when no server named suits (each one's reason said).
+    /// - Throws: ``StoreError/unavailable(reason:)`` when no server named accepts writes (each one's reason said), or,
+    ///   with one server, the error connecting to it.
     func client() async throws -> PostgresClient {
         // The common case, a server chosen, takes the lock and nothing else.
         let next: Next = try state.withLock { state in
@@ -94,15 +106,19 @@ final class ServerSelection: Sendable {
     }
 
     /// Forgets `client`'s server when it is still the one in use: its pool is closed and the next call looks again.
-    func lost(_ client: PostgresClient) {
+    /// With one server, nothing happens (its pool reconnects by itself).
+    func lost(_ client: PostgresClient, because reason: String) {
+        guard several else { return }
         let dropped: Chosen? = state.withLock { state in
             guard case .chosen(let chosen) = state, chosen.client === client else { return nil }
             state = .idle
             return chosen
         }
         guard let dropped else { return }
-        logger.warning("lost the database server; looking for one that suits again", metadata: ["server": "\(dropped.server)"])
-        dropped.running.cancel()
+        logger.warning(
+            "the database server in use is lost or no longer accepts writes; looking for the one that does",
+            metadata: ["server": "\(dropped.server)", "reason": "\(reason)"])
+        retire(dropped)
     }
 
     /// Closes the pool; later calls fail.
@@ -111,91 +127,108 @@ final class ServerSelection: Sendable {
             defer { state = .closed }
             return state
         }
+        watcher.withLock { $0 }?.cancel()
+        await watcher.withLock { $0 }?.value
         switch previous {
         case .chosen(let chosen):
-            chosen.running.cancel()
-            await chosen.running.value
+            retire(chosen)
         case .choosing(let task):
-            if let chosen = try? await task.value {
-                chosen.running.cancel()
-                await chosen.running.value
-            }
+            if let chosen = try? await task.value { retire(chosen) }
         case .idle, .closed:
             break
         }
+        for running in retired.withLock({ $0 }) { await running.value }
+    }
+
+    /// Stops a pool that is no longer used; ``close()`` waits for it to end.
+    private func retire(_ chosen: Chosen) {
+        chosen.running.cancel()
+        retired.withLock { $0.append(chosen.running) }
     }
 
     // MARK: Choosing
 
-    /// Tries each server in order; the first that suits gets a pool.
+    /// Tries each server in order; the first that accepts writes gets a pool.
     private func choose() async throws -> Chosen {
         var refusals: [String] = []
         for server in location.servers {
+            let accepts: Bool
             do {
-                let connection = try await PostgresConnection.connect(
-                    configuration: try connectionConfiguration(server, timeout: attemptTimeout), id: 0, logger: logger)
-                let suits: Bool
-                do {
-                    suits = try await suitsTarget(connection)
-                    try? await connection.close()
-                } catch {
-                    try? await connection.close()
-                    throw error
-                }
-                guard suits else {
-                    refusals.append("\(server) accepts no writes (a standby, or read-only)")
-                    continue
-                }
-                let chosen = try startPool(server)
-                let published = state.withLock { state -> Bool in
-                    guard case .choosing = state else { return false }
-                    state = .chosen(chosen)
-                    return true
-                }
-                guard published else {
-                    chosen.running.cancel()
-                    throw StoreError.unavailable(reason: "the store is closed")
-                }
-                if location.servers.count > 1 { logger.notice("using the database server", metadata: ["server": "\(server)"]) }
-                return chosen
-            } catch let error as StoreError {
-                throw error
+                accepts = try await acceptsWrites(server)
             } catch {
                 // One server: its own error, which says what to do about it.
-                if location.servers.count == 1 { throw error }
+                if !several { throw error }
                 refusals.append("\(server): \(PostgresStore.explain(error))")
+                continue
             }
+            guard accepts else {
+                refusals.append("\(server) accepts no writes (a standby, or read-only)")
+                continue
+            }
+            let chosen = await startPool(server)
+            let published = state.withLock { state -> Bool in
+                guard case .choosing = state else { return false }
+                state = .chosen(chosen)
+                return true
+            }
+            guard published else {
+                retire(chosen)
+                throw StoreError.unavailable(reason: "the store is closed")
+            }
+            if several {
+                logger.notice("using the database server", metadata: ["server": "\(server)"])
+                startWatching()
+            }
+            return chosen
         }
-        throw StoreError.unavailable(reason: Self.noneSuits(location, refusals: refusals))
+        throw StoreError.unavailable(reason: Self.noneAccepts(location, refusals: refusals))
     }
 
-    /// What to say when no server suits.
-    static func noneSuits(_ location: PostgresLocation, refusals: [String]) -> String {
+    /// What to say when no server accepts writes.
+    static func noneAccepts(_ location: PostgresLocation, refusals: [String]) -> String {
         if location.servers.count == 1, let refusal = refusals.first {
             return "\(refusal): name the primary in the URL, or the primary and its standbys (HOST1:PORT1,HOST2:PORT2) for "
                 + "crmd to find the one that accepts writes"
         }
-        let wanted = location.targetSession == .readWrite ? "accepts writes" : "answers"
-        return "none of the database servers named \(wanted) (\(refusals.joined(separator: "; "))); a failover may be under way"
+        return "none of the database servers named accepts writes (\(refusals.joined(separator: "; "))); a failover may be under way"
     }
 
-    /// Whether the server is one the location's target session asks for.
-    private func suitsTarget(_ connection: PostgresConnection) async throws -> Bool {
-        guard location.targetSession == .readWrite else { return true }
-        for try await readOnly in try await connection.query("SHOW transaction_read_only", logger: logger).decode(String.self) {
-            return readOnly == "off"
+    /// Whether `server` accepts writes, asked on a connection of its own: the connection within ``attemptTimeout`` (as
+    /// postgres-nio bounds a connection and its start-up), then the answer within as long again.
+    private func acceptsWrites(_ server: PostgresLocation.Server) async throws -> Bool {
+        let connection = try await PostgresConnection.connect(
+            configuration: try connectionConfiguration(server, timeout: attemptTimeout), id: 0, logger: logger)
+        // Closed before it is let go (postgres-nio asserts that a connection is closed when freed).
+        do {
+            let accepts = try await Self.acceptsWrites(connection, within: attemptTimeout, logger: logger)
+            try? await connection.close()
+            return accepts
+        } catch {
+            try? await connection.close()
+            throw error
         }
-        return false
     }
 
-    /// A pool of connections to `server`, running.
-    private func startPool(_ server: PostgresLocation.Server) throws -> Chosen {
+    /// `SHOW transaction_read_only` is `off`, answered within `limit` (else the connection is closed and this throws).
+    private static func acceptsWrites(_ connection: PostgresConnection, within limit: Duration, logger: Logger) async throws -> Bool {
+        let result = try await connection.answer(to: "SHOW transaction_read_only", logger: logger, within: .init(limit)).get()
+        return try result.rows.first?.decode(String.self) == "off"
+    }
+
+    /// A pool of connections to `server`, its run task begun (the pool serves leases only once `run()` is under way,
+    /// and warns otherwise).
+    private func startPool(_ server: PostgresLocation.Server) async -> Chosen {
         var configuration = PostgresClient.Configuration(
             host: server.host, port: server.port, username: location.user, password: location.password,
             database: location.database, tls: tls.map { .require($0) } ?? .disable)
         configuration.options.connectTimeout = .seconds(10)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let running = Task { await client.run() }
+        let (started, begun) = AsyncStream<Void>.makeStream()
+        let running = Task {
+            begun.finish()
+            await client.run()
+        }
+        for await _ in started {}
         return Chosen(server: server, client: client, running: running)
     }
 
@@ -204,42 +237,88 @@ final class ServerSelection: Sendable {
         var configuration = PostgresConnection.Configuration(
             host: server.host, port: server.port, username: location.user, password: location.password,
             database: location.database, tls: try tls.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
-        configuration.options.connectTimeout = .seconds(timeout.components.seconds)
+        configuration.options.connectTimeout = .seconds(max(1, timeout.components.seconds))
         return configuration
+    }
+
+    // MARK: Watching the server in use
+
+    /// Starts the watcher once: every ``watchInterval`` it asks the server in use, on a connection of its own, whether
+    /// it still accepts writes, and gives the pool up when it does not or does not answer within ``attemptTimeout``.
+    private func startWatching() {
+        watcher.withLock { watcher in
+            guard watcher == nil else { return }
+            watcher = Task { await self.watch() }
+        }
+    }
+
+    private func watch() async {
+        var probe: (server: PostgresLocation.Server, connection: PostgresConnection)?
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.watchInterval)
+            guard !Task.isCancelled else { break }
+            let chosen: Chosen? = state.withLock { if case .chosen(let chosen) = $0 { chosen } else { nil } }
+            guard let chosen else { continue }
+            if let open = probe, open.server != chosen.server || open.connection.isClosed {
+                try? await open.connection.close()
+                probe = nil
+            }
+            let server = chosen.server
+            do {
+                let connection: PostgresConnection
+                if let open = probe {
+                    connection = open.connection
+                } else {
+                    connection = try await PostgresConnection.connect(
+                        configuration: try connectionConfiguration(server, timeout: Self.attemptTimeout), id: 2, logger: logger)
+                    probe = (server, connection)
+                }
+                if try await !Self.acceptsWrites(connection, within: Self.attemptTimeout, logger: logger) {
+                    lost(chosen.client, because: "\(server) now accepts no writes (a standby, or read-only)")
+                }
+            } catch {
+                if let open = probe { try? await open.connection.close() }
+                probe = nil
+                lost(chosen.client, because: PostgresStore.explain(error))
+            }
+        }
+        if let open = probe { try? await open.connection.close() }
     }
 
     // MARK: The writer's connection
 
-    /// Connects to the first server that suits, blocking (the group commit's writer runs on a queue of its own).
+    /// Connects to the first server that accepts writes, blocking (the group commit's writer runs on a queue of its
+    /// own).
     ///
     /// The writer looks for itself rather than following the pool's choice: after a failover the two find the same
     /// new primary, there being one server that accepts writes.
     func connectWriter(timeout: Duration) throws -> PostgresConnection {
         var refusals: [String] = []
+        let attempt = several ? Self.attemptTimeout : timeout
         for server in location.servers {
             do {
                 let connection = try PostgresConnection.connect(
                     on: MultiThreadedEventLoopGroup.singleton.next(),
-                    configuration: try connectionConfiguration(server, timeout: location.servers.count > 1 ? Self.connectTimeout : timeout),
-                    id: 1, logger: logger
+                    configuration: try connectionConfiguration(server, timeout: attempt), id: 1, logger: logger
                 ).wait()
-                if location.targetSession == .any {
-                    writerUses(server)
-                    return connection
-                }
-                let rows = try connection.query("SHOW transaction_read_only", logger: logger).wait()
-                if try rows.first?.decode(String.self) == "off" {
-                    writerUses(server)
-                    return connection
+                let blocking = BlockingConnection(connection: connection, logger: logger, deadline: .init(attempt))
+                do {
+                    if try blocking.query("SHOW transaction_read_only").rows.first?.decode(String.self) == "off" {
+                        writerUses(server)
+                        return connection
+                    }
+                } catch {
+                    _ = try? connection.close().wait()
+                    throw error
                 }
                 _ = try? connection.close().wait()
                 refusals.append("\(server) accepts no writes (a standby, or read-only)")
             } catch {
-                if location.servers.count == 1 { throw error }
+                if !several { throw error }
                 refusals.append("\(server): \(PostgresStore.explain(error))")
             }
         }
-        throw StoreError.unavailable(reason: Self.noneSuits(location, refusals: refusals))
+        throw StoreError.unavailable(reason: Self.noneAccepts(location, refusals: refusals))
     }
 
     /// The writer found `server`: when the pool uses another (the old primary, before a failover), it is closed, so
@@ -253,6 +332,6 @@ final class ServerSelection: Sendable {
         guard let dropped else { return }
         logger.warning(
             "the writer found another database server accepting writes; reads move to it", metadata: ["from": "\(dropped.server)", "to": "\(server)"])
-        dropped.running.cancel()
+        retire(dropped)
     }
 }

@@ -3,9 +3,10 @@ import Foundation
 /// Where a PostgreSQL store lives: `postgres://USER@HOST:PORT/DATABASE?sslmode=MODE`, as libpq writes it.
 ///
 /// Several servers may be named, `postgres://USER@HOST1:PORT1,HOST2:PORT2/DATABASE`, as libpq's multi-host URLs: a
-/// primary and its standbys. crmd uses the first, in the order written, that accepts writes
-/// (`target_session_attrs=read-write`, the default here because crmd writes; `any` takes the first that answers), and
-/// looks again when the one it uses is lost or stops accepting writes (a failover promoted another).
+/// primary and its standbys. crmd uses the one that accepts writes, asking them in the order written (libpq's
+/// `target_session_attrs=read-write`, which is the only mode here, crmd being a writer: `read-write` and `primary` are
+/// accepted in the URL), and looks again when the one it uses is lost or stops accepting writes (a failover promoted
+/// another).
 ///
 /// The password never comes from the URL (a URL is logged, shown by `ps` and kept in shell history): it comes, as
 /// libpq takes it, from the environment's `PGPASSWORD`, or else from the password file `PGPASSFILE` names (default
@@ -19,14 +20,6 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         case require
         /// The server's certificate must be signed by the CA in this PEM file and name the host.
         case verifyFull(caFile: String)
-    }
-
-    /// Which servers a node may use.
-    public enum TargetSession: String, Sendable, Hashable {
-        /// The first server that accepts writes (not a standby, not read-only by default).
-        case readWrite = "read-write"
-        /// The first server that answers.
-        case any
     }
 
     /// What a node does with writes while the standby is lost, when the URL names a primary and its standbys.
@@ -56,8 +49,6 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
 
     /// The servers, in the order the URL names them (at least one).
     public var servers: [Server]
-    /// Which of ``servers`` a node uses.
-    public var targetSession: TargetSession
     /// What a node does with writes while no standby has them; only with several ``servers`` (one server has no standby
     /// to wait for). Not part of the URL: crmd's setting `standby-lost`.
     public var onStandbyLoss: StandbyLoss = .refuseWrites
@@ -118,13 +109,11 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
             throw PostgresLocationError(
                 url, "has the parameter \(name), which crmd does not take (only sslmode, sslrootcert and target_session_attrs)")
         }
-        switch parameters["target_session_attrs"] ?? "read-write" {
         // libpq's `primary` differs from `read-write` only for a primary made read-only by default_transaction_read_only.
-        case "read-write", "primary": targetSession = .readWrite
-        case "any": targetSession = .any
-        case let other:
+        if let target = parameters["target_session_attrs"], !["read-write", "primary"].contains(target) {
             throw PostgresLocationError(
-                url, "has target_session_attrs=\(other); use read-write (the default: the server that accepts writes) or any")
+                url, "has target_session_attrs=\(target); crmd writes, so it always uses the server that accepts writes "
+                    + "(read-write, the default): leave the parameter out")
         }
         switch parameters["sslmode"] ?? "disable" {
         case "disable": sslMode = .disable
@@ -140,7 +129,8 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         if let password = environment["PGPASSWORD"], !password.isEmpty {
             self.password = password
         } else {
-            // As libpq, each server's line is looked up; the first server that has one gives it.
+            // One password for every server: that of the first server, in the URL's order, the password file has a
+            // line for (libpq would take each server's own line as it connects to it).
             var found: String?
             for server in servers where found == nil {
                 found = try PasswordFile.lookup(
@@ -168,14 +158,13 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     /// `postgres://USER@HOST:PORT/DATABASE?sslmode=…`, without the password.
     public var description: String {
         let hosts = servers.map(\.description).joined(separator: ",")
-        let target = targetSession == .readWrite ? "" : "&target_session_attrs=\(targetSession.rawValue)"
         let mode: String
         switch sslMode {
         case .disable: mode = "disable"
         case .require: mode = "require"
         case .verifyFull(let caFile): mode = "verify-full&sslrootcert=\(caFile)"
         }
-        return "postgres://\(user)@\(hosts)/\(database)?sslmode=\(mode)\(target)"
+        return "postgres://\(user)@\(hosts)/\(database)?sslmode=\(mode)"
     }
 }
 
