@@ -21,9 +21,12 @@ struct FailoverLoad: AsyncParsableCommand {
             seconds pass). Any other failure is a wrong answer. Afterwards every writer's timeline is read through the \
             nodes and each write's text counted: acknowledged, present exactly once, lost (acknowledged but absent) and \
             duplicates (present more than once). With --kill-mark, the file whoever killed the primary wrote the kill \
-            time into (milliseconds since 1970), the RTO is the time from the kill to the first acknowledgement of a \
-            write sent after it. The last line reads `acknowledged: N, lost: L, duplicates: D, RTO: R ms`; the exit \
-            status is 1 when a write was lost or duplicated, an answer was wrong, or no write succeeded after the kill.
+            time into (milliseconds since 1970), the RTO is the time from the kill to the first acknowledged attempt \
+            sent after it (a retry of an earlier write counts). Also printed: acknowledged pushes per second and each \
+            acknowledged attempt's latency. The last line reads `acknowledged: N, lost: L, duplicates: D, RTO: R ms` \
+            (`RTO: not measured (no --kill-mark)` without it); the exit status is 1 when a write was lost or \
+            duplicated, an answer was wrong, nothing was acknowledged, or no write succeeded after the kill. The nodes' \
+            certificates must name localhost (crmd's development certificates do).
             """)
 
     @Option(name: .customLong("node"), help: ArgumentHelp("A crmd node to push through; repeat for each node.", valueName: "host:port"))
