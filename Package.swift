@@ -103,6 +103,8 @@ let package = Package(
             name: "CRMPostgresStore",
             dependencies: [
                 "CRMStore", "CRMDomain", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "GRDB", package: "GRDB.swift"),
+                // Only to recognise the pool's own errors (a pool shut down, its connections failing for a while).
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
             ]

@@ -61,6 +61,10 @@ enum ConnectionLease {
         let client = try await servers.client()
         do {
             return try await operation(client)
+        } catch is CancellationError where !Task.isCancelled {
+            // The pool refused a caller nobody cancelled: it is not serving; give it up and let the call be retried.
+            servers.lost(client, because: "the pool answered a call with CancellationError")
+            throw StoreError.unavailable(reason: "the database connection pool stopped serving; retry")
         } catch {
             if PostgresFailure.meansServerLost(error) { servers.lost(client, because: PostgresStore.explain(error)) }
             throw error

@@ -1,5 +1,6 @@
 import CRMStore
 import Foundation
+import _ConnectionPoolModule
 import Logging
 import NIOCore
 import NIOPosix
@@ -204,6 +205,8 @@ enum PostgresFailure {
     /// Whether the error means the server or the connection is gone (retry later) rather than a statement failed.
     static func isConnectionLost(_ error: any Error) -> Bool {
         if error is StatementTimedOut { return true }
+        // The pool shut down (given up after a failover while a call held it), or failing to connect for a while.
+        if let error = error as? ConnectionPoolError, error != .requestCancelled { return true }
         if let error = error as? PSQLError {
             switch error.code {
             case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed:

@@ -38,8 +38,11 @@ struct FailoverLoad: AsyncParsableCommand {
     @Option(help: "A file holding an adapter token (from `crmd token create --role adapter`).")
     var tokenFile: String
 
-    @Option(help: "A file holding an agent's token, for reading the timelines back (from `crmd token create --role agent`).")
-    var agentTokenFile: String
+    @Option(help: "A file holding a supervisor's token (from `crmd token create --role supervisor`): it opens and moves the complaints and reads everything back.")
+    var supervisorTokenFile: String
+
+    @Option(help: "Agents moving complaints at once (each one complaint, through its states, one move at a time); 0 for none.")
+    var agents = 4
 
     @Option(help: "Adapters pushing at once.")
     var writers = 16
@@ -62,6 +65,7 @@ struct FailoverLoad: AsyncParsableCommand {
             throw ValidationError("--node \(node) is not HOST:PORT with a port from 1 to 65535")
         }
         guard (1...1_000).contains(writers) else { throw ValidationError("--writers must be from 1 to 1000") }
+        guard (0...100).contains(agents) else { throw ValidationError("--agents must be from 0 to 100") }
         guard duration > 0, giveUp > 0 else { throw ValidationError("--duration and --give-up must be above 0") }
     }
 
@@ -74,14 +78,25 @@ struct FailoverLoad: AsyncParsableCommand {
 
     func run() async throws {
         let clients = try makeClients(tokenFile: tokenFile)
+        let supervisors = try makeClients(tokenFile: supervisorTokenFile)
         let run = self.run ?? String(Int64(Date().timeIntervalSince1970 * 1000))
         let tally = FailoverTally()
         let end = ContinuousClock.now + .seconds(duration)
         let giveUp = Duration.seconds(giveUp)
+        let complaints = ComplaintIDs()
+        let writers = self.writers
         await withTaskGroup(of: Void.self) { group in
             for writer in 0..<writers {
                 group.addTask {
                     await Self.push(writer: writer, run: run, clients: clients, until: end, giveUp: giveUp, tally: tally)
+                }
+            }
+            for agent in 0..<agents {
+                group.addTask {
+                    let mover = ComplaintMover(
+                        agent: agent, run: run, phone: Self.phone(writers + agent), adapters: clients, supervisors: supervisors,
+                        giveUp: giveUp, tally: tally)
+                    await mover.move(until: end, complaints: complaints)
                 }
             }
         }
@@ -100,15 +115,22 @@ struct FailoverLoad: AsyncParsableCommand {
         }
         for wrong in pushed.wrong.prefix(5) { print("failover-load: wrong answer: \(wrong)") }
 
-        // Every writer's timeline, through whichever node answers.
-        let readers = try makeClients(tokenFile: agentTokenFile)
+        // Every writer's timeline and every complaint with its moves, through whichever node answers.
         var seen: [String: Int] = [:]
         for writer in 0..<writers {
-            for text in try await Self.timelineTexts(phone: Self.phone(writer), clients: readers) where text.hasPrefix("failover \(run) ") {
+            for text in try await Self.timelineTexts(phone: Self.phone(writer), clients: supervisors) where text.hasPrefix("failover \(run) ") {
                 seen[text, default: 0] += 1
             }
         }
-        for reader in readers { await reader.close() }
+        for id in complaints.all {
+            for text in try await ComplaintMover.texts(of: id, run: run, clients: supervisors) where text.hasPrefix("failover \(run) ") {
+                seen[text, default: 0] += 1
+            }
+        }
+        for agent in 0..<agents where try await ComplaintMover.orderStored(agent: agent, run: run, clients: supervisors) {
+            seen[ComplaintMover.orderText(agent: agent, run: run), default: 0] += 1
+        }
+        print("failover-load: \(complaints.all.count) complaints opened by \(agents) agents, \(pushed.moves) moves acknowledged")
         let lost = pushed.acknowledged.keys.filter { seen[$0] == nil }.sorted()
         let duplicates = seen.values.reduce(0) { $0 + max(0, $1 - 1) }
         let presentOnce = pushed.acknowledged.keys.filter { seen[$0] == 1 }.count
@@ -129,7 +151,7 @@ struct FailoverLoad: AsyncParsableCommand {
                 recovered = false
             }
         }
-        for client in clients { await client.close() }
+        for client in clients + supervisors { await client.close() }
         print("acknowledged: \(pushed.acknowledged.count), lost: \(lost.count), duplicates: \(duplicates), RTO: \(rto)")
         if !lost.isEmpty || duplicates > 0 || !pushed.wrong.isEmpty || !recovered || pushed.acknowledged.isEmpty { throw ExitCode(1) }
     }
@@ -165,36 +187,60 @@ struct FailoverLoad: AsyncParsableCommand {
             interaction.occurredMs = Int64(Date().timeIntervalSince1970 * 1000)
             interaction.intent = .informationRequest
             interaction.summary = text
-            let firstSent = ContinuousClock.now
-            while true {
-                let sentMs = Int64(Date().timeIntervalSince1970 * 1000)
-                let sent = ContinuousClock.now
-                do {
-                    let response = try await clients[node].interactions.pushInteraction(PushInteractionRequest(interaction: interaction))
-                    if response.outcome == .accepted || response.outcome == .duplicate {
-                        let took = ContinuousClock.now - sent
-                        tally.acknowledged(
-                            text, sentMs: sentMs, acknowledgedMs: Int64(Date().timeIntervalSince1970 * 1000),
-                            microseconds: Int(took.components.seconds * 1_000_000 + took.components.attoseconds / 1_000_000_000_000))
-                    } else {
-                        tally.wrong("\(text): \(response.outcome)")
-                    }
-                    break
-                } catch let status as RPCStatus where ![.unavailable, .deadlineExceeded].contains(status.code) {
-                    tally.wrong("\(text): \(status.code) \(status.message)")
-                    break
-                } catch {
-                    // UNAVAILABLE, a deadline or a broken connection: the same key again, through the next node.
-                    tally.retried()
-                    node = (node + 1) % clients.count
-                    if ContinuousClock.now - firstSent > giveUp {
-                        tally.gaveUp()
-                        break
-                    }
-                    try? await Task.sleep(for: .milliseconds(50))
-                }
+            _ = await Self.untilAcknowledged(text, clients: clients, node: &node, giveUp: giveUp, tally: tally) { client in
+                try await client.interactions.pushInteraction(PushInteractionRequest(interaction: interaction)).outcome
             }
             sequence += 1
+        }
+    }
+
+    /// Sends one write until it is acknowledged (ACCEPTED or DUPLICATE): after UNAVAILABLE, a deadline or a broken
+    /// connection, the same request again through the next node. Records the acknowledgement of `text` (with its
+    /// attempt's sending time and latency), a wrong answer, or a write given up after `giveUp`; returns whether it was
+    /// acknowledged.
+    static func untilAcknowledged(
+        _ text: String, clients: [CRMClient], node: inout Int, giveUp: Duration, tally: FailoverTally,
+        _ send: (CRMClient) async throws -> ItemOutcome
+    ) async -> Bool {
+        await untilAcknowledged(text, clients: clients, node: &node, giveUp: giveUp, tally: tally) { client in
+            (try await send(client), text)
+        }
+    }
+
+    /// As ``untilAcknowledged(_:clients:node:giveUp:tally:_:)``, for a write whose text is known only from its answer
+    /// (`send` returns the outcome and the text to record).
+    static func untilAcknowledged(
+        _ text: String, clients: [CRMClient], node: inout Int, giveUp: Duration, tally: FailoverTally,
+        _ send: (CRMClient) async throws -> (ItemOutcome, String)
+    ) async -> Bool {
+        let firstSent = ContinuousClock.now
+        while true {
+            let sentMs = Int64(Date().timeIntervalSince1970 * 1000)
+            let sent = ContinuousClock.now
+            do {
+                let (outcome, text) = try await send(clients[node])
+                guard outcome == .accepted || outcome == .duplicate else {
+                    tally.wrong("\(text): \(outcome)")
+                    return false
+                }
+                let took = ContinuousClock.now - sent
+                tally.acknowledged(
+                    text, sentMs: sentMs, acknowledgedMs: Int64(Date().timeIntervalSince1970 * 1000),
+                    microseconds: Int(took.components.seconds * 1_000_000 + took.components.attoseconds / 1_000_000_000_000))
+                return true
+            } catch let status as RPCStatus where ![.unavailable, .deadlineExceeded].contains(status.code) {
+                tally.wrong("\(text): \(status.code) \(status.message)")
+                return false
+            } catch {
+                // UNAVAILABLE, a deadline or a broken connection: the same request again, through the next node.
+                tally.retried()
+                node = (node + 1) % clients.count
+                if ContinuousClock.now - firstSent > giveUp {
+                    tally.gaveUp()
+                    return false
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
         }
     }
 
@@ -235,6 +281,8 @@ final class FailoverTally: Sendable {
         /// How long each acknowledged attempt took, from its sending.
         var latencyMicroseconds: [Int] = []
         var retries = 0
+        /// Complaint moves acknowledged.
+        var moves = 0
         var givenUp = 0
         var wrong: [String] = []
     }
@@ -249,7 +297,132 @@ final class FailoverTally: Sendable {
     }
 
     func retried() { counts.withLock { $0.retries += 1 } }
+    func moved() { counts.withLock { $0.moves += 1 } }
     func gaveUp() { counts.withLock { $0.givenUp += 1 } }
     func wrong(_ what: String) { counts.withLock { $0.wrong.append(what) } }
     func snapshot() -> Counts { counts.withLock { $0 } }
+}
+
+/// The complaints the agents of a run opened.
+final class ComplaintIDs: Sendable {
+    private let ids = Mutex<[String]>([])
+    func add(_ id: String) { ids.withLock { $0.append(id) } }
+    var all: [String] { ids.withLock { $0 } }
+}
+
+/// One agent of a failover run: an order for a customer of its own (through the adapters' clients, as the order
+/// system would send it), a complaint about it, then moves back and forth between IN_REVIEW and WAITING_ON_SUPPLIER,
+/// one at a time, each sent until acknowledged. Every write is counted by a text of its own (the complaint's summary, each
+/// move's fact id, from its acknowledgement), counted afterwards in the complaint as stored.
+struct ComplaintMover: Sendable {
+    let agent: Int
+    let run: String
+    let phone: String
+    let adapters: [CRMClient]
+    let supervisors: [CRMClient]
+    let giveUp: Duration
+    let tally: FailoverTally
+
+    func move(until end: ContinuousClock.Instant, complaints: ComplaintIDs) async {
+        var node = agent % supervisors.count
+        let number = Self.orderNumber(agent: agent, run: run)
+        var order = CRMMessages.Order()
+        order.orderNumber = number
+        order.customerHandle = Handle(kind: .phone, value: phone)
+        order.items = [CRMMessages.OrderItem(sku: "SKU-1", name: "Lampu LED", quantity: 10, unitPriceRupiah: 45_000)]
+        let placed = Int64(Date().timeIntervalSince1970 * 1000) - 86_400_000
+        order.placedMs = placed
+        order.revisionMs = placed
+        var address = DeliveryAddress()
+        address.city = "Kota Bekasi"
+        order.deliveryAddress = address
+        let orderKey = IdempotencyKey(adapterID: "failover-oms-\(run)", externalID: "order-\(agent)")
+        let ordered = await FailoverLoad.untilAcknowledged(
+            Self.orderText(agent: agent, run: run), clients: adapters, node: &node, giveUp: giveUp, tally: tally
+        ) { client in
+            try await client.orders.upsertOrder(UpsertOrderRequest(key: orderKey, order: order)).outcome
+        }
+        guard ordered else { return }
+
+        var opening = OpenComplaintRequest()
+        opening.key = IdempotencyKey(adapterID: "failover-sales-\(run)", externalID: "complaint-\(agent)")
+        opening.customer = CustomerSelector(target: .handle(Handle(kind: .phone, value: phone)))
+        opening.orderNumber = number
+        opening.category = .lostAtCustoms
+        opening.summary = "failover \(run) complaint \(agent)"
+        let id = Mutex<String?>(nil)
+        let opened = await FailoverLoad.untilAcknowledged(opening.summary, clients: supervisors, node: &node, giveUp: giveUp, tally: tally) {
+            client in
+            let response = try await client.complaints.openComplaint(opening)
+            id.withLock { $0 = response.complaint?.complaintID }
+            return response.outcome
+        }
+        guard opened, let complaintID = id.withLock({ $0 }) else { return }
+        complaints.add(complaintID)
+
+        var state = CRMMessages.ComplaintState.opened
+        var sequence = 0
+        while ContinuousClock.now < end {
+            let target: CRMMessages.ComplaintState = state == .inReview ? .waitingOnSupplier : .inReview
+            var request = TransitionComplaintRequest()
+            request.key = IdempotencyKey(adapterID: "failover-agent-\(run)", externalID: "a\(agent)-m\(sequence)")
+            request.complaintID = complaintID
+            request.toState = target
+            request.expectedState = state
+            // A move to IN_REVIEW carries no note (the domain keeps none for it): each move is known by the id the
+            // server derives from its key, which the acknowledgement gives.
+            if target == .waitingOnSupplier { request.note = "failover \(run) a\(agent)-m\(sequence)" }
+            let moved = await FailoverLoad.untilAcknowledged(
+                "failover \(run) a\(agent)-m\(sequence)", clients: supervisors, node: &node, giveUp: giveUp, tally: tally
+            ) { client in
+                let response = try await client.complaints.transitionComplaint(request)
+                return (response.outcome, Self.moveText(run: run, factID: response.transition?.factID ?? "?"))
+            }
+            guard moved else { return }
+            tally.moved()
+            state = target
+            sequence += 1
+        }
+    }
+
+    static func orderNumber(agent: Int, run: String) -> String { "FO-\(run)-\(agent)" }
+    static func orderText(agent: Int, run: String) -> String { "failover \(run) order \(agent)" }
+
+    /// Whether agent `agent`'s order is stored, asked through the first node that answers.
+    static func orderStored(agent: Int, run: String, clients: [CRMClient]) async throws -> Bool {
+        var attempt = 0
+        while true {
+            do {
+                let response = try await clients[attempt % clients.count].orders.getOrder(
+                    GetOrderRequest(orderNumber: orderNumber(agent: agent, run: run)))
+                return response.order != nil
+            } catch let status as RPCStatus where status.code == .notFound {
+                return false
+            } catch {
+                attempt += 1
+                guard attempt < 600 else { throw error }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    /// How a move is counted: by the id of its fact.
+    static func moveText(run: String, factID: String) -> String { "failover \(run) move \(factID)" }
+
+    /// The complaint's summary and every move, read through the first node that answers.
+    static func texts(of id: String, run: String, clients: [CRMClient]) async throws -> [String] {
+        var attempt = 0
+        while true {
+            do {
+                guard let complaint = try await clients[attempt % clients.count].complaints.getComplaint(
+                    GetComplaintRequest(complaintID: id)).complaint
+                else { return [] }
+                return [complaint.summary] + complaint.transitions.map { moveText(run: run, factID: $0.factID) }
+            } catch {
+                attempt += 1
+                guard attempt < 600 else { throw error }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
 }

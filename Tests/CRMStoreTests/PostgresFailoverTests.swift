@@ -61,6 +61,7 @@ struct PostgresFailoverTests {
                 acknowledged.insert(fact.id.rawValue)
             }
             #expect(store.client.current?.port == primary.port)
+            #expect(try await store.token(digest: Array(repeating: 7, count: 32)) == nil)
 
             try primary.halt()
             // No server accepts writes now: unavailable, never another answer.
@@ -72,6 +73,24 @@ struct PostgresFailoverTests {
                 return false
             }
             try standby.promote()
+
+            // Reads alone find the new primary (the store's watcher gave the lost one up), and see every write
+            // acknowledged before the loss.
+            let readDeadline = ContinuousClock.now + .seconds(60)
+            var beforeLoss: [String] = []
+            while true {
+                do {
+                    beforeLoss = try await interactionIDs(store, ana)
+                    break
+                } catch StoreError.unavailable {
+                    guard ContinuousClock.now < readDeadline else { throw StoreError.unavailable(reason: "reads still fail after 60 s") }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            #expect(store.client.current?.port == standby.port)
+            #expect(Set(beforeLoss) == acknowledged)
+            // A prepared statement (the token look-up every call begins with) on the new server's pool.
+            #expect(try await store.token(digest: Array(repeating: 7, count: 32)) == nil)
 
             // The same appends a retrying client would send, until each is acknowledged.
             let deadline = ContinuousClock.now + .seconds(60)
@@ -91,10 +110,8 @@ struct PostgresFailoverTests {
                     }
                 }
             }
-            // Every fact acknowledged before and after the loss, once; the one refused meanwhile is not there. Reads
-            // moved to the new primary with the writer.
+            // Every fact acknowledged before and after the loss, once; the one refused meanwhile is not there.
             let stored = try await interactionIDs(store, ana)
-            #expect(store.client.current?.port == standby.port)
             #expect(stored.count == acknowledged.count && Set(stored) == acknowledged, "unavailable answers: \(unavailable)")
             await store.close()
         }

@@ -199,7 +199,7 @@ public final class CRMServerApp: Service, Sendable {
                     services: components.services,
                     interceptors: [
                         CallMetricsInterceptor(), CallLoggingInterceptor(logger: logger),
-                        AuthenticationInterceptor(tokens: tokens, logger: access),
+                        AuthenticationInterceptor(tokens: tokens, logger: access), StoreFailureInterceptor(),
                     ])
                 do {
                     try await server.start()
