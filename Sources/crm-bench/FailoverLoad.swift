@@ -250,15 +250,23 @@ struct FailoverLoad: AsyncParsableCommand {
         var request = GetTimelineRequest()
         request.customer = CustomerSelector(target: .handle(Handle(kind: .phone, value: phone)))
         request.page = PageRequest(pageSize: 500, pageToken: "")
+        while let page = try await readThroughAnyNode(clients, { try await $0.interactions.getTimeline(request) }) {
+            texts += page.interactions.map(\.summary)
+            guard let next = page.page?.nextPageToken, !next.isEmpty else { break }
+            request.page = PageRequest(pageSize: 500, pageToken: next)
+        }
+        return texts
+    }
+
+    /// Runs a read through the nodes in turn until one answers (up to 600 tries, 100 ms apart: the cluster may still
+    /// be settling after the failover); nil when the answer is NOT_FOUND.
+    static func readThroughAnyNode<T: Sendable>(_ clients: [CRMClient], _ read: (CRMClient) async throws -> T) async throws -> T? {
         var attempt = 0
         while true {
             do {
-                let page = try await clients[attempt % clients.count].interactions.getTimeline(request)
-                texts += page.interactions.map(\.summary)
-                guard let next = page.page?.nextPageToken, !next.isEmpty else { return texts }
-                request.page = PageRequest(pageSize: 500, pageToken: next)
+                return try await read(clients[attempt % clients.count])
             } catch let status as RPCStatus where status.code == .notFound {
-                return texts
+                return nil
             } catch {
                 attempt += 1
                 guard attempt < 600 else { throw error }
@@ -390,20 +398,8 @@ struct ComplaintMover: Sendable {
 
     /// Whether agent `agent`'s order is stored, asked through the first node that answers.
     static func orderStored(agent: Int, run: String, clients: [CRMClient]) async throws -> Bool {
-        var attempt = 0
-        while true {
-            do {
-                let response = try await clients[attempt % clients.count].orders.getOrder(
-                    GetOrderRequest(orderNumber: orderNumber(agent: agent, run: run)))
-                return response.order != nil
-            } catch let status as RPCStatus where status.code == .notFound {
-                return false
-            } catch {
-                attempt += 1
-                guard attempt < 600 else { throw error }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        let request = GetOrderRequest(orderNumber: orderNumber(agent: agent, run: run))
+        return try await FailoverLoad.readThroughAnyNode(clients, { try await $0.orders.getOrder(request) })?.order != nil
     }
 
     /// How a move is counted: by the id of its fact.
@@ -411,18 +407,9 @@ struct ComplaintMover: Sendable {
 
     /// The complaint's summary and every move, read through the first node that answers.
     static func texts(of id: String, run: String, clients: [CRMClient]) async throws -> [String] {
-        var attempt = 0
-        while true {
-            do {
-                guard let complaint = try await clients[attempt % clients.count].complaints.getComplaint(
-                    GetComplaintRequest(complaintID: id)).complaint
-                else { return [] }
-                return [complaint.summary] + complaint.transitions.map { moveText(run: run, factID: $0.factID) }
-            } catch {
-                attempt += 1
-                guard attempt < 600 else { throw error }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        let request = GetComplaintRequest(complaintID: id)
+        guard let complaint = try await FailoverLoad.readThroughAnyNode(clients, { try await $0.complaints.getComplaint(request) })?.complaint
+        else { return [] }
+        return [complaint.summary] + complaint.transitions.map { moveText(run: run, factID: $0.factID) }
     }
 }
