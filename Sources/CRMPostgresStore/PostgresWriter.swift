@@ -22,30 +22,41 @@ final class WriterConnection: Sendable {
         self.logger = logger
     }
 
-    /// How long one of the writer's statements may take. They take milliseconds (a batch is bounded; the append lock is
-    /// held for one batch of another node); a statement still unanswered after this long has lost its server, or is a
-    /// commit waiting for a synchronous standby that is gone: the batch then fails with UNAVAILABLE, and clients retry
-    /// (a commit that lands later is known by its facts' ids).
-    static let statementDeadline: TimeAmount = .seconds(10)
+    /// A connection still open when the store is let go without ``close()`` (a failing caller) is closed, and kept
+    /// until it is (postgres-nio asserts that a connection is closed before it is freed).
+    deinit {
+        if let open = current.withLock({ $0 }), !open.isClosed {
+            open.close().whenComplete { _ in _ = open }
+        }
+    }
+
+    /// How long one of the writer's statements may take before its batch answers UNAVAILABLE (and the connection is
+    /// closed): with several servers 10 s (the statements take milliseconds; one still unanswered has most likely lost
+    /// its server, and the node should look for the new primary soon), with one server, which there is no other to
+    /// look for, 30 s (a machine busy enough to take longer should still finish its work).
+    ///
+    /// A batch holds the append lock for one batch of another node at most; a commit waiting for a synchronous standby
+    /// that is gone waits until the bound too. A commit that lands after it is known by its facts' ids on retry.
+    var statementDeadline: TimeAmount { servers.several ? .seconds(10) : .seconds(30) }
 
     /// The open connection, connecting first when there is none or it was lost (to the first of the URL's servers
     /// that accepts writes). Blocks: call it on the writer's queue.
     func connection() throws -> BlockingConnection {
         if let open = current.withLock({ $0 }), !open.isClosed {
-            return BlockingConnection(connection: open, logger: logger, deadline: Self.statementDeadline)
+            return BlockingConnection(connection: open, logger: logger, deadline: statementDeadline)
         }
         let made = try servers.connectWriter(timeout: timeout)
         do {
             // A wait for a lock (another node's batch holding the append lock, or a commit of it stuck waiting for a
             // standby) ends on the server too, not only in this node's wait for the answer.
-            try BlockingConnection(connection: made, logger: logger, deadline: Self.statementDeadline)
-                .query(PostgresQuery(unsafeSQL: "SET lock_timeout = '\(Self.statementDeadline.nanoseconds / 1_000_000)ms'"))
+            try BlockingConnection(connection: made, logger: logger, deadline: statementDeadline)
+                .query(PostgresQuery(unsafeSQL: "SET lock_timeout = '\(statementDeadline.nanoseconds / 1_000_000)ms'"))
         } catch {
             _ = try? made.close().wait()
             throw error
         }
         current.withLock { $0 = made }
-        return BlockingConnection(connection: made, logger: logger, deadline: Self.statementDeadline)
+        return BlockingConnection(connection: made, logger: logger, deadline: statementDeadline)
     }
 
     /// Drops the connection after a failure that may have left it unusable; the next batch opens another.
