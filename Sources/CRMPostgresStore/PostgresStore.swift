@@ -65,16 +65,10 @@ public final class PostgresStore: Sendable {
     ) async throws -> PostgresStore {
         let tls = tlsConfiguration(for: location)
         let servers = ServerSelection(location: location, tls: tls, logger: logger)
-        // One connection first: the pool retries a connection it cannot make without end, and whoever starts crmd
-        // wants the reason now (unreachable, wrong user or password, no such database, only standbys).
+        // The server chosen now, on a connection of its own: the pool retries a connection it cannot make without
+        // end, and whoever starts crmd wants the reason now (unreachable, wrong user or password, no such database,
+        // only standbys). With one server, choosing throws that server's own error.
         do {
-            if location.servers.count == 1 {
-                var probe = try servers.connectionConfiguration(location.servers[0], timeout: .seconds(10))
-                probe.options.connectTimeout = .seconds(10)
-                let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
-                try await connection.close()
-            }
-            // The pool of the first server that suits (for one server: whether it accepts writes).
             _ = try await servers.client()
         } catch {
             await servers.close()

@@ -125,7 +125,7 @@ struct PostgresBatchTransaction: BatchTransaction {
                     }
                     results.append(.success(result))
                 } catch {
-                    if PostgresFailure.isConnectionLost(error) || PostgresFailure.isReadOnly(error) { throw error }
+                    if PostgresFailure.meansServerLost(error) { throw error }
                     guard isolated else { throw OptimisticFailure() }
                     try db.query("ROLLBACK TO SAVEPOINT write")
                     // What the buffer remembers may be what the rollback undid.
@@ -138,7 +138,7 @@ struct PostgresBatchTransaction: BatchTransaction {
                     try buffer.send(on: db)
                 } catch {
                     // Which append's rows failed is not known: apply the batch again, one savepoint per append.
-                    if PostgresFailure.isConnectionLost(error) || PostgresFailure.isReadOnly(error) { throw error }
+                    if PostgresFailure.meansServerLost(error) { throw error }
                     throw OptimisticFailure()
                 }
             }
@@ -146,7 +146,7 @@ struct PostgresBatchTransaction: BatchTransaction {
             if requireStandby { try Self.confirmReplicated(db) }
             return results
         } catch {
-            if PostgresFailure.isConnectionLost(error) || PostgresFailure.isReadOnly(error) {
+            if PostgresFailure.meansServerLost(error) {
                 writer.discard()
             } else if (try? db.query("ROLLBACK")) == nil {
                 writer.discard()

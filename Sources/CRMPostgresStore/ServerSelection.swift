@@ -108,17 +108,10 @@ final class ServerSelection: Sendable {
     /// Forgets `client`'s server when it is still the one in use: its pool is closed and the next call looks again.
     /// With one server, nothing happens (its pool reconnects by itself).
     func lost(_ client: PostgresClient, because reason: String) {
-        guard several else { return }
-        let dropped: Chosen? = state.withLock { state in
-            guard case .chosen(let chosen) = state, chosen.client === client else { return nil }
-            state = .idle
-            return chosen
-        }
-        guard let dropped else { return }
+        guard several, let dropped = giveUp(where: { $0.client === client }) else { return }
         logger.warning(
             "the database server in use is lost or no longer accepts writes; looking for the one that does",
             metadata: ["server": "\(dropped.server)", "reason": "\(reason)"])
-        retire(dropped)
     }
 
     /// Closes the pool; later calls fail.
@@ -138,6 +131,17 @@ final class ServerSelection: Sendable {
             break
         }
         for running in retired.withLock({ $0 }) { await running.value }
+    }
+
+    /// Forgets the chosen server when `matches` says so (the next call looks again) and stops its pool; returns it.
+    private func giveUp(where matches: (Chosen) -> Bool) -> Chosen? {
+        let dropped: Chosen? = state.withLock { state in
+            guard case .chosen(let chosen) = state, matches(chosen) else { return nil }
+            state = .idle
+            return chosen
+        }
+        if let dropped { retire(dropped) }
+        return dropped
     }
 
     /// Stops a pool that is no longer used; ``close()`` waits for it to end.
@@ -211,8 +215,14 @@ final class ServerSelection: Sendable {
 
     /// `SHOW transaction_read_only` is `off`, answered within `limit` (else the connection is closed and this throws).
     private static func acceptsWrites(_ connection: PostgresConnection, within limit: Duration, logger: Logger) async throws -> Bool {
-        let result = try await connection.answer(to: "SHOW transaction_read_only", logger: logger, within: .init(limit)).get()
-        return try result.rows.first?.decode(String.self) == "off"
+        try await askAcceptsWrites(connection, within: limit, logger: logger).get()
+    }
+
+    /// Asks whether the server accepts writes, for a caller that waits (async) or blocks (the writer).
+    private static func askAcceptsWrites(_ connection: PostgresConnection, within limit: Duration, logger: Logger) -> EventLoopFuture<Bool> {
+        connection.answer(to: "SHOW transaction_read_only", logger: logger, within: .init(limit)).flatMapThrowing { result in
+            try result.rows.first?.decode(String.self) == "off"
+        }
     }
 
     /// A pool of connections to `server`, its run task begun (the pool serves leases only once `run()` is under way,
@@ -233,7 +243,7 @@ final class ServerSelection: Sendable {
     }
 
     /// One connection's configuration for `server`.
-    func connectionConfiguration(_ server: PostgresLocation.Server, timeout: Duration) throws -> PostgresConnection.Configuration {
+    private func connectionConfiguration(_ server: PostgresLocation.Server, timeout: Duration) throws -> PostgresConnection.Configuration {
         var configuration = PostgresConnection.Configuration(
             host: server.host, port: server.port, username: location.user, password: location.password,
             database: location.database, tls: try tls.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
@@ -301,9 +311,8 @@ final class ServerSelection: Sendable {
                     on: MultiThreadedEventLoopGroup.singleton.next(),
                     configuration: try connectionConfiguration(server, timeout: attempt), id: 1, logger: logger
                 ).wait()
-                let blocking = BlockingConnection(connection: connection, logger: logger, deadline: .init(attempt))
                 do {
-                    if try blocking.query("SHOW transaction_read_only").rows.first?.decode(String.self) == "off" {
+                    if try Self.askAcceptsWrites(connection, within: attempt, logger: logger).wait() {
                         writerUses(server)
                         return connection
                     }
@@ -324,14 +333,8 @@ final class ServerSelection: Sendable {
     /// The writer found `server`: when the pool uses another (the old primary, before a failover), it is closed, so
     /// that reads follow at once rather than after their own wait for a server that is gone.
     private func writerUses(_ server: PostgresLocation.Server) {
-        let dropped: Chosen? = state.withLock { state in
-            guard case .chosen(let chosen) = state, chosen.server != server else { return nil }
-            state = .idle
-            return chosen
-        }
-        guard let dropped else { return }
+        guard let dropped = giveUp(where: { $0.server != server }) else { return }
         logger.warning(
             "the writer found another database server accepting writes; reads move to it", metadata: ["from": "\(dropped.server)", "to": "\(server)"])
-        retire(dropped)
     }
 }
